@@ -1,0 +1,61 @@
+# Flower CRM operator commands. The app reads the shell's environment, then .env for what is unset.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := wsgi.py
+
+.PHONY: run test lint format serve worker cron migrate seed clean
+
+$(BIN)/activate: requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) is required (Python 3.11)"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(BIN)/activate
+
+## Zero-setup dev mode: SQLite, in-process Redis, inline jobs, a demo shop, on :$(PORT).
+run: $(BIN)/activate
+	APP_ENV=development $(BIN)/flask db upgrade
+	APP_ENV=development $(BIN)/flask seed-demo
+	@echo "Flower CRM (dev mode) on http://127.0.0.1:$(PORT): API docs at /docs, demo logins in README.md, Ctrl-C stops."
+	APP_ENV=development $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+## The whole suite on real PostgreSQL and Redis, lint and coverage included.
+test: $(BIN)/activate lint
+	$(BIN)/pytest
+
+lint: $(BIN)/activate
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/activate
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Production processes (PostgreSQL and Redis from DATABASE_URL / REDIS_URL).
+serve: $(BIN)/activate
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+worker: $(BIN)/activate
+	$(BIN)/flask jobs worker
+
+# Exactly one per deployment. rq cron does not read .env itself: REDIS_URL comes from the shell, else .env.
+cron: $(BIN)/activate
+	@url="$${REDIS_URL:-$$($(BIN)/python -c 'from dotenv import dotenv_values; print(dotenv_values(".env").get("REDIS_URL") or "")')}"; \
+	exec $(BIN)/rq cron app/jobs/cron.py --url "$${url:-redis://127.0.0.1:6379/0}"
+
+migrate: $(BIN)/activate
+	$(BIN)/flask db upgrade
+
+## The demo shop on the configured database (make run does this on SQLite by itself).
+seed: $(BIN)/activate
+	$(BIN)/flask seed-demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov
+
+## Time every report over a year of a large network (1M orders) in a scratch database; writes docs/reports-benchmark.md.
+.PHONY: bench-reports
+bench-reports: $(BIN)/activate
+	$(BIN)/python bench/reports_bench.py $(BENCH_ARGS)

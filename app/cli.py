@@ -1,0 +1,77 @@
+"""Operator commands: `flask create-admin`, `flask seed-demo`, `flask jobs ...`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from app.common.phones import InvalidPhone, normalize_phone
+from app.extensions import QUEUE_NAMES, db, queues
+from app.jobs import run_now
+from app.jobs.schedule import PERIODIC
+from app.jobs.worker import build_worker
+from app.seed import DEMO_PASSWORD, DEMO_SHOP_NAME, seed_demo
+from app.shops import services as shops
+from app.users import services as users
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("create-admin")
+    @click.option("--shop", "shop_name", required=True, help="The shop's name.")
+    @click.option("--phone", required=True, help="The admin's phone, e.g. +79160000001.")
+    @click.option("--password", required=True, help="The admin's password (min. 8 characters).")
+    @click.option("--name", default="Admin", show_default=True)
+    @click.option("--email", default=None)
+    @click.option("--timezone", default="Europe/Moscow", show_default=True)
+    def create_admin(shop_name, phone, password, name, email, timezone):
+        """Create the first shop and its admin; says so if they already exist."""
+        try:
+            phone = normalize_phone(phone)
+        except InvalidPhone as exc:
+            raise click.BadParameter(str(exc), param_hint="--phone") from None
+        if len(password) < 8:
+            raise click.BadParameter("At least 8 characters.", param_hint="--password")
+        existing_shop = shops.find_shop_by_name(shop_name)
+        existing_user = users.find_by_phone(phone)
+        if existing_shop and existing_user:
+            click.echo(f"Shop {shop_name!r} and a user with that phone already exist; nothing changed.")
+            return
+        if existing_shop:
+            raise click.ClickException(f"Shop {shop_name!r} already exists (id {existing_shop.id}).")
+        if existing_user:
+            raise click.ClickException("A user with that phone already exists; choose another phone.")
+        user = users.create_user(phone=phone, name=name, email=email, password=password, actor_id=None, commit=False)
+        shop = shops.create_shop(owner=user, actor_id=user.id, name=shop_name, timezone=timezone)
+        click.echo(f"Created shop {shop.name!r} (id {shop.id}) with admin user id {user.id}.")
+
+    @app.cli.command("seed-demo")
+    def seed_demo_command():
+        """A demo shop with staff and data (once; says so if it is already there)."""
+        if shops.find_shop_by_name(DEMO_SHOP_NAME):
+            click.echo(f"The demo shop {DEMO_SHOP_NAME!r} is already seeded.")
+        else:
+            logins = seed_demo(progress=lambda steps: click.progressbar(steps, label="Seeding the demo shop"))
+            click.echo(f"Seeded {DEMO_SHOP_NAME!r}.")
+            click.echo(f"Demo logins (password {DEMO_PASSWORD!r}):")
+            for role, phone in logins:
+                click.echo(f"  {role:<8} {phone}")
+
+    jobs = click.Group("jobs", help="Background jobs.")
+    app.cli.add_command(jobs)
+
+    @jobs.command("run-due")
+    def run_due():
+        """Run every periodic scan once, now (dev mode's stand-in for `rq cron`)."""
+        for periodic in PERIODIC:
+            run_now(periodic.func)  # here and now, whatever JOBS_INLINE says: that is what the command promises
+            click.echo(f"ran {periodic.func.__name__}")
+
+    @jobs.command("worker")
+    @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+    @click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking.")
+    def worker(burst, simple):
+        """An RQ worker on all the app's queues, inside an app context."""
+        db.session.remove()
+        worker = build_worker(current_app._get_current_object(), queues.all(), simple=simple)
+        click.echo(f"worker on queues {', '.join(QUEUE_NAMES)}")
+        worker.work(burst=burst, with_scheduler=True)

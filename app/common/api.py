@@ -1,0 +1,125 @@
+"""flask-smorest, adjusted to the contract: one error shape, honest pagination header docs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import flask_smorest
+from marshmallow import ValidationError, fields
+from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+
+PAGINATION_HEADER_DOC = {
+    "description": (
+        "Pagination metadata as a JSON string: total, total_pages, first_page, last_page, "
+        "page, previous_page, next_page."
+    ),
+    "schema": {"type": "string"},
+}
+
+
+RANGE_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+
+
+def _as_number(value) -> int | float:
+    value = Decimal(str(value))
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _document_decimal(_converter, field, ret: dict, **_kwargs) -> dict:
+    """Decimal fields as the API really sends them; runs after apispec's own attribute functions."""
+    if not isinstance(field, fields.Decimal):
+        return {}
+    # apispec writes a bound as the field serializes it ("0.00", or a Decimal JSON renders as a
+    # string); JSON Schema wants a number.
+    doc = {key: _as_number(ret[key]) for key in RANGE_KEYWORDS if ret.get(key) is not None}
+    if field.as_string:
+        # Money and quantities travel as "12.50", not as JSON numbers: document the string.
+        nullable = isinstance(ret.get("type"), list) and "null" in ret["type"]
+        doc["type"] = ["string", "null"] if nullable else "string"
+        doc["format"] = ret.get("format") or "decimal"
+        doc["pattern"] = ret.get("pattern") or DECIMAL_PATTERN
+    return doc
+
+
+class Api(flask_smorest.Api):
+    def _init_spec(self, *args, **kwargs):
+        super()._init_spec(*args, **kwargs)
+        self.ma_plugin.converter.add_attribute_function(_document_decimal)
+
+    def handle_http_exception(self, error: HTTPException):
+        payload, code, headers = super().handle_http_exception(error)
+        payload.setdefault("message", error.description)
+        payload.setdefault("errors", {})
+        # webargs' abort passes `headers=None` on a validation error.
+        headers = dict(headers or {})
+        # Keep the headers the exception carries (Allow on 405, Retry-After on 429 ...).
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                headers.setdefault(name, value)
+        return payload, code, headers
+
+
+NUL_MESSAGE = "Must not contain the NUL character."
+
+
+def _nul_errors(value: Any) -> Any:
+    """Where the request's strings hold a NUL character, shaped as marshmallow errors; None if nowhere."""
+    if isinstance(value, str):
+        return [NUL_MESSAGE] if "\x00" in value else None
+    if isinstance(value, MultiDictProxy):
+        value = value.data
+    if isinstance(value, MultiDict):
+        pairs = [(key, item) for key, items in value.lists() for item in items]
+    elif isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, list):
+        pairs = list(enumerate(value))
+    else:
+        return None
+    errors = {key: found for key, item in pairs if (found := _nul_errors(item))}
+    return errors or None
+
+
+class Parser(FlaskParser):
+    def pre_load(self, location_data, *, schema, req, location):
+        # PostgreSQL text cannot hold NUL: refuse it as a 422 naming the field, not a 500 from the driver.
+        errors = _nul_errors(location_data)
+        if errors:
+            raise ValidationError(errors)
+        return location_data
+
+
+EXTRA_PARAMETERS = "extra_parameters"
+
+
+def add_doc_parameter(view, name: str) -> None:
+    """Document a registered component parameter (by name) on `view`, alongside its generated ones."""
+    view.__dict__.setdefault("_apidoc", {}).setdefault(EXTRA_PARAMETERS, []).append(name)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = Parser()
+    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 100}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_header_parameters_doc)
+
+    @staticmethod
+    def _prepare_header_parameters_doc(doc, doc_info, **_kwargs):
+        # Header parameters added by our decorators (X-Shop-Id, Idempotency-Key), appended to what smorest
+        # generated: a manual_doc "parameters" list would replace the query and pagination parameters instead.
+        extra = doc_info.get(EXTRA_PARAMETERS)
+        if extra:
+            doc.setdefault("parameters", []).extend(extra)
+        return doc
+
+    def _document_pagination_metadata(self, spec, resp_doc):
+        # Headers are strings: document X-Pagination as the JSON text it is, not as an object.
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = PAGINATION_HEADER_DOC

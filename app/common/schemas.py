@@ -1,0 +1,31 @@
+"""Fields and base schemas shared by every domain."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from app.common.phones import InvalidPhone, normalize_phone
+
+
+class StrictSchema(Schema):
+    """Input schemas reject unknown fields (marshmallow's default), naming them."""
+
+
+class PhoneField(fields.String):
+    """A phone number in, E.164 out. The default region is RU; services re-parse with the shop's."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault("example", "+79161234567")
+        super().__init__(validate=validate.Length(min=5, max=32), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalize_phone(raw)
+        except InvalidPhone as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class DateRangeArgs(Schema):
+    date_from = fields.AwareDateTime(data_key="from", metadata={"description": "From (ISO 8601, inclusive)."})
+    date_to = fields.AwareDateTime(data_key="to", metadata={"description": "To (ISO 8601, exclusive)."})

@@ -1,0 +1,407 @@
+"""Delivery rules: a manager assigns a courier; the courier picks up, delivers or fails, and proves it.
+
+Every step locks the order row first (`orders.services.lock_order`), so a step and its retries,
+or a step and a manager's cancel, queue instead of interleaving. A step repeated after it was made
+answers the delivery as it is (no second history row, no second payment); a step the order can no
+longer take (it was cancelled, delivered, or given to another courier meanwhile) is 409 with the
+delivery's current state, never a silent overwrite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import IO, Any
+
+from sqlalchemy import exists, select
+
+from app import storage
+from app.audit import services as audit
+from app.common.pagination import page_of
+from app.common.types import utcnow
+from app.courier.models import CourierAssignment, Delivery, FailureReason
+from app.errors import ConflictError, NotFoundError, RuleViolation
+from app.extensions import db
+from app.orders import services as orders
+from app.orders import transitions
+from app.orders.models import Fulfillment, Order, OrderStatus, PaymentMethod
+from app.users.models import Membership, Role, User
+
+S = OrderStatus
+# A courier may be given (or taken off) a delivery until it leaves the shop, and again after a failed trip.
+ASSIGNABLE = (S.CONFIRMED.value, S.IN_PRODUCTION.value, S.READY.value, S.DELIVERY_FAILED.value)
+# Proof photos: at the door, after the hand-over (the upload may lag behind), or of a failed attempt.
+PHOTO_STATUSES = (S.OUT_FOR_DELIVERY.value, S.DELIVERED.value, S.DELIVERY_FAILED.value)
+
+
+@dataclass(frozen=True)
+class DeliveryCard:
+    """What the courier app shows of one delivery: the order's door-side facts and the trip's."""
+
+    order: Order
+    delivery: Delivery | None
+
+    def __getattr__(self, name: str) -> Any:  # the schema reads trip facts by name; none before the first trip
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.delivery, name) if self.delivery is not None else None
+
+
+def _commit(commit: bool) -> None:
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
+
+
+@contextmanager
+def _undo_on_error() -> Iterator[None]:
+    try:
+        yield
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _deliveries_of(order_ids: list[int]) -> dict[int, Delivery]:
+    if not order_ids:
+        return {}
+    rows = db.session.scalars(
+        select(Delivery).where(Delivery.order_id.in_(order_ids)).execution_options(populate_existing=True)
+    )
+    return {row.order_id: row for row in rows}
+
+
+def list_deliveries(
+    *,
+    shop_id: int,
+    viewer_id: int,
+    viewer_role: Role,
+    day: date | None = None,
+    statuses: list[str] | None = None,
+    courier_id: int | None = None,
+    updated_since: datetime | None = None,
+    page: int,
+    page_size: int,
+) -> tuple[list[DeliveryCard], int]:
+    """A courier's own deliveries (managers: every delivery with a courier) by day and window; three statements."""
+    stmt = select(Order).where(Order.shop_id == shop_id, Order.fulfillment == Fulfillment.DELIVERY.value)
+    if viewer_role == Role.COURIER:
+        stmt = stmt.where(Order.courier_id == viewer_id)
+    elif courier_id:
+        stmt = stmt.where(Order.courier_id == courier_id)
+    else:
+        stmt = stmt.where(Order.courier_id.is_not(None))
+    if day:
+        stmt = stmt.where(Order.delivery_date == day)
+    if statuses:
+        stmt = stmt.where(Order.status.in_(statuses))
+    if updated_since:
+        stmt = stmt.where(Order.updated_at >= updated_since)
+    stmt = stmt.order_by(Order.delivery_date, Order.window_start, Order.id)
+    rows, total = page_of(stmt, page=page, page_size=page_size)
+    trips = _deliveries_of([order.id for order in rows])
+    return [DeliveryCard(order, trips.get(order.id)) for order in rows], total
+
+
+def get_delivery(*, shop_id: int, order_id: int, viewer_id: int, viewer_role: Role) -> DeliveryCard:
+    """One delivery; another shop's, a pickup, or (for a courier) one not theirs now is 404."""
+    order = db.session.scalars(
+        select(Order).where(
+            Order.id == order_id, Order.shop_id == shop_id, Order.fulfillment == Fulfillment.DELIVERY.value
+        )
+    ).first()
+    if order is None or (viewer_role == Role.COURIER and order.courier_id != viewer_id):
+        raise NotFoundError("Delivery not found.")
+    return _card(shop_id, order_id)
+
+
+def _card(shop_id: int, order_id: int) -> DeliveryCard:
+    order = db.session.scalars(
+        select(Order).where(Order.id == order_id, Order.shop_id == shop_id).execution_options(populate_existing=True)
+    ).one()
+    return DeliveryCard(order, _deliveries_of([order_id]).get(order_id))
+
+
+# --- assigning a courier -------------------------------------------------------------------------
+
+
+def _require_courier(shop_id: int, user_id: int) -> None:
+    member = db.session.scalar(
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.shop_id == shop_id,
+            Membership.user_id == user_id,
+            Membership.role == Role.COURIER.value,
+            Membership.deactivated_at.is_(None),
+            User.is_active.is_(True),
+        )
+    )
+    if member is None:
+        raise RuleViolation(
+            "Deliveries go to couriers of this shop.", errors={"courier_id": ["No active courier of this shop."]}
+        )
+
+
+def _trip(order: Order) -> Delivery:
+    """The order's delivery row, made on first need."""
+    delivery = db.session.scalars(
+        select(Delivery).where(Delivery.order_id == order.id).execution_options(populate_existing=True)
+    ).first()
+    if delivery is None:
+        delivery = Delivery(shop_id=order.shop_id, order_id=order.id, attempts=0, failure_comment="")
+        db.session.add(delivery)
+        db.session.flush()
+    return delivery
+
+
+def assign_courier(
+    *, shop_id: int, order_id: int, courier_id: int | None, actor_id: int | None, commit: bool = True
+) -> Order:
+    """Give a delivery order to an active courier of the shop, or to another one, or (before it fails) to nobody."""
+    with _undo_on_error():
+        if courier_id is not None:
+            _require_courier(shop_id, courier_id)
+        order = orders.lock_order(shop_id=shop_id, order_id=order_id)
+        if order.fulfillment != Fulfillment.DELIVERY.value:
+            raise ConflictError(
+                "A pickup order has no courier.", errors={"fulfillment": ["The customer collects it in the shop."]}
+            )
+        if order.courier_id != courier_id:
+            if order.status not in ASSIGNABLE:
+                raise ConflictError(
+                    f"A courier cannot be assigned to a {order.status} order.",
+                    errors={"status": {"current": order.status, "assignable": list(ASSIGNABLE)}},
+                )
+            if courier_id is None and order.status == S.DELIVERY_FAILED.value:
+                raise ConflictError(
+                    "The flowers are with the courier: send them out again, return them to the shop, or reassign.",
+                    errors={"courier_id": ["Required while the delivery has failed."]},
+                )
+            now = utcnow()
+            for current in db.session.scalars(
+                select(CourierAssignment).where(
+                    CourierAssignment.order_id == order.id, CourierAssignment.ended_at.is_(None)
+                )
+            ):
+                current.ended_at = now
+            if courier_id is not None:
+                db.session.add(
+                    CourierAssignment(
+                        shop_id=shop_id,
+                        order_id=order.id,
+                        courier_id=courier_id,
+                        assigned_by_id=actor_id,
+                        assigned_at=now,
+                    )
+                )
+                _trip(order)
+            before = order.courier_id
+            order.courier_id = courier_id
+            order.version += 1
+            order.updated_at = now
+            audit.record(
+                shop_id=shop_id,
+                actor_id=actor_id,
+                action="assign_courier",
+                entity_type="order",
+                entity_id=order.id,
+                changes={"courier_id": [before, courier_id]},
+            )
+        _commit(commit)
+    return orders.get_order(shop_id=shop_id, order_id=order_id)
+
+
+# --- the courier's steps -------------------------------------------------------------------------
+
+
+def _was_assigned(order_id: int, courier_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(exists().where(CourierAssignment.order_id == order_id, CourierAssignment.courier_id == courier_id))
+        )
+    )
+
+
+def _state(order: Order, actor_id: int, actor_role: Role) -> dict[str, Any]:
+    mine = actor_role != Role.COURIER or order.courier_id == actor_id
+    return {"order_id": order.id, "status": order.status, "assigned_to_you": mine}
+
+
+def _late(order: Order, target: S, actor_id: int, actor_role: Role, message: str | None = None) -> ConflictError:
+    """A step the delivery can no longer (or not yet) take: 409 with the state it is in."""
+    allowed = sorted(t.target.value for t in transitions.LIFECYCLE if t.source.value == order.status)
+    return ConflictError(
+        message or f"The delivery is {order.status}; it cannot go to {target.value}.",
+        errors={
+            "status": {"from": order.status, "to": target.value, "allowed": allowed},
+            "delivery": _state(order, actor_id, actor_role),
+        },
+    )
+
+
+def _lock_delivery(shop_id: int, order_id: int, actor_id: int, actor_role: Role, target: S) -> Order:
+    """The order locked, if the caller may act on it as a delivery: another shop's, a pickup, or (for a courier)
+    one never given to them is 404; one given to them and then to someone else is 409."""
+    try:
+        order = orders.lock_order(shop_id=shop_id, order_id=order_id)
+    except NotFoundError:
+        raise NotFoundError("Delivery not found.") from None
+    if order.fulfillment != Fulfillment.DELIVERY.value:
+        raise NotFoundError("Delivery not found.")
+    if actor_role == Role.COURIER and order.courier_id != actor_id:
+        if _was_assigned(order.id, actor_id):
+            raise _late(order, target, actor_id, actor_role, "This delivery was given to another courier.")
+        raise NotFoundError("Delivery not found.")
+    return order
+
+
+def _require_courier_assigned(order: Order, target: S, actor_id: int, actor_role: Role) -> None:
+    if order.courier_id is None:
+        raise _late(order, target, actor_id, actor_role, "Assign a courier before the delivery leaves the shop.")
+
+
+def pick_up(*, shop_id: int, order_id: int, actor_id: int, actor_role: Role, commit: bool = True) -> DeliveryCard:
+    """Ready (or back from a failed trip) → out for delivery; by the assigned courier or a manager."""
+    target = S.OUT_FOR_DELIVERY
+    with _undo_on_error():
+        order = _lock_delivery(shop_id, order_id, actor_id, actor_role, target)
+        if order.status != target.value:
+            if order.status not in (S.READY.value, S.DELIVERY_FAILED.value):
+                raise _late(order, target, actor_id, actor_role)
+            _require_courier_assigned(order, target, actor_id, actor_role)
+            retry = order.status == S.DELIVERY_FAILED.value
+            trip = _trip(order)
+            trip.attempts += 1
+            trip.picked_up_at = utcnow()
+            transitions.move(
+                order=order,
+                target=target,
+                actor_id=actor_id,
+                comment="sent out again" if retry else "picked up",
+            )
+        _commit(commit)
+    return _card(shop_id, order_id)
+
+
+def deliver(
+    *,
+    shop_id: int,
+    order_id: int,
+    actor_id: int,
+    actor_role: Role,
+    completed_at: datetime | None = None,
+    amount_collected: Decimal | None = None,
+    comment: str = "",
+    commit: bool = True,
+) -> DeliveryCard:
+    """Out for delivery → delivered: the server's time kept beside the phone's, cash collected recorded once."""
+    target = S.DELIVERED
+    with _undo_on_error():
+        order = _lock_delivery(shop_id, order_id, actor_id, actor_role, target)
+        if order.status != target.value:
+            if order.status != S.OUT_FOR_DELIVERY.value:
+                raise _late(order, target, actor_id, actor_role)
+            trip = _trip(order)
+            if amount_collected:
+                payment, _created = orders.record_payment(
+                    shop_id=shop_id,
+                    order_id=order.id,
+                    actor_id=actor_id,
+                    amount=amount_collected,
+                    method=PaymentMethod.CASH.value,
+                    # Once: only the request that moves the order to delivered (under its row lock) gets here.
+                    note="collected at the door",
+                    commit=False,
+                )
+                trip.payment_id = payment.id
+            trip.amount_collected = amount_collected
+            trip.delivered_at = utcnow()
+            trip.client_completed_at = completed_at
+            transitions.move(order=order, target=target, actor_id=actor_id, comment=comment or "delivered")
+        _commit(commit)
+    return _card(shop_id, order_id)
+
+
+def fail(
+    *,
+    shop_id: int,
+    order_id: int,
+    actor_id: int,
+    actor_role: Role,
+    reason: str,
+    comment: str = "",
+    commit: bool = True,
+) -> DeliveryCard:
+    """Out for delivery → delivery failed, with the reason (and a comment, required for "other")."""
+    target = S.DELIVERY_FAILED
+    if reason == FailureReason.OTHER.value and not comment.strip():
+        raise RuleViolation("Say what happened.", errors={"comment": ["Required when the reason is other."]})
+    with _undo_on_error():
+        order = _lock_delivery(shop_id, order_id, actor_id, actor_role, target)
+        if order.status != target.value:
+            if order.status != S.OUT_FOR_DELIVERY.value:
+                raise _late(order, target, actor_id, actor_role)
+            trip = _trip(order)
+            trip.failed_at = utcnow()
+            trip.failure_reason = reason
+            trip.failure_comment = comment or ""
+            note = f"{reason}: {comment}" if comment else reason
+            transitions.move(order=order, target=target, actor_id=actor_id, comment=note)
+        _commit(commit)
+    return _card(shop_id, order_id)
+
+
+def return_to_shop(
+    *, shop_id: int, order_id: int, actor_id: int, actor_role: Role, commit: bool = True
+) -> DeliveryCard:
+    """Delivery failed → ready: the flowers are back in the shop, to go out another time."""
+    target = S.READY
+    with _undo_on_error():
+        order = _lock_delivery(shop_id, order_id, actor_id, actor_role, target)
+        if order.status != target.value:
+            if order.status != S.DELIVERY_FAILED.value:
+                raise _late(order, target, actor_id, actor_role)
+            transitions.move(order=order, target=target, actor_id=actor_id, comment="returned to the shop")
+        _commit(commit)
+    return _card(shop_id, order_id)
+
+
+def set_photo(*, shop_id: int, order_id: int, actor_id: int, actor_role: Role, upload: IO[bytes]) -> DeliveryCard:
+    """Proof of delivery: checked and cleaned like a product image (GPS and all EXIF gone), then stored."""
+    image = storage.clean_image(upload, field="photo")  # before any lock: decoding takes a moment
+    with _undo_on_error():
+        order = _lock_delivery(shop_id, order_id, actor_id, actor_role, S.DELIVERED)
+        if order.status not in PHOTO_STATUSES:
+            raise ConflictError(
+                "A photo is taken at the door: the delivery has not left the shop.",
+                errors={"status": {"current": order.status, "photo_allowed": list(PHOTO_STATUSES)}},
+            )
+        trip = _trip(order)
+        key = storage.new_key(f"shops/{shop_id}/deliveries/{order.id}", image.extension)
+        storage.get_storage().save(key, image.data, image.content_type)
+        old_key, trip.photo_key = trip.photo_key, key
+        trip.photo_uploaded_at = utcnow()
+        order.updated_at = trip.photo_uploaded_at  # so the apps' `updated_since` sync sees the new photo
+        audit.record(
+            shop_id=shop_id,
+            actor_id=actor_id,
+            action="delivery_photo",
+            entity_type="order",
+            entity_id=order.id,
+            changes={"photo_key": [old_key, key]},
+        )
+        try:
+            db.session.commit()
+        except Exception:
+            storage.delete_quietly(key)
+            raise
+    storage.delete_quietly(old_key)
+    return _card(shop_id, order_id)

@@ -1,0 +1,27 @@
+"""The periodic jobs, in one list read by `rq cron` (jobs/cron.py) and by `flask jobs run-due`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.jobs.maintenance import purge_expired_login_sessions, purge_idempotency_keys
+from app.messaging.scans import scan_occasion_reminders, scan_stock_digests
+
+
+@dataclass(frozen=True)
+class Periodic:
+    func: Callable
+    queue: str
+    interval: int | None = None  # seconds
+    cron: str | None = None  # crontab, UTC
+
+
+PERIODIC: list[Periodic] = [
+    Periodic(purge_idempotency_keys, "default", cron="17 3 * * *"),
+    Periodic(purge_expired_login_sessions, "default", cron="27 3 * * *"),
+    # Every minute: each scan sends what is due at the shop's own local time (10:00 reminders, the
+    # 08:00 digest once per local day), so shops in any time zone are served by one UTC schedule.
+    Periodic(scan_occasion_reminders, "default", interval=60),
+    Periodic(scan_stock_digests, "default", interval=60),
+]

@@ -1,0 +1,412 @@
+"""The message log: every message is a row first, then a job that sends it exactly once.
+
+`queue_message` is the one way to send anything (OTP codes now; reminders and digests later). A
+secret value (an OTP code) travels only in the send job's arguments, never in the row or a log line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from redis.exceptions import RedisError
+from rq import Queue, Retry, Worker
+from rq.job import Job
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.audit import services as audit
+from app.common.pagination import page_of
+from app.common.types import utcnow
+from app.customers.models import Customer
+from app.errors import ConflictError, NotFoundError, ServiceUnavailable
+from app.extensions import db, queues, redis_client
+from app.jobs import enqueue_after_commit, retry_policy
+from app.log import mask_sensitive
+from app.messaging import templates
+from app.messaging.models import MessageLog
+from app.messaging.providers import CHANNELS, ProviderError, mask_recipient, sms_channel
+from app.shops.models import Shop
+from app.shops.services import effective_settings
+from app.users.models import User
+
+DEFAULT_MAX_TRIES = 4
+SEND_JOB_TIMEOUT = 60  # seconds; each provider call is bounded by its own HTTP timeout (10 s)
+# The outcome lives in the message log; RQ keeps a failed job (its arguments: address, code) a week for /queues.
+FAILED_JOB_KEPT_SECONDS = 7 * 24 * 3600
+
+
+def channel_for_user(user: User) -> tuple[str, str]:
+    """(channel, address) for a member of staff: their linked Telegram chat, else their phone by SMS."""
+    config = current_app.config
+    if user.telegram_chat_id and config.get("TELEGRAM_BOT_TOKEN"):
+        return "telegram", user.telegram_chat_id
+    return sms_channel(config), user.phone
+
+
+def channel_for_customer(customer: Customer) -> tuple[str, str] | None:
+    """(channel, address) for a customer: their linked Telegram chat, else their phone by SMS; None if neither."""
+    config = current_app.config
+    if customer.telegram_chat_id and config.get("TELEGRAM_BOT_TOKEN"):
+        return "telegram", customer.telegram_chat_id
+    if customer.phone:
+        return sms_channel(config), customer.phone
+    return None
+
+
+def send_retry() -> Retry:
+    """Backoff between tries: MESSAGE_RETRY_INTERVALS (seconds) when configured, else the app's default."""
+    intervals = current_app.config.get("MESSAGE_RETRY_INTERVALS")
+    if not intervals:
+        return retry_policy(DEFAULT_MAX_TRIES)
+    return Retry(max=len(intervals), interval=[int(i) for i in intervals])
+
+
+def queue_message(
+    *,
+    kind: str,
+    channel: str,
+    to: str,
+    template: str,
+    language: str,
+    occurrence_key: str,
+    context: Mapping[str, Any] | None = None,
+    secret_values: Mapping[str, str] | None = None,
+    shop_id: int | None = None,
+    user_id: int | None = None,
+    customer_id: int | None = None,
+    order_id: int | None = None,
+    queue: str = "messages",
+    description: str | None = None,
+) -> MessageLog | None:
+    """Log a message as queued and send it once the caller's transaction commits. The caller commits.
+
+    `context` fills the template and is kept in the log; `secret_values` fill it too but exist only in
+    the job's arguments. None when a message with this `occurrence_key` already exists: it is not
+    queued again, whoever asks.
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    context = dict(context or {})
+    language = templates.language_for(language)
+    # Render once now, so a missing value fails the caller instead of every try of the job.
+    templates.render(template, language, {**context, **(secret_values or {})})
+    now = utcnow()
+    values = {
+        "shop_id": shop_id,
+        "user_id": user_id,
+        "customer_id": customer_id,
+        "order_id": order_id,
+        "kind": kind,
+        "channel": channel,
+        "recipient_masked": mask_recipient(channel, to),
+        "template": template,
+        "language": language,
+        "status": "queued",
+        "attempts": 0,
+        "occurrence_key": occurrence_key,
+        "context": context,
+        "created_at": now,
+        "updated_at": now,
+    }
+    message_id = db.session.execute(_insert_once(values).returning(MessageLog.id)).scalar()
+    if message_id is None:
+        return None
+    _enqueue_send(message_id, to, secret_values, queue=queue, description=description)
+    return db.session.get(MessageLog, message_id)
+
+
+def _enqueue_send(
+    message_id: int, to: str, secret_values: Mapping[str, str] | None, *, queue: str, description: str | None
+) -> None:
+    from app.messaging.jobs import send_message  # the job module imports this one
+
+    enqueue_after_commit(
+        queue,
+        send_message,
+        message_id,
+        to,
+        dict(secret_values or {}),
+        retry=send_retry(),
+        job_timeout=SEND_JOB_TIMEOUT,
+        failure_ttl=FAILED_JOB_KEPT_SECONDS,
+        # RQ logs a job's description; the default one would be the call with its arguments.
+        description=description or f"send message {message_id}",
+    )
+
+
+def _insert_once(values: dict[str, Any]):
+    """INSERT ... ON CONFLICT (occurrence_key) DO NOTHING, on PostgreSQL and the dev mode's SQLite."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return pg_insert(MessageLog).values(values).on_conflict_do_nothing(index_elements=["occurrence_key"])
+    if dialect == "sqlite":
+        return sqlite_insert(MessageLog).values(values).on_conflict_do_nothing(index_elements=["occurrence_key"])
+    return insert(MessageLog).values(values)
+
+
+def claim(message_id: int) -> MessageLog | None:
+    """queued → sending, atomically, counting the try; None when another job has it or it is done."""
+    claimed = db.session.execute(
+        update(MessageLog)
+        .where(MessageLog.id == message_id, MessageLog.status == "queued")
+        .values(status="sending", attempts=MessageLog.attempts + 1, updated_at=utcnow())
+        .returning(MessageLog.id)
+    ).scalar()
+    db.session.commit()
+    return db.session.get(MessageLog, claimed) if claimed is not None else None
+
+
+def mark_sent(message_id: int, *, provider_message_id: str) -> None:
+    now = utcnow()
+    db.session.execute(
+        update(MessageLog)
+        .where(MessageLog.id == message_id, MessageLog.status == "sending")
+        .values(status="sent", provider_message_id=provider_message_id, error=None, sent_at=now, updated_at=now)
+    )
+    db.session.commit()
+
+
+def mark_failed_try(message_id: int, *, error: str, final: bool) -> None:
+    """Record a failed try: back to queued for the next try, or failed for good."""
+    db.session.rollback()  # whatever the failed try left in the session is not ours to commit
+    db.session.execute(
+        update(MessageLog)
+        .where(MessageLog.id == message_id, MessageLog.status == "sending")
+        .values(status="failed" if final else "queued", error=error[:1000], updated_at=utcnow())
+    )
+    db.session.commit()
+
+
+# --- the message log as admins and managers see it ------------------------------------------------
+
+# A row "sending" for longer than this lost its worker (a send job times out after 60 s): it is stuck.
+STUCK_AFTER = timedelta(minutes=5)
+# Kinds that go to a customer only with their consent, on a retry as on the first try.
+CONSENT_KINDS = frozenset({"occasion_reminder"})
+STUCK_SHOWN = 20
+
+
+def is_stuck(message: MessageLog, *, now: datetime | None = None) -> bool:
+    """Sending, or queued, with nothing heard from a worker for STUCK_AFTER: its job is gone."""
+    return message.status in ("sending", "queued") and message.updated_at < (now or utcnow()) - STUCK_AFTER
+
+
+def list_messages(
+    *,
+    shop_id: int,
+    kind: str | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+    user_id: int | None = None,
+    customer_id: int | None = None,
+    order_id: int | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    page: int,
+    page_size: int,
+) -> tuple[list[MessageLog], int]:
+    """The shop's message log, newest first."""
+    stmt = select(MessageLog).where(MessageLog.shop_id == shop_id)
+    for column, value in (
+        (MessageLog.kind, kind),
+        (MessageLog.status, status),
+        (MessageLog.channel, channel),
+        (MessageLog.user_id, user_id),
+        (MessageLog.customer_id, customer_id),
+        (MessageLog.order_id, order_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if date_from:
+        stmt = stmt.where(MessageLog.created_at >= date_from)
+    if date_to:
+        stmt = stmt.where(MessageLog.created_at < date_to)
+    return page_of(stmt.order_by(MessageLog.created_at.desc(), MessageLog.id.desc()), page=page, page_size=page_size)
+
+
+def stuck_messages(*, shop_id: int) -> tuple[list[MessageLog], int]:
+    """The shop's stuck messages (oldest first, at most STUCK_SHOWN) and how many there are."""
+    stmt = select(MessageLog).where(
+        MessageLog.shop_id == shop_id,
+        MessageLog.status.in_(("sending", "queued")),
+        MessageLog.updated_at < utcnow() - STUCK_AFTER,
+    )
+    return page_of(stmt.order_by(MessageLog.updated_at, MessageLog.id), page=1, page_size=STUCK_SHOWN)
+
+
+def retry_message(*, shop_id: int, message_id: int, actor_id: int) -> MessageLog:
+    """Queue a failed or stuck message again, under its own occurrence key; 409 once it is sent.
+
+    A stuck "sending" row may have reached the provider before its worker died: retrying it is the
+    admin's call, and may send a second copy. A stuck "queued" row is safe to retry: whichever of its
+    jobs claims it first sends it, the other does nothing.
+    """
+    message = db.session.scalars(
+        select(MessageLog).where(MessageLog.id == message_id, MessageLog.shop_id == shop_id)
+    ).first()
+    if message is None:
+        raise NotFoundError("Message not found.")
+    before = message.status
+    if before == "sent":
+        raise ConflictError("This message was sent; it is not sent again.", errors={"status": [before]})
+    if before in ("queued", "sending") and not is_stuck(message):
+        raise ConflictError(
+            f"This message is {before} right now; a retry is possible once it fails or is stuck.",
+            errors={"status": [before]},
+        )
+    to = _address_for_retry(message)
+    # Only if nobody moved it meanwhile (a late worker, another admin): the row's status is the lock.
+    moved = db.session.execute(
+        update(MessageLog)
+        .where(
+            MessageLog.id == message.id,
+            MessageLog.status == before,
+            MessageLog.updated_at == message.updated_at,
+        )
+        .values(status="queued", updated_at=utcnow())
+        .returning(MessageLog.id)
+    ).scalar()
+    if moved is None:
+        db.session.rollback()
+        raise ConflictError("This message changed meanwhile; reload it and try again.")
+    _enqueue_send(message.id, to, None, queue="messages", description=f"retry message {message.id}")
+    audit.record(
+        shop_id=shop_id,
+        actor_id=actor_id,
+        action="retry",
+        entity_type="message",
+        entity_id=message.id,
+        changes={"status": [before, "queued"]},
+    )
+    db.session.commit()
+    db.session.refresh(message)
+    return message
+
+
+def _address_for_retry(message: MessageLog) -> str:
+    """The recipient's address on the message's channel, read again (the log keeps only a masked one)."""
+    if message.kind == "otp":
+        raise ConflictError("A login code is never sent again; ask for a new one.", errors={"kind": ["otp"]})
+    address: str | None = None
+    if message.customer_id is not None:
+        customer = db.session.get(Customer, message.customer_id)
+        if customer is None or customer.anonymized_at is not None:
+            raise ConflictError("The customer was anonymized; nothing is sent to them.", errors={"customer": ["gone"]})
+        if message.kind in CONSENT_KINDS and not customer.marketing_consent:
+            raise ConflictError(
+                "The customer no longer agrees to reminders.", errors={"customer": ["no marketing consent"]}
+            )
+        address = _address_of(customer, message.channel)
+    elif message.user_id is not None:
+        user = db.session.get(User, message.user_id)
+        works_here = user is not None and user.is_active and any(m.shop_id == message.shop_id for m in user.memberships)
+        if not works_here:
+            raise ConflictError("The recipient no longer works in this shop.", errors={"user": ["inactive"]})
+        address = _address_of(user, message.channel)
+    elif message.channel == "email" and message.shop_id is not None:
+        shop = db.session.get(Shop, message.shop_id)
+        address = effective_settings(shop)["notification_email"]
+    if not address:
+        raise ConflictError(
+            f"No {message.channel} address is known for this recipient any more.",
+            errors={"channel": [message.channel]},
+        )
+    return address
+
+
+def _address_of(person: Any, channel: str) -> str | None:
+    if channel == "telegram":
+        return person.telegram_chat_id
+    if channel == "email":
+        return person.email
+    return person.phone
+
+
+# --- the queues -----------------------------------------------------------------------------------
+
+FAILED_JOBS_SHOWN = 5
+
+
+def queue_overview() -> dict[str, Any]:
+    """Each RQ queue's depth and registries, its last failed jobs (no arguments), and the live workers.
+
+    Read-only: registries are counted without RQ's cleanup. 503 when Redis does not answer.
+    """
+    try:
+        return {
+            "queues": [_queue_state(queue) for queue in queues.all()],
+            "workers": _workers(),
+        }
+    except RedisError:
+        raise ServiceUnavailable("Redis is unavailable; the queues cannot be read.") from None
+
+
+def _queue_state(queue: Queue) -> dict[str, Any]:
+    failed = FailedJobRegistry(queue=queue)
+    return {
+        "name": queue.name,
+        "queued": queue.count,
+        "started": StartedJobRegistry(queue=queue).get_job_count(cleanup=False),
+        "scheduled": ScheduledJobRegistry(queue=queue).get_job_count(cleanup=False),
+        "failed": failed.get_job_count(cleanup=False),
+        "failed_jobs": _last_failed(failed, queue),
+    }
+
+
+def _last_failed(registry: FailedJobRegistry, queue: Queue) -> list[dict[str, Any]]:
+    # The registry is ordered by expiry, not by failure: read a few more and sort by when they ended.
+    ids = registry.get_job_ids(0, FAILED_JOBS_SHOWN * 4 - 1, desc=True, cleanup=False)
+    jobs = [job for job in Job.fetch_many(ids, connection=queue.connection) if job is not None]
+    jobs.sort(key=lambda job: _aware(job.ended_at) or datetime.min.replace(tzinfo=UTC), reverse=True)
+    return [_failed_job(job) for job in jobs[:FAILED_JOBS_SHOWN]]
+
+
+def _failed_job(job: Job) -> dict[str, Any]:
+    result = job.latest_result()
+    return {
+        "id": job.id,
+        "func_name": job.func_name,
+        "error": _error_summary(result.exc_string if result else None),
+        "ended_at": _aware(job.ended_at),
+    }
+
+
+def _error_summary(exc_string: str | None) -> str | None:
+    """The exception's type; with its text only for ProviderError, whose text is safe by design.
+
+    Other exceptions may carry another shop's data (a constraint's key values), and the queues are
+    shared by every shop.
+    """
+    if not exc_string:
+        return None
+    last = exc_string.strip().splitlines()[-1]
+    kind, _, text = last.partition(":")
+    name = kind.strip().rsplit(".", 1)[-1]
+    if name == ProviderError.__name__ and text.strip():
+        return f"{name}: {mask_sensitive(text.strip())[:300]}"
+    return name[:100] or None
+
+
+def _workers() -> list[dict[str, Any]]:
+    workers = Worker.all(connection=redis_client.client)
+    return [
+        {
+            "name": worker.name,
+            "state": str(getattr(worker.get_state(), "value", worker.get_state())),
+            "queues": worker.queue_names(),
+            "last_heartbeat": _aware(worker.last_heartbeat),
+        }
+        for worker in sorted(workers, key=lambda w: w.name)
+    ]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """RQ's timestamps are UTC, naive or not depending on the version."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -1,0 +1,59 @@
+"""Every model, imported once so the metadata (and Alembic) see the whole schema."""
+
+from app.audit.models import AuditEntry
+from app.auth.models import LoginSession, RefreshToken
+from app.catalogue.models import Category, Product, RecipeComponent
+from app.courier.models import CourierAssignment, Delivery
+from app.customers.models import Customer, OccasionDate
+from app.idempotency.models import IdempotencyRecord
+from app.messaging.models import MessageLog
+from app.orders.models import Order, OrderItem, OrderNumberCounter, OrderStatusChange, Payment
+from app.production.models import ProductionTask
+from app.promos.models import PromoCode
+from app.shops.models import Shop
+from app.slots.models import SlotBooking
+from app.users.models import Membership, User
+from app.warehouse.models import (
+    Batch,
+    Item,
+    Movement,
+    Reservation,
+    StockCount,
+    StockCountLine,
+    Supply,
+    WriteOff,
+)
+
+__all__ = [
+    "AuditEntry",
+    "Batch",
+    "Category",
+    "CourierAssignment",
+    "Customer",
+    "Delivery",
+    "IdempotencyRecord",
+    "Item",
+    "LoginSession",
+    "Membership",
+    "MessageLog",
+    "OccasionDate",
+    "Order",
+    "OrderItem",
+    "OrderNumberCounter",
+    "OrderStatusChange",
+    "Payment",
+    "Movement",
+    "ProductionTask",
+    "Product",
+    "PromoCode",
+    "RecipeComponent",
+    "RefreshToken",
+    "Reservation",
+    "Shop",
+    "SlotBooking",
+    "StockCount",
+    "StockCountLine",
+    "Supply",
+    "User",
+    "WriteOff",
+]

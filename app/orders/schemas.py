@@ -1,0 +1,263 @@
+"""Order schemas. Money travels as decimal strings ("2900.00"); order line quantities are whole numbers."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from app.common.schemas import StrictSchema
+from app.orders.models import Fulfillment, OrderSource, OrderStatus, PaymentMethod, PaymentStatus
+from app.shops.schemas import validate_hh_mm
+from app.warehouse.schemas import DecimalString, Money, ObjectId, QueryId, UserRefSchema, no_repeats
+
+MAX_AMOUNT = Decimal("9999999999.99")
+# Far enough for any real order; keeps date arithmetic in every time zone away from year 9999.
+DATES = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
+STATUSES = [s.value for s in OrderStatus]
+HH_MM_DOC = {"example": "10:00", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
+
+
+def _hh_mm(**kwargs) -> fields.String:
+    return fields.String(validate=validate_hh_mm, metadata={**HH_MM_DOC, **kwargs.pop("metadata", {})}, **kwargs)
+
+
+# --- out -------------------------------------------------------------------------------------
+
+
+class CustomerRefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    phone = fields.String(required=True, allow_none=True, metadata={"description": "E.164; null once anonymized."})
+
+
+class OrderItemSchema(Schema):
+    id = fields.Integer(required=True)
+    product_id = fields.Integer(required=True)
+    product_name = fields.String(required=True, metadata={"description": "As it was called when sold."})
+    unit_price = Money(required=True, dump_only=True, metadata={"description": "The price when it was ordered."})
+    quantity = fields.Integer(required=True)
+    line_total = Money(required=True, dump_only=True)
+    needs_assembly = fields.Boolean(required=True)
+
+
+class PaymentSchema(Schema):
+    id = fields.Integer(required=True)
+    amount = DecimalString(
+        2, example="1500.00", required=True, dump_only=True, metadata={"description": "Negative: a refund."}
+    )
+    method = fields.String(required=True, metadata={"enum": [m.value for m in PaymentMethod]})
+    provider_payment_id = fields.String(required=True, allow_none=True)
+    note = fields.String(required=True)
+    created_by_id = fields.Integer(required=True, allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class OrderSchema(Schema):
+    id = fields.Integer(required=True)
+    number = fields.String(required=True, metadata={"example": "0423-0017", "description": "Unique in the shop."})
+    status = fields.String(required=True, metadata={"enum": STATUSES})
+    fulfillment = fields.String(required=True, metadata={"enum": [f.value for f in Fulfillment]})
+    source = fields.String(required=True, metadata={"enum": [s.value for s in OrderSource]})
+    customer_id = fields.Integer(required=True)
+    customer = fields.Nested(CustomerRefSchema, required=True)
+    recipient_name = fields.String(required=True)
+    recipient_phone = fields.String(required=True, allow_none=True)
+    address = fields.String(required=True, allow_none=True, metadata={"description": "Null for pickups."})
+    card_text = fields.String(required=True)
+    comment = fields.String(required=True)
+    delivery_date = fields.Date(required=True, metadata={"description": "The shop-local day of delivery or pickup."})
+    window_start = fields.String(
+        required=True, metadata={**HH_MM_DOC, "description": "Delivery window start, or the pickup time (shop time)."}
+    )
+    window_end = fields.String(required=True, allow_none=True, metadata={"description": "Null for pickups."})
+    pickup_time = fields.String(required=True, allow_none=True, metadata={"description": "Null for deliveries."})
+    scheduled_at = fields.AwareDateTime(required=True, metadata={"description": "Window start or pickup time, UTC."})
+    items = fields.List(fields.Nested(OrderItemSchema), required=True)
+    subtotal = Money(required=True, dump_only=True)
+    delivery_fee = Money(required=True, dump_only=True)
+    discount = Money(required=True, dump_only=True)
+    total = Money(required=True, dump_only=True, metadata={"description": "subtotal − discount + delivery_fee."})
+    paid_amount = Money(required=True, dump_only=True, metadata={"description": "Payments less refunds."})
+    amount_due = Money(required=True, dump_only=True, metadata={"description": "Still to collect; 0 if cancelled."})
+    payment_status = fields.String(required=True, metadata={"enum": [s.value for s in PaymentStatus]})
+    promo_code = fields.String(required=True, allow_none=True)
+    courier_id = fields.Integer(required=True, allow_none=True)
+    courier = fields.Nested(UserRefSchema, required=True, allow_none=True)
+    cost_of_goods = Money(
+        required=True, allow_none=True, dump_only=True, metadata={"description": "Stock consumed, once it is."}
+    )
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+
+class OrderDetailSchema(OrderSchema):
+    payments = fields.List(fields.Nested(PaymentSchema), required=True)
+
+
+class OrderExportSchema(OrderDetailSchema):
+    """An order in a customer's data export."""
+
+
+class StatusChangeSchema(Schema):
+    id = fields.Integer(required=True)
+    from_status = fields.String(required=True, allow_none=True, metadata={"description": "Null: created."})
+    to_status = fields.String(required=True)
+    actor = fields.Nested(UserRefSchema, required=True, allow_none=True)
+    comment = fields.String(required=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class OrderPaymentSummarySchema(Schema):
+    id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    total = Money(required=True, dump_only=True)
+    paid_amount = Money(required=True, dump_only=True)
+    amount_due = Money(required=True, dump_only=True)
+    payment_status = fields.String(required=True, metadata={"enum": [s.value for s in PaymentStatus]})
+
+
+class PaymentResultSchema(Schema):
+    payment = fields.Nested(PaymentSchema, required=True)
+    order = fields.Nested(OrderPaymentSummarySchema, required=True)
+
+
+# --- in --------------------------------------------------------------------------------------
+
+
+class CustomerInputSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    phone = fields.String(required=True, validate=validate.Length(min=5, max=32), metadata={"example": "+79161234567"})
+
+
+class OrderItemCreateSchema(StrictSchema):
+    product_id = ObjectId(required=True)
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=999))
+    unit_price = Money(
+        load_only=True, metadata={"description": "Ignored: the server takes the price from the catalogue."}
+    )
+
+
+def _lines(**kwargs) -> fields.List:
+    return fields.List(fields.Nested(OrderItemCreateSchema), validate=validate.Length(min=1, max=50), **kwargs)
+
+
+class OrderCreateSchema(StrictSchema):
+    customer_id = ObjectId(metadata={"description": "An existing customer; or send `customer`."})
+    customer = fields.Nested(CustomerInputSchema, metadata={"description": "Found by phone in this shop, or created."})
+    recipient_name = fields.String(
+        validate=validate.Length(max=120), metadata={"description": "Default: the customer's name."}
+    )
+    recipient_phone = fields.String(
+        validate=validate.Length(min=5, max=32), metadata={"description": "Default: the customer's phone."}
+    )
+    fulfillment = fields.String(required=True, validate=validate.OneOf([f.value for f in Fulfillment]))
+    address = fields.String(validate=validate.Length(min=1, max=500), metadata={"description": "For delivery."})
+    delivery_date = fields.Date(
+        required=True, validate=DATES, metadata={"description": "The shop-local day of delivery or pickup."}
+    )
+    window_start = _hh_mm(metadata={"description": "Delivery: the start of one of the day's windows."})
+    pickup_time = _hh_mm(metadata={"description": "Pickup: when the customer comes (shop time)."})
+    card_text = fields.String(load_default="", validate=validate.Length(max=1000))
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    items = _lines(required=True)
+    promo_code = fields.String(validate=validate.Length(min=1, max=40))
+    source = fields.String(
+        load_default=OrderSource.PHONE.value, validate=validate.OneOf([s.value for s in OrderSource])
+    )
+
+    @validates_schema
+    def _one_customer(self, data, **kwargs):
+        if ("customer_id" in data) == ("customer" in data):
+            raise ValidationError("Send either customer_id or customer (name and phone).", field_name="customer_id")
+
+    @validates_schema
+    def _lines_once(self, data, **kwargs):
+        no_repeats(data.get("items") or [], "product_id", "items")
+
+    @validates_schema
+    def _where_and_when(self, data, **kwargs):
+        if data.get("fulfillment") == Fulfillment.DELIVERY.value:
+            errors = {name: ["Required for delivery."] for name in ("address", "window_start") if name not in data}
+            if "pickup_time" in data:
+                errors["pickup_time"] = ["Only for pickup."]
+        elif data.get("fulfillment") == Fulfillment.PICKUP.value:
+            errors = {name: ["Only for delivery."] for name in ("address", "window_start") if name in data}
+            if "pickup_time" not in data:
+                errors["pickup_time"] = ["Required for pickup."]
+        else:
+            return
+        if errors:
+            raise ValidationError(errors)
+
+
+class OrderUpdateSchema(StrictSchema):
+    recipient_name = fields.String(validate=validate.Length(max=120))
+    recipient_phone = fields.String(validate=validate.Length(min=5, max=32))
+    address = fields.String(validate=validate.Length(min=1, max=500), metadata={"description": "Delivery only."})
+    card_text = fields.String(validate=validate.Length(max=1000))
+    comment = fields.String(validate=validate.Length(max=2000))
+    delivery_date = fields.Date(validate=DATES, metadata={"description": "Moves the order (and its window)."})
+    window_start = _hh_mm(metadata={"description": "Delivery only: another window; capacity moves with it."})
+    pickup_time = _hh_mm(metadata={"description": "Pickup only."})
+    items = _lines(
+        metadata={
+            "description": "All the lines; products already on the order keep their price. Confirmed "
+            "orders re-reserve stock, all or nothing."
+        }
+    )
+
+    @validates_schema
+    def _lines_once(self, data, **kwargs):
+        no_repeats(data.get("items") or [], "product_id", "items")
+
+
+class StatusChangeCreateSchema(StrictSchema):
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "Here: confirmed, ready (nothing to assemble), completed (pickup), cancelled."},
+    )
+    comment = fields.String(
+        load_default="", validate=validate.Length(max=2000), metadata={"description": "Required to cancel."}
+    )
+
+
+def _not_zero(value: Decimal) -> None:
+    if value == 0:
+        raise ValidationError("A payment is not zero.")
+
+
+class PaymentCreateSchema(StrictSchema):
+    amount = DecimalString(
+        2,
+        example="1500.00",
+        required=True,
+        validate=[validate.Range(min=-MAX_AMOUNT, max=MAX_AMOUNT), _not_zero],
+        metadata={"description": "Money in; negative for a refund."},
+    )
+    method = fields.String(required=True, validate=validate.OneOf([m.value for m in PaymentMethod]))
+    provider_payment_id = fields.String(
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "The payment provider's id; one payment per id in the shop."},
+    )
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class OrderQueryArgsSchema(Schema):
+    status = fields.List(
+        fields.String(validate=validate.OneOf(STATUSES)), metadata={"description": "Repeat for several."}
+    )
+    date_from = fields.Date(validate=DATES, metadata={"description": "Delivery (or pickup) day from, inclusive."})
+    date_to = fields.Date(validate=DATES, metadata={"description": "Delivery (or pickup) day to, inclusive."})
+    window_start = _hh_mm(metadata={"description": "Only the window starting at this time."})
+    fulfillment = fields.String(validate=validate.OneOf([f.value for f in Fulfillment]))
+    courier_id = QueryId()
+    unassigned = fields.Boolean(metadata={"description": "Only orders without (true) or with (false) a courier."})
+    customer_id = QueryId()
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Part of the number, or of the customer's or recipient's name or phone."},
+    )
+    updated_since = fields.AwareDateTime(metadata={"description": "Changed at or after (ISO 8601), for syncing."})

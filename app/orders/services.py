@@ -1,0 +1,860 @@
+"""Order rules: intake, changes while the order is new or confirmed, the intake transitions, payments.
+
+Every public function that changes something owns its commit (or takes `commit=False` when a
+caller, such as the demo seed, commits several steps together) and rolls back what it did when a
+rule says no, so a refused request leaves nothing half done.
+
+Locks are taken in one order everywhere: the order row, then stock items (ascending ids, by the
+stock service), then delivery windows (by date and start), then the promo code, then the number
+counter; so concurrent requests queue instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.audit import services as audit
+from app.catalogue.models import Product, RecipeComponent
+from app.common.pagination import page_of
+from app.common.phones import InvalidPhone, normalize_phone
+from app.common.types import utcnow
+from app.customers import services as customers
+from app.customers.models import Customer
+from app.errors import ConflictError, NotFoundError, PreconditionFailed, PreconditionRequired, RuleViolation
+from app.extensions import db
+from app.orders import transitions
+from app.orders.models import (
+    EDITABLE_STATUSES,
+    ZERO,
+    Fulfillment,
+    Order,
+    OrderItem,
+    OrderNumberCounter,
+    OrderStatus,
+    OrderStatusChange,
+    Payment,
+    PaymentStatus,
+)
+from app.promos import services as promos
+from app.promos.models import PromoCode
+from app.shops.models import Shop
+from app.slots import services as slots
+from app.users.models import User
+from app.warehouse import stock
+
+MAX_MONEY = Decimal("9999999999.99")  # NUMERIC(12, 2)
+# Personal data: the audit log says these changed, never what they said (they are erased on anonymization).
+PERSONAL_FIELDS = frozenset({"recipient_name", "recipient_phone", "address", "card_text", "comment"})
+ORDER_AUDIT_FIELDS = [
+    "number",
+    "status",
+    "fulfillment",
+    "source",
+    "customer_id",
+    "delivery_date",
+    "window_start",
+    "subtotal",
+    "delivery_fee",
+    "discount",
+    "total",
+    "promo_code",
+]
+
+
+# --- production (app/production): the florists' tasks follow the order ---------------------------
+# Imported in the functions: the production service imports this module (lock_order).
+
+
+def on_confirmed(order: Order, actor_id: int | None) -> None:
+    """In the confirming transaction, after the stock is reserved: one task per line that needs assembly."""
+    from app.production import services as production
+
+    production.plan_tasks(order, actor_id=actor_id)
+
+
+def on_changed(order: Order, actor_id: int | None) -> None:
+    """In the transaction of a PATCH that changed a confirmed order: its pending tasks follow the new lines,
+    window (due time) and card."""
+    if order.status != OrderStatus.CONFIRMED.value:
+        return
+    from app.production import services as production
+
+    production.plan_tasks(order, actor_id=actor_id)
+
+
+def on_cancelled(order: Order, actor_id: int | None) -> None:
+    """In the cancelling transaction, after stock, window and promo use were given back: open tasks cancelled."""
+    from app.production import services as production
+
+    production.cancel_tasks(order, actor_id=actor_id)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def order_tag(order: Order) -> str:
+    """The order's ETag: it changes with every change of the order, its lines, status or payments."""
+    return f'"order-{order.id}-v{order.version}"'
+
+
+def _matches(if_match: str, tag: str) -> bool:
+    candidates = {c.strip().removeprefix("W/") for c in if_match.split(",")}
+    return "*" in candidates or tag in candidates
+
+
+def _with_details(stmt: Select) -> Select:
+    return stmt.options(
+        selectinload(Order.items),
+        selectinload(Order.customer),
+        # The courier's shop memberships are not shown: do not let User's eager memberships load.
+        selectinload(Order.courier).lazyload(User.memberships),
+    )
+
+
+def get_order(*, shop_id: int, order_id: int) -> Order:
+    """One order of the shop with its lines, customer, courier and payments; 404 for any other shop's."""
+    stmt = _with_details(select(Order).where(Order.id == order_id, Order.shop_id == shop_id)).options(
+        selectinload(Order.payments)
+    )
+    order = db.session.scalars(stmt).first()
+    if order is None:
+        raise NotFoundError("Order not found.")
+    return order
+
+
+def lock_order(*, shop_id: int, order_id: int) -> Order:
+    """The order row locked (SELECT ... FOR UPDATE) and read afresh: moves of one order queue here."""
+    order = db.session.scalars(
+        select(Order)
+        .where(Order.id == order_id, Order.shop_id == shop_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if order is None:
+        raise NotFoundError("Order not found.")
+    return order
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_orders(
+    *,
+    shop_id: int,
+    statuses: list[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    window_start: str | None = None,
+    fulfillment: str | None = None,
+    courier_id: int | None = None,
+    unassigned: bool | None = None,
+    customer_id: int | None = None,
+    q: str | None = None,
+    updated_since: datetime | None = None,
+    page: int,
+    page_size: int,
+) -> tuple[list[Order], int]:
+    """Orders by delivery day and window; five statements whatever the page size."""
+    stmt = select(Order).where(Order.shop_id == shop_id)
+    if statuses:
+        stmt = stmt.where(Order.status.in_(statuses))
+    if date_from:
+        stmt = stmt.where(Order.delivery_date >= date_from)
+    if date_to:
+        stmt = stmt.where(Order.delivery_date <= date_to)
+    if window_start:
+        stmt = stmt.where(Order.window_start == window_start)
+    if fulfillment:
+        stmt = stmt.where(Order.fulfillment == fulfillment)
+    if courier_id:
+        stmt = stmt.where(Order.courier_id == courier_id)
+    if unassigned is not None:
+        stmt = stmt.where(Order.courier_id.is_(None) if unassigned else Order.courier_id.is_not(None))
+    if customer_id:
+        stmt = stmt.where(Order.customer_id == customer_id)
+    if updated_since:
+        stmt = stmt.where(Order.updated_at >= updated_since)
+    if q:
+        pattern = _like(q.strip())
+        digits = "".join(ch for ch in q if ch.isdigit())
+        matches = [
+            Order.number.ilike(pattern),
+            Order.recipient_name.ilike(pattern),
+            Order.recipient_phone.ilike(pattern),
+            Customer.name.ilike(pattern),
+            Customer.phone.ilike(pattern),
+        ]
+        if len(digits) >= 3:  # "916 123" finds +79161234567
+            matches += [Order.recipient_phone.like(f"%{digits}%"), Customer.phone.like(f"%{digits}%")]
+        try:  # a whole phone as people write it ("8 916 123-45-67") finds its E.164 form
+            phone = normalize_phone(q, _shop(shop_id).country)
+            matches += [Order.recipient_phone == phone, Customer.phone == phone]
+        except InvalidPhone:
+            pass
+        stmt = stmt.join(Customer, Customer.id == Order.customer_id).where(or_(*matches))
+    stmt = _with_details(stmt.order_by(Order.delivery_date, Order.window_start, Order.id))
+    return page_of(stmt, page=page, page_size=page_size)
+
+
+def list_customer_orders(*, shop_id: int, customer_id: int, page: int, page_size: int) -> tuple[list[Order], int]:
+    """A customer's orders, newest delivery first; 404 when the customer is not this shop's."""
+    if not db.session.scalar(select(Customer.id).where(Customer.id == customer_id, Customer.shop_id == shop_id)):
+        raise NotFoundError("Customer not found.")
+    stmt = _with_details(
+        select(Order)
+        .where(Order.shop_id == shop_id, Order.customer_id == customer_id)
+        .order_by(Order.delivery_date.desc(), Order.window_start.desc(), Order.id.desc())
+    )
+    return page_of(stmt, page=page, page_size=page_size)
+
+
+def list_history(*, shop_id: int, order_id: int, page: int, page_size: int) -> tuple[list[OrderStatusChange], int]:
+    """The order's status changes, oldest first."""
+    if not db.session.scalar(select(Order.id).where(Order.id == order_id, Order.shop_id == shop_id)):
+        raise NotFoundError("Order not found.")
+    stmt = (
+        select(OrderStatusChange)
+        .where(OrderStatusChange.order_id == order_id, OrderStatusChange.shop_id == shop_id)
+        .options(selectinload(OrderStatusChange.actor).lazyload(User.memberships))
+        .order_by(OrderStatusChange.id)
+    )
+    return page_of(stmt, page=page, page_size=page_size)
+
+
+# --- building blocks -------------------------------------------------------------------------
+
+
+@contextmanager
+def _all_or_nothing() -> Iterator[None]:
+    """Undo everything this request changed when a rule says no halfway through."""
+    try:
+        yield
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _shop(shop_id: int) -> Shop:
+    shop = db.session.get(Shop, shop_id)
+    if shop is None:
+        raise NotFoundError("Shop not found.")
+    return shop
+
+
+def _phone(shop: Shop, raw: str, *path: str) -> str:
+    """E.164 with the shop's country as the default region, or 422 naming the field."""
+    try:
+        return normalize_phone(raw, shop.country)
+    except InvalidPhone as exc:
+        errors: Any = [str(exc)]
+        for key in reversed(path):
+            errors = {key: errors}
+        raise RuleViolation("Not a valid phone number.", errors=errors) from None
+
+
+def _masked(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    return {field: (["***", "***"] if field in PERSONAL_FIELDS else values) for field, values in changes.items()}
+
+
+def _resolve_customer(shop: Shop, data: dict[str, Any], actor_id: int | None) -> Customer:
+    """The customer named by id, or found by phone in this shop, or created from name and phone."""
+    if data.get("customer_id") is not None:
+        customer = db.session.scalars(
+            select(Customer).where(Customer.id == data["customer_id"], Customer.shop_id == shop.id)
+        ).first()
+        if customer is None or customer.anonymized_at is not None:
+            raise RuleViolation("No such customer.", errors={"customer_id": ["No such customer in this shop."]})
+        return customer
+    given = data["customer"]
+    phone = _phone(shop, given["phone"], "customer", "phone")  # validated here, so errors name customer.phone
+    return customers.find_or_create_customer(shop_id=shop.id, actor_id=actor_id, name=given["name"], phone=phone)
+
+
+def _price_lines(
+    shop_id: int, lines: list[dict[str, Any]], keep: dict[int, OrderItem] | None = None
+) -> list[OrderItem]:
+    """Order lines at the catalogue's prices; a product already on the order keeps the price it was sold at."""
+    keep = keep or {}
+    wanted = {line["product_id"] for line in lines}
+    products = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Product).where(
+                Product.shop_id == shop_id,
+                Product.id.in_(wanted),
+                or_(Product.id.in_(list(keep)), Product.is_active.is_(True) & Product.archived_at.is_(None)),
+            )
+        )
+    }
+    unknown = {
+        i: {"product_id": ["No such product on sale in this shop."]}
+        for i, line in enumerate(lines)
+        if line["product_id"] not in products
+    }
+    if unknown:
+        raise RuleViolation("Some products are not on sale here.", errors={"items": unknown})
+    priced = []
+    for line in lines:
+        product = products[line["product_id"]]
+        kept = keep.get(product.id)
+        unit_price = kept.unit_price if kept is not None else product.price
+        priced.append(
+            OrderItem(
+                shop_id=shop_id,
+                product_id=product.id,
+                product_name=kept.product_name if kept is not None else product.name,
+                unit_price=unit_price,
+                quantity=line["quantity"],
+                line_total=unit_price * line["quantity"],
+                needs_assembly=kept.needs_assembly if kept is not None else product.needs_assembly,
+            )
+        )
+    _check_total(_subtotal(priced))
+    return priced
+
+
+def _subtotal(lines: list[OrderItem]) -> Decimal:
+    return sum((line.line_total for line in lines), ZERO)
+
+
+def _check_total(total: Decimal) -> None:
+    if total > MAX_MONEY:
+        raise RuleViolation("The order is too large for the books.", errors={"items": [f"At most {MAX_MONEY}."]})
+
+
+def _at(shop: Shop, day: date, hh_mm: str) -> datetime:
+    hours, minutes = (int(part) for part in hh_mm.split(":"))
+    return datetime.combine(day, time(hours, minutes), tzinfo=ZoneInfo(shop.timezone)).astimezone(UTC)
+
+
+def _pickup_at(shop: Shop, day: date, hh_mm: str, now: datetime) -> datetime:
+    moment = _at(shop, day, hh_mm)
+    if moment < now:
+        raise RuleViolation("The pickup time has passed.", errors={"pickup_time": ["That time has passed."]})
+    return moment
+
+
+def _next_number(shop: Shop, now: datetime) -> str:
+    """The next number, "MMDD-NNNN", from the shop's counter for today, taken atomically (and locked to commit)."""
+    month_day = now.astimezone(ZoneInfo(shop.timezone)).strftime("%m%d")
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    table = OrderNumberCounter.__table__
+    statement = (
+        dialect.insert(table)
+        .values(shop_id=shop.id, month_day=month_day, last_number=1)
+        .on_conflict_do_update(index_elements=["shop_id", "month_day"], set_={"last_number": table.c.last_number + 1})
+        .returning(table.c.last_number)
+    )
+    number = db.session.execute(statement).scalar_one()
+    return f"{month_day}-{number:04d}"
+
+
+def _components_needed(lines: list[OrderItem]) -> list[tuple[int, Decimal]]:
+    """Stock the lines take by their products' recipes: (item id, quantity), each item once."""
+    per_product: dict[int, int] = defaultdict(int)
+    for line in lines:
+        per_product[line.product_id] += line.quantity
+    if not per_product:
+        return []
+    needed: dict[int, Decimal] = defaultdict(lambda: Decimal(0))
+    components = db.session.scalars(select(RecipeComponent).where(RecipeComponent.product_id.in_(per_product)))
+    for component in components:
+        needed[component.item_id] += component.quantity * per_product[component.product_id]
+    return sorted(needed.items())
+
+
+def _has_payments(order: Order) -> bool:
+    return bool(db.session.scalar(select(exists().where(Payment.order_id == order.id))))
+
+
+def _settle_payment_status(order: Order, *, has_payments: bool) -> None:
+    if order.paid_amount > 0:
+        paid = order.paid_amount >= order.total
+        order.payment_status = (PaymentStatus.PAID if paid else PaymentStatus.PARTLY_PAID).value
+    elif has_payments:  # money came in and all of it went back
+        order.payment_status = PaymentStatus.REFUNDED.value
+    else:
+        order.payment_status = (PaymentStatus.PAID if order.total == 0 else PaymentStatus.UNPAID).value
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+def create_order(
+    *, shop_id: int, actor_id: int | None, data: dict[str, Any], now: datetime | None = None, commit: bool = True
+) -> Order:
+    """Take an order: prices from the catalogue, the window's capacity and the promo's use taken,
+    totals computed, a number given, all in one transaction."""
+    now = now or utcnow()
+    with _all_or_nothing():
+        shop = _shop(shop_id)
+        customer = _resolve_customer(shop, data, actor_id)
+        recipient_phone = (
+            _phone(shop, data["recipient_phone"], "recipient_phone") if data.get("recipient_phone") else customer.phone
+        )
+        lines = _price_lines(shop_id, data["items"])
+        subtotal = _subtotal(lines)
+        day = data["delivery_date"]
+        if data["fulfillment"] == Fulfillment.DELIVERY.value:
+            window = slots.take(shop_id=shop_id, delivery_date=day, window_start=data["window_start"], now=now)
+            window_start, window_end = window.start, window.end
+            delivery_fee, scheduled_at = window.delivery_fee, window.starts_at_utc
+        else:
+            window_start, window_end = data["pickup_time"], None
+            delivery_fee, scheduled_at = ZERO, _pickup_at(shop, day, data["pickup_time"], now)
+        discount, promo_code_id, promo_code = ZERO, None, None
+        if data.get("promo_code"):
+            redemption = promos.redeem(shop_id=shop_id, code=data["promo_code"], subtotal=subtotal, now=now)
+            discount, promo_code_id, promo_code = (
+                min(redemption.discount, subtotal),
+                redemption.promo_code_id,
+                redemption.code,
+            )
+        total = subtotal - discount + delivery_fee
+        _check_total(total)
+        order = Order(
+            shop_id=shop_id,
+            number=_next_number(shop, now),
+            status=OrderStatus.NEW.value,
+            fulfillment=data["fulfillment"],
+            source=data.get("source") or "phone",
+            customer=customer,
+            recipient_name=data.get("recipient_name") or customer.name,
+            recipient_phone=recipient_phone,
+            address=data.get("address") if data["fulfillment"] == Fulfillment.DELIVERY.value else None,
+            card_text=data.get("card_text") or "",
+            comment=data.get("comment") or "",
+            delivery_date=day,
+            window_start=window_start,
+            window_end=window_end,
+            scheduled_at=scheduled_at,
+            subtotal=subtotal,
+            delivery_fee=delivery_fee,
+            discount=discount,
+            total=total,
+            paid_amount=ZERO,
+            promo_code_id=promo_code_id,
+            promo_code=promo_code,
+            created_by_id=actor_id,
+            version=1,
+            items=lines,
+        )
+        _settle_payment_status(order, has_payments=False)
+        db.session.add(order)
+        db.session.flush()
+        transitions.record_history(order=order, source=None, target=OrderStatus.NEW.value, actor_id=actor_id)
+        audit.record(
+            shop_id=shop_id,
+            actor_id=actor_id,
+            action="create",
+            entity_type="order",
+            entity_id=order.id,
+            changes={
+                **audit.snapshot(order, ORDER_AUDIT_FIELDS),
+                "items": [None, _line_key(lines)],
+            },
+        )
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
+    return order
+
+
+# --- change ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    delivery_date: date
+    window_start: str
+
+
+def _require_editable(order: Order) -> None:
+    if order.status not in EDITABLE_STATUSES:
+        raise ConflictError(
+            f"A {order.status} order can no longer be changed.",
+            errors={"status": [f"The order is {order.status}; only new and confirmed orders change."]},
+        )
+
+
+def _move_window(order: Order, new: _Schedule, now: datetime) -> tuple[dict[str, list[Any]], Decimal]:
+    """Free the old window and take the new one, in (date, start) order so two swaps cannot deadlock;
+    the changes and the new window's fee."""
+    old = _Schedule(order.delivery_date, order.window_start)
+    steps = sorted([(old, "release"), (new, "take")], key=lambda step: (step[0].delivery_date, step[0].window_start))
+    info = None
+    for schedule, action in steps:
+        where = {
+            "shop_id": order.shop_id,
+            "delivery_date": schedule.delivery_date,
+            "window_start": schedule.window_start,
+        }
+        if action == "release":
+            slots.release(**where)
+        else:
+            info = slots.take(**where, now=now)
+    changes = audit.apply_changes(
+        order,
+        {
+            "delivery_date": new.delivery_date,
+            "window_start": info.start,
+            "window_end": info.end,
+            "scheduled_at": info.starts_at_utc,
+        },
+    )
+    return changes, info.delivery_fee
+
+
+def _reschedule(order: Order, shop: Shop, data: dict[str, Any], now: datetime) -> tuple[dict[str, list[Any]], Decimal]:
+    """Another day, window or pickup time; the changes and the delivery fee that goes with them."""
+    delivery = order.fulfillment == Fulfillment.DELIVERY.value
+    if delivery and "pickup_time" in data:
+        raise RuleViolation("A delivery has a window, not a pickup time.", errors={"pickup_time": ["Only for pickup."]})
+    if not delivery and "window_start" in data:
+        raise RuleViolation("A pickup has a time, not a window.", errors={"window_start": ["Only for delivery."]})
+    if delivery:
+        new = _Schedule(data.get("delivery_date", order.delivery_date), data.get("window_start", order.window_start))
+        if new == _Schedule(order.delivery_date, order.window_start):
+            return {}, order.delivery_fee
+        return _move_window(order, new, now)
+    day = data.get("delivery_date", order.delivery_date)
+    at = data.get("pickup_time", order.window_start)
+    if (day, at) == (order.delivery_date, order.window_start):
+        return {}, order.delivery_fee
+    moment = _pickup_at(shop, day, at, now)
+    return audit.apply_changes(order, {"delivery_date": day, "window_start": at, "scheduled_at": moment}), ZERO
+
+
+def _line_key(lines: list[OrderItem]) -> list[list[Any]]:
+    return [[line.product_id, line.quantity, str(line.unit_price)] for line in lines]
+
+
+def _discount_on(order: Order, subtotal: Decimal) -> Decimal:
+    """The order's promo discount on a new subtotal; below the code's minimum is 422."""
+    if order.promo_code_id is None:
+        return ZERO
+    promo = db.session.get(PromoCode, order.promo_code_id)
+    if promo is None:  # the code was deleted: the discount given stands, within the subtotal
+        return min(order.discount, subtotal)
+    if subtotal < promo.min_order_total:
+        message = f"The promo code {promo.code} needs a subtotal of at least {promo.min_order_total:.2f}."
+        raise RuleViolation(message, errors={"items": [message]})
+    return promos.discount_for(promo, subtotal)
+
+
+def _rereserve(order: Order, actor_id: int | None) -> None:
+    """A confirmed order's stock follows its new lines: all released, all reserved again, or 409."""
+    stock.release(shop_id=order.shop_id, order_id=order.id, actor_id=actor_id, reason="order lines changed")
+    needed = _components_needed(order.items)
+    if needed:
+        stock.reserve(shop_id=order.shop_id, order_id=order.id, lines=needed, actor_id=actor_id)
+
+
+def update_order(
+    *,
+    shop_id: int,
+    order_id: int,
+    actor_id: int | None,
+    data: dict[str, Any],
+    if_match: str | None,
+    now: datetime | None = None,
+) -> Order:
+    """Change a new or confirmed order, only if nobody changed it since the version the caller read."""
+    now = now or utcnow()
+    if if_match is None:
+        raise PreconditionRequired(
+            "Send If-Match with the ETag you read, so nobody's change is overwritten.",
+            errors={"headers": {"If-Match": ["Required."]}},
+        )
+    with _all_or_nothing():
+        order = lock_order(shop_id=shop_id, order_id=order_id)
+        if not _matches(if_match, order_tag(order)):
+            raise PreconditionFailed(
+                "The order was changed since you read it; reload it and try again.",
+                errors={"headers": {"If-Match": ["Does not match the current version."]}},
+            )
+        _require_editable(order)
+        shop = _shop(shop_id)
+        if "address" in data and order.fulfillment == Fulfillment.PICKUP.value:
+            raise RuleViolation("A pickup has no address.", errors={"address": ["Only for delivery."]})
+        simple = {k: data[k] for k in ("recipient_name", "address", "card_text", "comment") if k in data}
+        if "recipient_phone" in data:
+            simple["recipient_phone"] = _phone(shop, data["recipient_phone"], "recipient_phone")
+        schedule = {k: data[k] for k in ("delivery_date", "window_start", "pickup_time") if k in data}
+
+        changes = audit.apply_changes(order, simple)
+        subtotal, discount = order.subtotal, order.discount
+        if "items" in data:
+            priced = _price_lines(shop_id, data["items"], keep={line.product_id: line for line in order.items})
+            if sorted(_line_key(priced)) != sorted(_line_key(order.items)):
+                changes["items"] = [_line_key(order.items), _line_key(priced)]
+                subtotal = _subtotal(priced)
+                discount = _discount_on(order, subtotal)
+                order.items = priced
+                if order.status == OrderStatus.CONFIRMED.value:
+                    _rereserve(order, actor_id)
+        # Stock before windows, as cancelling takes them: two requests never wait on each other in a circle.
+        moved, delivery_fee = _reschedule(order, shop, schedule, now)
+        changes.update(moved)
+        total = subtotal - discount + delivery_fee
+        _check_total(total)
+        # Money changes together: the row's CHECK holds total = subtotal − discount + fee at every flush.
+        money = {"subtotal": subtotal, "discount": discount, "delivery_fee": delivery_fee, "total": total}
+        changes.update(audit.apply_changes(order, money))
+        if changes:
+            _settle_payment_status(order, has_payments=_has_payments(order))
+            order.version += 1
+            order.updated_at = now
+            audit.record(
+                shop_id=shop_id,
+                actor_id=actor_id,
+                action="update",
+                entity_type="order",
+                entity_id=order.id,
+                changes=_masked(changes),
+            )
+            on_changed(order, actor_id)
+        db.session.commit()
+    return get_order(shop_id=shop_id, order_id=order_id)
+
+
+# --- status ----------------------------------------------------------------------------------
+
+
+def allowed_for(order: Order) -> list[str]:
+    """The statuses POST /orders/{id}/status can move this order to now."""
+    assembled = any(line.needs_assembly for line in order.items)  # it becomes ready when the florists finish
+    pickup = order.fulfillment == Fulfillment.PICKUP.value  # only a pickup is handed over in the shop
+    return [
+        status
+        for status in transitions.allowed_targets(order.status, by_status_endpoint=True)
+        if not (status == OrderStatus.READY.value and assembled)
+        and not (status == OrderStatus.COMPLETED.value and not pickup)
+    ]
+
+
+def _confirm(order: Order, actor_id: int | None, comment: str) -> None:
+    needed = _components_needed(order.items)
+    if needed:
+        stock.reserve(shop_id=order.shop_id, order_id=order.id, lines=needed, actor_id=actor_id)
+    on_confirmed(order, actor_id)
+
+
+def _make_ready(order: Order, actor_id: int | None, comment: str) -> None:
+    # Nothing to assemble: the reserved stems leave the shelf with the order now.
+    order.cost_of_goods = stock.consume(shop_id=order.shop_id, order_id=order.id, actor_id=actor_id)
+
+
+def _hand_over(order: Order, actor_id: int | None, comment: str) -> None:
+    """A pickup leaves the shop: nothing more to do than the status."""
+
+
+def _cancel(order: Order, actor_id: int | None, comment: str) -> None:
+    stock.release(shop_id=order.shop_id, order_id=order.id, actor_id=actor_id, reason=f"order {order.number} cancelled")
+    if order.fulfillment == Fulfillment.DELIVERY.value:
+        slots.release(shop_id=order.shop_id, delivery_date=order.delivery_date, window_start=order.window_start)
+    if order.promo_code_id is not None:
+        promos.return_use(shop_id=order.shop_id, promo_code_id=order.promo_code_id)
+    on_cancelled(order, actor_id)
+
+
+STATUS_STEPS = {
+    OrderStatus.CONFIRMED: _confirm,
+    OrderStatus.READY: _make_ready,
+    OrderStatus.COMPLETED: _hand_over,
+    OrderStatus.CANCELLED: _cancel,
+}
+
+
+def change_status(
+    *, shop_id: int, order_id: int, actor_id: int | None, status: str, comment: str = "", commit: bool = True
+) -> Order:
+    """Move the order along the intake part of the lifecycle; a repeat of the move just made answers as is."""
+    target = OrderStatus(status)
+    with _all_or_nothing():
+        order = lock_order(shop_id=shop_id, order_id=order_id)
+        if order.status == target.value:  # a retry: nothing changes, no second history row
+            if commit:
+                db.session.commit()
+            return get_order(shop_id=shop_id, order_id=order_id)
+        allowed = allowed_for(order)
+        if target.value not in allowed:
+            raise transitions.forbidden(order, target.value, allowed=allowed)
+        if target == OrderStatus.CANCELLED and not comment.strip():
+            raise RuleViolation("Say why the order is cancelled.", errors={"comment": ["Required to cancel."]})
+        STATUS_STEPS[target](order, actor_id, comment)
+        transitions.move(order=order, target=target, actor_id=actor_id, comment=comment)
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
+    return get_order(shop_id=shop_id, order_id=order_id)
+
+
+# --- payments --------------------------------------------------------------------------------
+
+
+def _by_provider_id(shop_id: int, provider_payment_id: str) -> Payment | None:
+    return db.session.scalars(
+        select(Payment).where(Payment.shop_id == shop_id, Payment.provider_payment_id == provider_payment_id)
+    ).first()
+
+
+def _same_payment(order: Order, existing: Payment) -> Payment:
+    if existing.order_id != order.id:
+        raise ConflictError(
+            "This provider payment is already recorded on another order.",
+            errors={"provider_payment_id": ["Already recorded on another order."]},
+        )
+    return existing
+
+
+def record_payment(
+    *,
+    shop_id: int,
+    order_id: int,
+    actor_id: int | None,
+    amount: Decimal,
+    method: str,
+    provider_payment_id: str | None = None,
+    note: str = "",
+    commit: bool = True,
+) -> tuple[Payment, bool]:
+    """Record money in (or a refund, negative); `(payment, created)`. A provider id seen before
+    returns that payment and records nothing; a payment by hand above the amount due is 422."""
+    with _all_or_nothing():
+        order = lock_order(shop_id=shop_id, order_id=order_id)
+        if provider_payment_id:
+            existing = _by_provider_id(shop_id, provider_payment_id)
+            if existing is not None:
+                return _same_payment(order, existing), False
+        # A provider's payment has already moved the money: it is recorded whatever the order says (and refunded
+        # if need be); a payment typed in by hand is held to what the order is owed.
+        if amount > 0 and not provider_payment_id:
+            if order.status == OrderStatus.CANCELLED.value:
+                raise ConflictError(
+                    "A cancelled order takes no payments, only refunds.",
+                    errors={"amount": ["The order is cancelled; a refund is a negative amount."]},
+                )
+            if amount > order.amount_due:
+                raise RuleViolation(
+                    "That is more than the amount due.",
+                    errors={"amount": [f"At most {order.amount_due:.2f} is due."]},
+                )
+        elif amount < 0 and -amount > order.paid_amount:
+            raise RuleViolation(
+                "A refund cannot exceed what was paid.",
+                errors={"amount": [f"At most {order.paid_amount:.2f} was paid."]},
+            )
+        payment = Payment(
+            shop_id=shop_id,
+            order_id=order.id,
+            amount=amount,
+            method=method,
+            provider_payment_id=provider_payment_id or None,
+            note=note or "",
+            created_by_id=actor_id,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(payment)
+        except IntegrityError:  # the same provider payment recorded by a concurrent request on another order
+            existing = _by_provider_id(shop_id, provider_payment_id or "")
+            if existing is None:
+                raise
+            return _same_payment(order, existing), False
+        before = (str(order.paid_amount), order.payment_status)
+        order.paid_amount += amount
+        _settle_payment_status(order, has_payments=True)
+        order.version += 1
+        order.updated_at = utcnow()
+        audit.record(
+            shop_id=shop_id,
+            actor_id=actor_id,
+            action="refund" if amount < 0 else "payment",
+            entity_type="order",
+            entity_id=order.id,
+            changes={
+                "payment_id": [None, payment.id],
+                "amount": [None, str(amount)],
+                "method": [None, method],
+                "paid_amount": [before[0], str(order.paid_amount)],
+                "payment_status": [before[1], order.payment_status],
+            },
+        )
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
+    return payment, True
+
+
+# --- customers' data -------------------------------------------------------------------------
+
+
+def orders_for_export(shop_id: int, customer_id: int) -> list[dict[str, Any]]:
+    """Every order of the customer in this shop, with lines, payments and history, as JSON-ready dicts."""
+    from app.orders.schemas import (
+        OrderExportSchema,
+        StatusChangeSchema,
+    )  # schemas shape the export exactly as the API shows orders
+
+    orders = db.session.scalars(
+        _with_details(select(Order).where(Order.shop_id == shop_id, Order.customer_id == customer_id))
+        .options(selectinload(Order.payments))
+        .order_by(Order.created_at, Order.id)
+    ).all()
+    history: dict[int, list[OrderStatusChange]] = defaultdict(list)
+    if orders:
+        changes = db.session.scalars(
+            select(OrderStatusChange)
+            .where(OrderStatusChange.order_id.in_([o.id for o in orders]))
+            .order_by(OrderStatusChange.id)
+        )
+        for change in changes:
+            history[change.order_id].append(change)
+    order_schema, history_schema = OrderExportSchema(), StatusChangeSchema(many=True)
+    return [{**order_schema.dump(order), "history": history_schema.dump(history[order.id])} for order in orders]
+
+
+def anonymize_orders_of(shop_id: int, customer_id: int, actor_id: int | None = None) -> None:
+    """Erase the recipient's name, phone and address, the card text and the comment on the customer's
+    orders; amounts, lines and history stay for the books. Does not commit."""
+    orders = db.session.scalars(
+        select(Order)
+        .where(Order.shop_id == shop_id, Order.customer_id == customer_id)
+        .order_by(Order.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for order in orders:
+        changes = audit.apply_changes(
+            order, {"recipient_name": "", "recipient_phone": None, "address": None, "card_text": "", "comment": ""}
+        )
+        if not changes:
+            continue
+        order.version += 1
+        audit.record(
+            shop_id=shop_id,
+            actor_id=actor_id,
+            action="anonymize",
+            entity_type="order",
+            entity_id=order.id,
+            changes={field: ["***", None] for field in changes},
+        )
+    db.session.flush()

@@ -1,0 +1,95 @@
+"""The order lifecycle of SPEC §6 as data, and the one function that moves an order along it.
+
+Every move writes a history row and an audit entry in the caller's transaction. Callers lock the
+order first (`services.lock_order`), so two moves of one order never interleave.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.audit import services as audit
+from app.errors import ConflictError
+from app.extensions import db
+from app.orders.models import OPEN_STATUSES, Order, OrderStatus, OrderStatusChange
+
+S = OrderStatus
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: OrderStatus
+    target: OrderStatus
+    # True: a manager makes it through POST /orders/{id}/status; False: the system or a later endpoint does.
+    by_status_endpoint: bool
+
+
+# The whole lifecycle; app/production (the florists' tasks) and app/courier (deliveries) make the moves not marked here.
+LIFECYCLE: tuple[Transition, ...] = (
+    Transition(S.NEW, S.CONFIRMED, True),
+    Transition(S.CONFIRMED, S.IN_PRODUCTION, False),  # a florist starts the first task
+    Transition(S.IN_PRODUCTION, S.READY, False),  # the last task completed
+    Transition(S.CONFIRMED, S.READY, True),  # nothing to assemble
+    Transition(S.READY, S.OUT_FOR_DELIVERY, False),  # the courier picks up
+    Transition(S.OUT_FOR_DELIVERY, S.DELIVERED, False),
+    Transition(S.OUT_FOR_DELIVERY, S.DELIVERY_FAILED, False),
+    Transition(S.DELIVERY_FAILED, S.OUT_FOR_DELIVERY, False),
+    Transition(S.DELIVERY_FAILED, S.READY, False),
+    Transition(S.READY, S.COMPLETED, True),  # pickup handed over
+    *(Transition(source, S.CANCELLED, True) for source in OPEN_STATUSES),
+)
+
+
+def allowed_targets(source: str, *, by_status_endpoint: bool | None = None) -> list[str]:
+    return sorted(
+        t.target.value
+        for t in LIFECYCLE
+        if t.source.value == source and (by_status_endpoint is None or t.by_status_endpoint == by_status_endpoint)
+    )
+
+
+def is_allowed(source: str, target: str, *, by_status_endpoint: bool | None = None) -> bool:
+    return target in allowed_targets(source, by_status_endpoint=by_status_endpoint)
+
+
+def forbidden(
+    order: Order, target: str, *, allowed: list[str] | None = None, message: str | None = None
+) -> ConflictError:
+    """The 409 of a move the lifecycle does not have, naming what is allowed from here."""
+    allowed = allowed_targets(order.status, by_status_endpoint=True) if allowed is None else allowed
+    return ConflictError(
+        message or f"An order cannot go from {order.status} to {target}.",
+        errors={"status": {"from": order.status, "to": target, "allowed": allowed}},
+    )
+
+
+def record_history(*, order: Order, source: str | None, target: str, actor_id: int | None, comment: str = "") -> None:
+    db.session.add(
+        OrderStatusChange(
+            shop_id=order.shop_id,
+            order_id=order.id,
+            from_status=source,
+            to_status=target,
+            actor_id=actor_id,
+            comment=comment or "",
+        )
+    )
+
+
+def move(*, order: Order, target: OrderStatus, actor_id: int | None, comment: str = "") -> None:
+    """Set the new status with its history row and audit entry (the lifecycle check is the caller's)."""
+    source = order.status
+    order.status = target.value
+    order.version += 1
+    record_history(order=order, source=source, target=target.value, actor_id=actor_id, comment=comment)
+    changes = {"status": [source, target.value]}
+    if comment:
+        changes["comment"] = comment
+    audit.record(
+        shop_id=order.shop_id,
+        actor_id=actor_id,
+        action="status",
+        entity_type="order",
+        entity_id=order.id,
+        changes=changes,
+    )

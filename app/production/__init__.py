@@ -1,0 +1,1 @@
+"""The florists' workshop: one production task per order line that needs assembly."""

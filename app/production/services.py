@@ -1,0 +1,425 @@
+"""Production rules: tasks made when an order is confirmed, and the florists' steps that move the order on.
+
+Locks, in the one order the orders service uses everywhere: the order row first, then its tasks,
+then stock items (by the stock service). A step that may move the order (start, complete) locks
+the order before the task, so two completes of an order's last task queue on the order row and
+the second finds the stock already consumed. Claim and assign lock only the task row.
+
+A step repeated after it was made (a tablet retrying) answers the task as it is, with no second
+audit entry or history row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from app.audit import services as audit
+from app.catalogue.models import RecipeComponent
+from app.common.pagination import page_of
+from app.common.types import utcnow
+from app.errors import ConflictError, NotFoundError, RuleViolation
+from app.extensions import db
+from app.orders.models import Order, OrderStatus
+from app.production.models import OPEN_TASK_STATUSES, ProductionTask, TaskStatus, recipe_line
+from app.shops.models import Shop
+from app.shops.services import effective_settings
+from app.users.models import Membership, Role, User
+from app.warehouse.models import Item
+
+T = TaskStatus
+
+
+# --- made by the order's lifecycle ---------------------------------------------------------------
+
+
+def due_at(order: Order) -> datetime:
+    """When the bouquet must be ready: the window start (or pickup time) less the shop's assembly lead time."""
+    shop = db.session.get(Shop, order.shop_id)
+    lead = int(effective_settings(shop)["assembly_lead_minutes"])
+    return order.scheduled_at - timedelta(minutes=lead)
+
+
+def _recipes(product_ids: set[int], times: dict[int, int]) -> dict[int, list[dict[str, Any]]]:
+    """Each product's recipe with the quantities for its line, in one statement."""
+    recipes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not product_ids:
+        return recipes
+    rows = db.session.execute(
+        select(RecipeComponent.product_id, RecipeComponent.quantity, Item.id, Item.name, Item.unit)
+        .join(Item, Item.id == RecipeComponent.item_id)
+        .where(RecipeComponent.product_id.in_(product_ids))
+        .order_by(RecipeComponent.product_id, Item.name, Item.id)
+    )
+    for product_id, per_unit, item_id, name, unit in rows:
+        recipes[product_id].append(
+            recipe_line(item_id=item_id, name=name, unit=unit, per_unit=per_unit, times=times[product_id])
+        )
+    return recipes
+
+
+def _task_audit(task: ProductionTask, action: str, actor_id: int | None, changes: dict[str, Any]) -> None:
+    audit.record(
+        shop_id=task.shop_id,
+        actor_id=actor_id,
+        action=action,
+        entity_type="production_task",
+        entity_id=task.id,
+        changes=changes,
+    )
+
+
+def _open_tasks(order_id: int) -> list[ProductionTask]:
+    return list(
+        db.session.scalars(
+            select(ProductionTask)
+            .where(ProductionTask.order_id == order_id, ProductionTask.status.in_(OPEN_TASK_STATUSES))
+            .order_by(ProductionTask.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def plan_tasks(order: Order, *, actor_id: int | None) -> list[ProductionTask]:
+    """Make the order's open tasks match its lines: one per line that needs assembly.
+
+    Called under the order's row lock when the order is confirmed, and again when a confirmed order's
+    lines, day, window or card change (its tasks are all still pending then: starting one moves the
+    order on). A line already planned keeps its task and its florist; a line gone cancels its task.
+    Does not commit.
+    """
+    lines = {line.product_id: line for line in order.items if line.needs_assembly}
+    recipes = _recipes(set(lines), {pid: line.quantity for pid, line in lines.items()})
+    due = due_at(order)
+    now = utcnow()
+    planned = {task.product_id: task for task in _open_tasks(order.id)}
+    tasks = []
+    for product_id, task in planned.items():
+        if product_id not in lines:
+            _cancel(task, now, actor_id, reason="line removed")
+    for product_id, line in lines.items():
+        wanted = {
+            "product_name": line.product_name,
+            "quantity": line.quantity,
+            "card_text": order.card_text or "",
+            "recipe": recipes[product_id],
+            "due_at": due,
+        }
+        task = planned.get(product_id)
+        if task is None:
+            task = ProductionTask(shop_id=order.shop_id, order_id=order.id, product_id=product_id, **wanted)
+            db.session.add(task)
+            db.session.flush()
+            snapshot = audit.snapshot(task, ["order_id", "product_id", "product_name", "quantity", "due_at"])
+            _task_audit(task, "create", actor_id, {**snapshot, "card_text": [None, "***"]})
+        else:
+            changes = audit.apply_changes(task, wanted)
+            if changes:
+                if "card_text" in changes:  # personal: the log says it changed, not what it said
+                    changes["card_text"] = ["***", "***"]
+                _task_audit(task, "update", actor_id, changes)
+        tasks.append(task)
+    db.session.flush()
+    return tasks
+
+
+def _cancel(task: ProductionTask, now: datetime, actor_id: int | None, *, reason: str) -> None:
+    before = task.status
+    task.status = T.CANCELLED.value
+    task.cancelled_at = now
+    _task_audit(task, "cancel", actor_id, {"status": [before, task.status], "reason": [None, reason]})
+
+
+def cancel_tasks(order: Order, *, actor_id: int | None) -> int:
+    """Cancel the order's open tasks (the order is being cancelled, under its row lock); how many. Does not commit."""
+    now = utcnow()
+    tasks = _open_tasks(order.id)
+    for task in tasks:
+        _cancel(task, now, actor_id, reason="order cancelled")
+    db.session.flush()
+    return len(tasks)
+
+
+def has_tasks(order_id: int) -> bool:
+    return bool(db.session.scalar(select(exists().where(ProductionTask.order_id == order_id))))
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _with_details(stmt: Select) -> Select:
+    # One statement: the order's number and window, and the florist's name, come along in the join.
+    return stmt.join(ProductionTask.order).options(
+        contains_eager(ProductionTask.order),
+        joinedload(ProductionTask.florist).lazyload(User.memberships),
+    )
+
+
+def _visible_to(stmt: Select, *, role: Role, user_id: int | None) -> Select:
+    """A florist sees their own tasks and the unassigned ones; managers and admins see all."""
+    if role == Role.FLORIST:
+        return stmt.where(or_(ProductionTask.florist_id == user_id, ProductionTask.florist_id.is_(None)))
+    return stmt
+
+
+def list_tasks(
+    *,
+    shop_id: int,
+    viewer_id: int,
+    viewer_role: Role,
+    statuses: list[str] | None = None,
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
+    florist_id: int | None = None,
+    unassigned: bool | None = None,
+    order_id: int | None = None,
+    updated_since: datetime | None = None,
+    page: int,
+    page_size: int,
+) -> tuple[list[ProductionTask], int]:
+    """The workshop's tasks by due time; two statements whatever the page size."""
+    stmt = _visible_to(
+        select(ProductionTask).where(ProductionTask.shop_id == shop_id), role=viewer_role, user_id=viewer_id
+    )
+    if statuses:
+        stmt = stmt.where(ProductionTask.status.in_(statuses))
+    if due_before:
+        stmt = stmt.where(ProductionTask.due_at < due_before)
+    if due_after:
+        stmt = stmt.where(ProductionTask.due_at >= due_after)
+    if florist_id:
+        stmt = stmt.where(ProductionTask.florist_id == florist_id)
+    if unassigned is not None:
+        column = ProductionTask.florist_id
+        stmt = stmt.where(column.is_(None) if unassigned else column.is_not(None))
+    if order_id:
+        stmt = stmt.where(ProductionTask.order_id == order_id)
+    if updated_since:
+        stmt = stmt.where(ProductionTask.updated_at >= updated_since)
+    stmt = _with_details(stmt).order_by(ProductionTask.due_at, ProductionTask.id)
+    return page_of(stmt, page=page, page_size=page_size)
+
+
+def get_task(*, shop_id: int, task_id: int, viewer_id: int | None, viewer_role: Role) -> ProductionTask:
+    """One task; another shop's, or (for a florist) another florist's, is 404."""
+    stmt = _visible_to(
+        select(ProductionTask).where(ProductionTask.id == task_id, ProductionTask.shop_id == shop_id),
+        role=viewer_role,
+        user_id=viewer_id,
+    )
+    task = db.session.scalars(_with_details(stmt).execution_options(populate_existing=True)).first()
+    if task is None:
+        raise NotFoundError("Production task not found.")
+    return task
+
+
+# --- the florists' steps -------------------------------------------------------------------------
+
+
+def _lock_task(shop_id: int, task_id: int) -> ProductionTask:
+    task = db.session.scalars(
+        select(ProductionTask)
+        .where(ProductionTask.id == task_id, ProductionTask.shop_id == shop_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if task is None:
+        raise NotFoundError("Production task not found.")
+    return task
+
+
+def _lock_order_then_task(shop_id: int, task_id: int) -> tuple[Order, ProductionTask]:
+    """The task's order locked first, then the task: the lock order every order change uses."""
+    from app.orders.services import lock_order  # the orders service calls back into this module
+
+    order_id = db.session.scalar(
+        select(ProductionTask.order_id).where(ProductionTask.id == task_id, ProductionTask.shop_id == shop_id)
+    )
+    if order_id is None:
+        raise NotFoundError("Production task not found.")
+    order = lock_order(shop_id=shop_id, order_id=order_id)
+    return order, _lock_task(shop_id, task_id)
+
+
+def _state(task: ProductionTask) -> dict[str, Any]:
+    return {"id": task.id, "status": task.status, "florist_id": task.florist_id}
+
+
+def _refuse(task: ProductionTask, message: str, target: str, allowed: list[str]) -> ConflictError:
+    """The 409 of a step the task cannot take now, with the task's current state."""
+    return ConflictError(
+        message, errors={"status": {"from": task.status, "to": target, "allowed": allowed}, "task": _state(task)}
+    )
+
+
+def _hidden_from(task: ProductionTask, *, role: Role, user_id: int | None) -> bool:
+    return role == Role.FLORIST and task.florist_id not in (None, user_id)
+
+
+def _require_florist(shop_id: int, user_id: int) -> None:
+    """An active florist of this shop, or 422 naming the field."""
+    member = db.session.scalar(
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.shop_id == shop_id,
+            Membership.user_id == user_id,
+            Membership.role == Role.FLORIST.value,
+            Membership.deactivated_at.is_(None),
+            User.is_active.is_(True),
+        )
+    )
+    if member is None:
+        raise RuleViolation(
+            "Tasks go to florists of this shop.", errors={"florist_id": ["No active florist of this shop."]}
+        )
+
+
+def _done(shop_id: int, task_id: int, viewer_id: int | None, viewer_role: Role, commit: bool) -> ProductionTask:
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
+    return get_task(shop_id=shop_id, task_id=task_id, viewer_id=viewer_id, viewer_role=viewer_role)
+
+
+@contextmanager
+def _undo_on_error() -> Iterator[None]:
+    """Roll back the request's changes when a rule says no halfway through."""
+    try:
+        yield
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def assign_task(
+    *, shop_id: int, task_id: int, florist_id: int | None, actor_id: int | None, actor_role: Role, commit: bool = True
+) -> ProductionTask:
+    """A manager gives the task to a florist of the shop (or takes it back: `florist_id` None, before it starts)."""
+    with _undo_on_error():
+        if florist_id is not None:
+            _require_florist(shop_id, florist_id)
+        task = _lock_task(shop_id, task_id)
+        if task.florist_id != florist_id:
+            if not task.is_open:
+                raise ConflictError(f"A {task.status} task is not assigned any more.", errors={"task": _state(task)})
+            if florist_id is None and task.status == T.IN_PROGRESS.value:
+                raise ConflictError(
+                    "A task in progress keeps a florist; give it to another one instead.",
+                    errors={"florist_id": ["The task is in progress."], "task": _state(task)},
+                )
+            before = task.florist_id
+            task.florist_id = florist_id
+            task.assigned_at = utcnow() if florist_id is not None else None
+            _task_audit(task, "assign", actor_id, {"florist_id": [before, florist_id]})
+        return _done(shop_id, task_id, actor_id, actor_role, commit)
+
+
+def claim_task(*, shop_id: int, task_id: int, florist_id: int, commit: bool = True) -> ProductionTask:
+    """A florist takes an unassigned task. Two claiming at once: the task row lock lets one win, the other gets 409."""
+    with _undo_on_error():
+        task = _lock_task(shop_id, task_id)
+        if task.florist_id != florist_id:
+            if task.florist_id is not None:
+                raise ConflictError(
+                    "Another florist has this task.",
+                    errors={"florist_id": ["The task is assigned already."], "task": _state(task)},
+                )
+            if task.status != T.PENDING.value:
+                raise ConflictError(f"A {task.status} task cannot be claimed.", errors={"task": _state(task)})
+            task.florist_id = florist_id
+            task.assigned_at = utcnow()
+            _task_audit(task, "claim", florist_id, {"florist_id": [None, florist_id]})
+        return _done(shop_id, task_id, florist_id, Role.FLORIST, commit)
+
+
+def start_task(
+    *, shop_id: int, task_id: int, actor_id: int | None, actor_role: Role, commit: bool = True
+) -> ProductionTask:
+    """The florist starts assembling (an unassigned task becomes theirs); the order's first start moves it
+    from confirmed to in production. Admins and managers may start a task on a florist's behalf."""
+    from app.orders import transitions
+
+    with _undo_on_error():
+        order, task = _lock_order_then_task(shop_id, task_id)
+        if _hidden_from(task, role=actor_role, user_id=actor_id):
+            raise NotFoundError("Production task not found.")
+        if task.status == T.PENDING.value:
+            if order.status not in (OrderStatus.CONFIRMED.value, OrderStatus.IN_PRODUCTION.value):
+                raise _refuse(task, f"The order is {order.status}; its tasks cannot start.", T.IN_PROGRESS.value, [])
+            now = utcnow()
+            changes: dict[str, Any] = {"status": [task.status, T.IN_PROGRESS.value]}
+            if task.florist_id is None and actor_role == Role.FLORIST:
+                task.florist_id, task.assigned_at = actor_id, now
+                changes["florist_id"] = [None, actor_id]
+            task.status, task.started_at = T.IN_PROGRESS.value, now
+            _task_audit(task, "start", actor_id, changes)
+            if order.status == OrderStatus.CONFIRMED.value:
+                transitions.move(
+                    order=order,
+                    target=OrderStatus.IN_PRODUCTION,
+                    actor_id=actor_id,
+                    comment=f"{task.product_name}: assembly started",
+                )
+        elif task.status == T.CANCELLED.value:
+            raise _refuse(task, "The task was cancelled.", T.IN_PROGRESS.value, [])
+        # in progress or done already: a retry, answered as it is
+        return _done(shop_id, task_id, actor_id, actor_role, commit)
+
+
+def _remaining_open(order_id: int, task_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    ProductionTask.order_id == order_id,
+                    ProductionTask.id != task_id,
+                    ProductionTask.status.in_(OPEN_TASK_STATUSES),
+                )
+            )
+        )
+    )
+
+
+def complete_task(
+    *, shop_id: int, task_id: int, actor_id: int | None, actor_role: Role, commit: bool = True
+) -> ProductionTask:
+    """The bouquet is made. The order's last task consumes its reserved stock (expiring batches first,
+    cost of goods on the order) and makes the order ready, once, under the order's row lock."""
+    from app.orders import transitions
+    from app.warehouse import stock
+
+    with _undo_on_error():
+        order, task = _lock_order_then_task(shop_id, task_id)
+        if _hidden_from(task, role=actor_role, user_id=actor_id):
+            raise NotFoundError("Production task not found.")
+        if task.status == T.PENDING.value:
+            raise _refuse(task, "Start the task before completing it.", T.DONE.value, [T.IN_PROGRESS.value])
+        if task.status == T.CANCELLED.value:
+            raise _refuse(task, "The task was cancelled.", T.DONE.value, [])
+        if task.status == T.IN_PROGRESS.value:
+            task.status, task.completed_at = T.DONE.value, utcnow()
+            _task_audit(task, "complete", actor_id, {"status": [T.IN_PROGRESS.value, T.DONE.value]})
+            if not _remaining_open(order.id, task.id) and order.status == OrderStatus.IN_PRODUCTION.value:
+                cost = stock.consume(shop_id=shop_id, order_id=order.id, actor_id=actor_id)
+                audit.record(
+                    shop_id=shop_id,
+                    actor_id=actor_id,
+                    action="consume",
+                    entity_type="order",
+                    entity_id=order.id,
+                    changes={"cost_of_goods": [None, str(cost)]},
+                )
+                order.cost_of_goods = cost
+                transitions.move(
+                    order=order, target=OrderStatus.READY, actor_id=actor_id, comment="all bouquets assembled"
+                )
+        return _done(shop_id, task_id, actor_id, actor_role, commit)

@@ -1,0 +1,1 @@
+"""Promo codes: percent or fixed discounts with a counted number of uses."""

@@ -1,0 +1,1 @@
+"""Reports: the numbers a shop owner runs the business on."""

@@ -1,0 +1,135 @@
+"""Shops and their settings. Settings have known keys only; what a shop never set reads as the default."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from decimal import Decimal
+from functools import lru_cache
+
+import phonenumbers
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from app.users.models import ROLE_VALUES
+from app.users.schemas import no_nul
+
+HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MAX_MONEY = Decimal("9999999999.99")
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    if value not in _time_zones():
+        raise ValidationError("Not an IANA time zone name (e.g. Europe/Moscow).")
+
+
+def validate_country(value: str) -> None:
+    # The country is also the default region for phone numbers, so it must be one phonenumbers knows.
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError("Not an ISO 3166-1 alpha-2 country code (e.g. RU).")
+
+
+def validate_hh_mm(value: str) -> None:
+    if not HH_MM.match(value):
+        raise ValidationError("A time of day as HH:MM (00:00 to 23:59).")
+
+
+class DeliverySlotSchema(Schema):
+    """A weekly delivery window in the shop's local time."""
+
+    weekday = fields.Integer(required=True, validate=validate.Range(0, 6), metadata={"description": "0 = Monday."})
+    start = fields.String(required=True, validate=validate_hh_mm, metadata={"example": "10:00"})
+    end = fields.String(required=True, validate=validate_hh_mm, metadata={"example": "14:00"})
+    capacity = fields.Integer(
+        required=True, validate=validate.Range(1, 10000), metadata={"description": "Deliveries the window takes."}
+    )
+    delivery_fee = fields.Decimal(
+        required=True,
+        as_string=True,
+        places=2,
+        validate=validate.Range(0, MAX_MONEY),
+        metadata={"example": "300.00"},
+    )
+
+    @validates_schema
+    def _window(self, data, **kwargs):
+        if "start" in data and "end" in data and data["start"] >= data["end"]:
+            raise ValidationError("The window ends after it starts.", field_name="end")
+
+    @post_load
+    def _money_as_text(self, data, **kwargs):
+        # Settings are stored as JSON: money goes in as its exact decimal text.
+        data["delivery_fee"] = str(data["delivery_fee"].quantize(Decimal("0.01")))
+        return data
+
+
+class ShopSettingsSchema(Schema):
+    occasion_reminder_days = fields.Integer(
+        validate=validate.Range(0, 60), metadata={"description": "Days before a customer's date. Default 3."}
+    )
+    assembly_lead_minutes = fields.Integer(
+        validate=validate.Range(0, 24 * 60),
+        metadata={"description": "How long before delivery a bouquet must be ready. Default 60."},
+    )
+    same_day_cutoff = fields.String(
+        allow_none=True,
+        validate=validate_hh_mm,
+        metadata={"description": "Last local time for same-day delivery orders; null: none. Default null."},
+    )
+    delivery_slots = fields.List(
+        fields.Nested(DeliverySlotSchema), metadata={"description": "Weekly delivery windows. Default none."}
+    )
+    order_status_messages = fields.Boolean(
+        metadata={"description": "Tell customers when their order is out and delivered. Default false."}
+    )
+    notification_email = fields.Email(allow_none=True, metadata={"description": "Where digests go. Default null."})
+
+    @validates_schema
+    def _slots_do_not_overlap(self, data, **kwargs):
+        slots = data.get("delivery_slots") or []
+        ordered = sorted(enumerate(slots), key=lambda pair: (pair[1]["weekday"], pair[1]["start"]))
+        for (_, previous), (index, slot) in zip(ordered, ordered[1:], strict=False):
+            if slot["weekday"] == previous["weekday"] and slot["start"] < previous["end"]:
+                raise ValidationError({"delivery_slots": {index: {"start": ["Overlaps another window that day."]}}})
+
+
+class ShopSchema(Schema):
+    """A shop and the caller's role in it."""
+
+    id = fields.Integer(attribute="shop.id", required=True)
+    name = fields.String(attribute="shop.name", required=True)
+    timezone = fields.String(attribute="shop.timezone", required=True)
+    currency = fields.String(attribute="shop.currency", required=True)
+    country = fields.String(attribute="shop.country", required=True)
+    address = fields.String(attribute="shop.address", required=True)
+    settings = fields.Nested(
+        ShopSettingsSchema, required=True, metadata={"description": "Every known setting, defaults filled in."}
+    )
+    role = fields.String(required=True, metadata={"enum": list(ROLE_VALUES), "description": "Your role here."})
+    created_at = fields.AwareDateTime(attribute="shop.created_at", required=True)
+
+
+class ShopCreateSchema(Schema):
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=120), no_nul])
+    timezone = fields.String(load_default="Europe/Moscow", validate=validate_timezone)
+    currency = fields.String(
+        load_default="RUB", validate=validate.Regexp(r"^[A-Z]{3}$", error="An ISO 4217 code (e.g. RUB).")
+    )
+    country = fields.String(load_default="RU", validate=validate_country)
+    address = fields.String(load_default="", validate=[validate.Length(max=500), no_nul])
+    settings = fields.Nested(ShopSettingsSchema, load_default=dict)
+
+
+class ShopUpdateSchema(Schema):
+    name = fields.String(validate=[validate.Length(min=1, max=120), no_nul])
+    timezone = fields.String(validate=validate_timezone)
+    currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="An ISO 4217 code (e.g. RUB)."))
+    country = fields.String(validate=validate_country)
+    address = fields.String(validate=[validate.Length(max=500), no_nul])
+    settings = fields.Nested(
+        ShopSettingsSchema, metadata={"description": "Only the keys sent change; delivery_slots is replaced whole."}
+    )

@@ -1,0 +1,1 @@
+"""Delivery windows of a shop's day and the capacity orders take from them."""

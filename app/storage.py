@@ -1,0 +1,325 @@
+"""Files: uploaded images checked and cleaned, then stored on local disk or in S3-compatible storage.
+
+`clean_image` is the one gate for every uploaded picture (product images, proof-of-delivery
+photos): JPEG, PNG or WebP by content, at most 10 MB, decoded in full, re-encoded without
+EXIF/XMP metadata (a phone photo's GPS position must not leak). `get_storage()` returns the
+configured backend (`local` or `s3`); either way a file is served by the app at /media/<key>,
+so clients never care where it lives. Keys are random, so files can be cached for ever.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+from flask import Blueprint, Response, abort, current_app, has_request_context, request, send_from_directory, url_for
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app.errors import DomainError, RuleViolation, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+# Pillow format -> (content type, file extension)
+IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; beyond that it is a decompression bomb, not a bouquet
+CACHE_SECONDS = int(timedelta(days=365).total_seconds())
+CACHE_CONTROL = f"public, max-age={CACHE_SECONDS}, immutable"
+STREAM_CHUNK = 64 * 1024
+
+
+class ImageTooLarge(DomainError):
+    status_code = 413
+
+
+class UnsupportedImage(DomainError):
+    status_code = 415
+
+
+class BrokenImage(RuleViolation):
+    """Looks like an image but does not decode (truncated, corrupt, absurdly large)."""
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """The file store did not answer or refused; nothing was changed, the client may retry."""
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    data: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def _size_of(stream: IO[bytes]) -> int:
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def clean_image(stream: IO[bytes], *, field: str = "image", max_bytes: int = MAX_IMAGE_BYTES) -> CleanImage:
+    """Check an upload by its content and re-encode it without metadata.
+
+    413 above `max_bytes`; 415 when it is not a JPEG, PNG or WebP (whatever its name says);
+    422 when it is one but does not decode in full (truncated, corrupt, too many pixels).
+    """
+    size = _size_of(stream)
+    if size > max_bytes:
+        raise ImageTooLarge(
+            f"The image is larger than {max_bytes // (1024 * 1024)} MB.",
+            errors={field: [f"{size} bytes; at most {max_bytes}."]},
+        )
+    allowed = ", ".join(sorted(IMAGE_FORMATS))
+    try:
+        with Image.open(stream) as probe:
+            image_format = probe.format
+            if probe.width * probe.height > MAX_IMAGE_PIXELS:
+                raise BrokenImage("The image has too many pixels.", errors={field: ["At most 50 megapixels."]})
+            probe.verify()
+    except UnidentifiedImageError:
+        raise UnsupportedImage(f"Not an image; upload {allowed}.", errors={field: ["Not a JPEG, PNG or WebP image."]})
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise BrokenImage("The image is damaged or incomplete.", errors={field: ["Could not be decoded."]})
+    if image_format not in IMAGE_FORMATS:
+        raise UnsupportedImage(
+            f"{image_format} images are not accepted; upload {allowed}.",
+            errors={field: [f"{image_format} is not a JPEG, PNG or WebP image."]},
+        )
+    stream.seek(0)
+    try:
+        with Image.open(stream) as image:
+            image.load()  # verify() does not decode pixels: a truncated file fails only here
+            icc_profile = image.info.get("icc_profile")
+            # Bake the EXIF orientation into the pixels, since the EXIF goes.
+            upright = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise BrokenImage("The image is damaged or incomplete.", errors={field: ["Could not be decoded."]})
+    upright.info = {}  # no EXIF, XMP or text chunks travel to the saved file
+    content_type, extension = IMAGE_FORMATS[image_format]
+    options: dict = {"icc_profile": icc_profile} if icc_profile else {}
+    if image_format == "JPEG":
+        if upright.mode not in ("RGB", "L", "CMYK"):
+            upright = upright.convert("RGB")
+        options.update(quality=90, optimize=True)
+    elif image_format == "WEBP":
+        options.update(quality=90)
+    out = io.BytesIO()
+    upright.save(out, format=image_format, **options)
+    return CleanImage(out.getvalue(), content_type, extension, upright.width, upright.height)
+
+
+def new_key(prefix: str, extension: str) -> str:
+    """A random object key under `prefix`: never reused, so caches may keep a file for ever."""
+    return f"{prefix.strip('/')}/{secrets.token_urlsafe(12)}.{extension}"
+
+
+class Storage(Protocol):
+    def save(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def url(self, key: str) -> str: ...
+
+    def serve(self, key: str) -> Response: ...
+
+
+def _media_url(key: str) -> str:
+    return url_for("media.serve", key=key, _external=has_request_context())
+
+
+class LocalStorage:
+    """Files under a directory (STORAGE_LOCAL_DIR, `instance/media` by default), served at /media/<key>."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError("key escapes the storage directory")
+        return path
+
+    def save(self, key: str, data: bytes, content_type: str) -> None:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write aside and rename, so a reader never sees half a file.
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, path)
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def url(self, key: str) -> str:
+        return _media_url(key)
+
+    def serve(self, key: str) -> Response:
+        return send_from_directory(self.root, key, max_age=CACHE_SECONDS)
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class S3Storage:
+    """Objects in an S3-compatible bucket (MinIO, AWS S3), streamed by the app at /media/<key>.
+
+    Streamed rather than redirected to a presigned URL: the endpoint is often reachable only
+    inside the deployment (http://minio:9000), and the URL stays the same whatever the backend.
+    """
+
+    def __init__(self, client: Any, bucket: str, region: str):
+        self.client = client
+        self.bucket = bucket
+        self.region = region
+
+    def save(self, key: str, data: bytes, content_type: str) -> None:
+        # One PUT: S3 stores an object whole or not at all, so a failure leaves nothing half written.
+        put = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": data,
+            "ContentType": content_type,
+            "CacheControl": CACHE_CONTROL,
+        }
+        try:
+            try:
+                self.client.put_object(**put)
+            except ClientError as error:
+                if _error_code(error) != "NoSuchBucket":
+                    raise
+                self._create_bucket()
+                self.client.put_object(**put)
+        except (BotoCoreError, ClientError) as error:
+            raise self._unavailable("save", key, error) from None
+
+    def _create_bucket(self) -> None:
+        """A fresh MinIO has no buckets: the first upload makes ours, so setup needs no extra step."""
+        log.warning("storage bucket %s does not exist; creating it", self.bucket)
+        options: dict[str, Any] = {"Bucket": self.bucket}
+        if self.region != "us-east-1":  # S3 rejects us-east-1 as an explicit location
+            options["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        try:
+            self.client.create_bucket(**options)
+        except ClientError as error:
+            if _error_code(error) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except (BotoCoreError, ClientError) as error:
+            raise self._unavailable("delete", key, error) from None
+
+    def url(self, key: str) -> str:
+        return _media_url(key)
+
+    def serve(self, key: str) -> Response:
+        try:
+            found = self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if _error_code(error) in ("NoSuchKey", "NoSuchBucket", "404"):
+                abort(404)
+            raise self._unavailable("read", key, error) from None
+        except BotoCoreError as error:
+            raise self._unavailable("read", key, error) from None
+        body = found["Body"]
+        # Streamed in chunks, not read whole; closing the response closes the S3 connection too.
+        response = Response(body.iter_chunks(STREAM_CHUNK), mimetype=found.get("ContentType"))
+        response.call_on_close(body.close)
+        response.content_length = found.get("ContentLength")
+        response.last_modified = found.get("LastModified")
+        if found.get("ETag"):
+            response.headers["ETag"] = found["ETag"]
+        return response.make_conditional(request)  # 304 for a matching If-None-Match / If-Modified-Since
+
+    def _unavailable(self, action: str, key: str, error: Exception) -> StorageUnavailable:
+        log.warning("file storage could not %s %s: %s", action, key, error.__class__.__name__)
+        return StorageUnavailable("File storage is unavailable; try again in a minute.", headers={"Retry-After": "30"})
+
+
+@lru_cache(maxsize=8)
+def _s3_client(endpoint_url: str | None, region: str, access_key: str | None, secret_key: str | None) -> Any:
+    """One client per setting, shared by threads (boto3 clients are thread-safe; building one is slow)."""
+    # Imported here: boto3 costs a quarter second at start-up, which local storage never needs.
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    config = BotoConfig(
+        signature_version="s3v4",
+        # MinIO and other S3-compatible servers expect http://host/bucket/key, not bucket.host.
+        s3={"addressing_style": "path" if endpoint_url else "auto"},
+        # Fail fast: a request waits on this, and the client gets a 503 it can retry.
+        connect_timeout=3,
+        read_timeout=10,
+        retries={"mode": "standard", "max_attempts": 2},
+        # Checksums only where S3 requires them: older S3-compatible servers reject the newer defaults.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    # A session per client: boto3's default session is not safe to share while creating clients.
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        config=config,
+    )
+
+
+def get_storage() -> Storage:
+    """The configured backend (STORAGE_BACKEND): `local` (default) or `s3`."""
+    config = current_app.config
+    backend = config.get("STORAGE_BACKEND", "local")
+    if backend == "local":
+        return LocalStorage(config["STORAGE_LOCAL_DIR"])
+    if backend == "s3":
+        region = config.get("STORAGE_S3_REGION") or "us-east-1"
+        client = _s3_client(
+            config.get("STORAGE_S3_ENDPOINT_URL") or None,
+            region,
+            # None, not "": without keys boto3 looks for credentials itself (an IAM role on AWS).
+            config.get("STORAGE_S3_ACCESS_KEY") or None,
+            config.get("STORAGE_S3_SECRET_KEY") or None,
+        )
+        return S3Storage(client, config["STORAGE_S3_BUCKET"], region)
+    raise RuntimeError(f"STORAGE_BACKEND={backend!r} is not supported; use 'local' or 's3'.")
+
+
+def delete_quietly(key: str | None) -> None:
+    """Remove a file no row points to any more; a failure leaves an orphan, not an error."""
+    if not key:
+        return
+    try:
+        get_storage().delete(key)
+    except Exception:
+        log.warning("could not delete stored file %s", key, exc_info=True)
+
+
+def public_url(key: str | None) -> str | None:
+    return get_storage().url(key) if key else None
+
+
+media = Blueprint("media", __name__, url_prefix="/media")
+
+
+@media.get("/<path:key>")
+def serve(key: str):
+    """Stored files, from whichever backend, cached for a year: a changed image gets a new key."""
+    response = get_storage().serve(key)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,83 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.common.models import TimestampMixin
+from app.common.types import UTCDateTime
+from app.extensions import db
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    FLORIST = "florist"
+    COURIER = "courier"
+
+
+ROLE_VALUES = tuple(r.value for r in Role)
+
+
+class User(TimestampMixin, db.Model):
+    """A member of staff. One person, one row, whatever the number of shops they work in."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str] = mapped_column(String(2), default="ru")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    telegram_chat_id: Mapped[str | None] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # Every token issued before this moment is dead (password change, deactivation).
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Only the shops the user may act in: a membership deactivated by a shop stays as history
+    # but is invisible here, so access checks, /auth/me and token answers all ignore it.
+    memberships: Mapped[list["Membership"]] = relationship(
+        back_populates="user",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        primaryjoin="and_(User.id == Membership.user_id, Membership.deactivated_at.is_(None))",
+    )
+
+    __table_args__ = (CheckConstraint("language IN ('ru', 'en')", name="language_known"),)
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
+
+
+class Membership(TimestampMixin, db.Model):
+    """A user's one role in one shop."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # Set when the shop deactivates the person: they lose this shop, the row stays for history.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    shop: Mapped["Shop"] = relationship()  # noqa: F821  resolved by name on the registry
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "shop_id"),
+        CheckConstraint("role IN ('admin', 'manager', 'florist', 'courier')", name="role_known"),
+    )
+
+    @hybrid_property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None
+
+    @is_active.inplace.expression
+    @classmethod
+    def _is_active_expression(cls):
+        return cls.deactivated_at.is_(None)

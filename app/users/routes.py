@@ -1,0 +1,106 @@
+from flask import g
+from flask.views import MethodView
+
+from app.auth.access import MANAGERS, authenticated, current_shop, shop_access
+from app.auth.schemas import TokenPairSchema
+from app.common.api import Blueprint
+from app.idempotency.decorators import idempotent
+from app.users import services
+from app.users.schemas import (
+    MeUpdateSchema,
+    PasswordChangeSchema,
+    StaffCreateSchema,
+    StaffQueryArgsSchema,
+    StaffSchema,
+    StaffUpdateSchema,
+    UserWithMembershipsSchema,
+)
+
+blp = Blueprint(
+    "users",
+    __name__,
+    url_prefix="/api/v1/users",
+    description=(
+        "Staff of the shop. Admins manage every role, managers florists and couriers. "
+        "Deactivation is per shop: the person loses this shop at once; with no shop left they cannot log in."
+    ),
+)
+
+
+@blp.route("")
+class StaffList(MethodView):
+    @shop_access(*MANAGERS)
+    @blp.arguments(StaffQueryArgsSchema, location="query")
+    @blp.response(200, StaffSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """The shop's staff with their role here, by name: active and deactivated, unless `active` says."""
+        staff, total = services.list_staff(
+            shop_id=current_shop().shop_id,
+            role=args.get("role"),
+            active=args.get("active"),
+            q=args.get("q"),
+            page=pagination_parameters.page,
+            page_size=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = total
+        return staff
+
+    @shop_access(*MANAGERS)
+    @idempotent
+    @blp.arguments(StaffCreateSchema)
+    @blp.response(201, StaffSchema)
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, data):
+        """Invite a person by phone; someone already working in another shop joins this one too."""
+        context = current_shop()
+        return services.invite_staff(shop_id=context.shop_id, actor=context.user, actor_role=context.role, **data)
+
+
+@blp.route("/<int(max=2147483647):user_id>")
+class StaffMember(MethodView):
+    @shop_access(*MANAGERS)
+    @blp.etag
+    @blp.response(200, StaffSchema)
+    def get(self, user_id):
+        """One person of the shop's staff (deactivated ones too)."""
+        return services.get_staff(shop_id=current_shop().shop_id, user_id=user_id)
+
+    @shop_access(*MANAGERS)
+    @blp.arguments(StaffUpdateSchema)
+    @blp.response(200, StaffSchema)
+    @blp.alt_response(409, response="CONFLICT")
+    def patch(self, data, user_id):
+        """Change a person's details, their role here, or whether they are active here."""
+        context = current_shop()
+        return services.update_staff(
+            shop_id=context.shop_id, actor=context.user, actor_role=context.role, user_id=user_id, data=data
+        )
+
+    @shop_access(*MANAGERS)
+    @blp.response(204)
+    @blp.alt_response(409, response="CONFLICT")
+    def delete(self, user_id):
+        """Deactivate the person in this shop; their history stays."""
+        context = current_shop()
+        services.deactivate_staff(shop_id=context.shop_id, actor=context.user, actor_role=context.role, user_id=user_id)
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @authenticated
+    @blp.arguments(MeUpdateSchema)
+    @blp.response(200, UserWithMembershipsSchema)
+    def patch(self, data):
+        """Your own name, language and Telegram chat."""
+        return services.update_me(user=g.user, data=data)
+
+
+@blp.route("/me/password")
+class MyPassword(MethodView):
+    @authenticated
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(200, TokenPairSchema)
+    def post(self, data):
+        """Change your password: every other session ends; the answer is your new token pair."""
+        return services.change_password(user=g.user, **data)

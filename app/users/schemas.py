@@ -1,0 +1,110 @@
+from marshmallow import Schema, ValidationError, fields, validate
+
+from app.users.models import ROLE_VALUES
+
+LANGUAGES = ("ru", "en")
+PASSWORD_LENGTH = validate.Length(min=8, max=256)
+
+
+def no_nul(value: str) -> None:
+    # PostgreSQL text cannot hold NUL: say so as a 422 instead of failing in the driver.
+    if "\x00" in value:
+        raise ValidationError("NUL characters are not allowed.")
+
+
+def name_field(**kwargs) -> fields.String:
+    return fields.String(validate=[validate.Length(min=1, max=120), no_nul], **kwargs)
+
+
+class MembershipSchema(Schema):
+    shop_id = fields.Integer(required=True)
+    role = fields.String(required=True, metadata={"enum": list(ROLE_VALUES)})
+
+
+class UserSchema(Schema):
+    id = fields.Integer(required=True)
+    phone = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    name = fields.String(required=True)
+    language = fields.String(required=True)
+    is_active = fields.Boolean(required=True)
+    telegram_chat_id = fields.String(allow_none=True)
+    has_password = fields.Boolean(required=True, metadata={"description": "False for OTP-only staff."})
+
+
+class UserWithMembershipsSchema(UserSchema):
+    memberships = fields.List(
+        fields.Nested(MembershipSchema),
+        required=True,
+        metadata={"description": "The shops the user may act in, with their role in each."},
+    )
+
+
+class StaffSchema(Schema):
+    """A person as the shop sees them: the user and their membership of this shop."""
+
+    id = fields.Integer(attribute="user_id", required=True, metadata={"description": "The user's id."})
+    name = fields.String(attribute="user.name", required=True)
+    phone = fields.String(attribute="user.phone", required=True)
+    email = fields.String(attribute="user.email", allow_none=True)
+    language = fields.String(attribute="user.language", required=True)
+    has_password = fields.Boolean(attribute="user.has_password", required=True)
+    role = fields.String(required=True, metadata={"enum": list(ROLE_VALUES)})
+    is_active = fields.Boolean(required=True, metadata={"description": "Active in this shop."})
+    deactivated_at = fields.AwareDateTime(allow_none=True)
+    joined_at = fields.AwareDateTime(attribute="created_at", required=True)
+
+
+class StaffQueryArgsSchema(Schema):
+    role = fields.String(validate=validate.OneOf(ROLE_VALUES))
+    active = fields.Boolean(metadata={"description": "Only active (true) or only deactivated (false) staff."})
+    q = fields.String(
+        validate=[validate.Length(min=1, max=100), no_nul],
+        metadata={"description": "Search in name, phone and e-mail."},
+    )
+
+
+class StaffCreateSchema(Schema):
+    name = name_field(required=True)
+    phone = fields.String(
+        required=True,
+        validate=[validate.Length(min=5, max=32), no_nul],
+        metadata={"description": "Parsed with the shop's country as the default region.", "example": "+79161234567"},
+    )
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    role = fields.String(required=True, validate=validate.OneOf(ROLE_VALUES))
+    password = fields.String(
+        load_only=True,
+        validate=PASSWORD_LENGTH,
+        metadata={"description": "Optional: staff without one log in by OTP. Only for a new account."},
+    )
+    language = fields.String(load_default="ru", validate=validate.OneOf(LANGUAGES))
+
+
+class StaffUpdateSchema(Schema):
+    name = name_field()
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    role = fields.String(validate=validate.OneOf(ROLE_VALUES))
+    is_active = fields.Boolean(
+        metadata={"description": "false deactivates the person in this shop (like DELETE); true brings them back."}
+    )
+
+
+class MeUpdateSchema(Schema):
+    name = name_field()
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    telegram_chat_id = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(r"^-?\d{1,20}$", error="A Telegram chat id is a number."),
+        metadata={"description": "The chat the bot writes to; null unlinks it.", "example": "123456789"},
+    )
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(
+        load_only=True,
+        validate=validate.Length(min=1, max=256),
+        metadata={"description": "Required when you already have a password."},
+    )
+    new_password = fields.String(required=True, load_only=True, validate=PASSWORD_LENGTH)

@@ -1,0 +1,375 @@
+"""Staff accounts and their places in shops.
+
+Deactivation is per shop. DELETE /users/{id} (or PATCH `is_active: false`) stamps the membership's
+`deactivated_at`: the row stays as history and the person loses that shop at once, since roles are
+read per request. When it was their last active shop they can no longer log in at all: the user's
+`is_active` goes False and every token they hold ends (`revoke_all_for_user`). A person who still
+works in another shop keeps that shop and their tokens; one shop cannot lock them out of another.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
+
+from app.audit import services as audit
+from app.auth.passwords import hash_password, verify_password
+from app.auth.tokens import revoke_all_for_user, start_session
+from app.common.pagination import page_of
+from app.common.phones import InvalidPhone, normalize_phone
+from app.common.types import utcnow
+from app.errors import ConflictError, NotFoundError, PermissionDenied, RuleViolation
+from app.extensions import db
+from app.shops.models import Shop
+from app.users.models import Membership, Role, User
+
+USER_FIELDS = ["phone", "email", "name", "language", "is_active"]
+MANAGED_BY_MANAGERS = frozenset({Role.FLORIST, Role.COURIER})
+PHONE_CHARACTERS = frozenset("0123456789+-() ")
+# Unique constraints (named by the metadata's convention) → the field a client should fix.
+CONFLICT_FIELDS = {
+    "uq_users_phone": ("phone", "Another account already has this phone."),
+    "uq_users_email": ("email", "Another account already has this e-mail."),
+    "uq_memberships_user_id_shop_id": ("phone", "This person is already on this shop's staff."),
+}
+
+
+def find_by_phone(phone: str) -> User | None:
+    return db.session.scalars(select(User).where(User.phone == phone)).first()
+
+
+def create_user(
+    *,
+    phone: str,
+    name: str,
+    actor_id: int | None,
+    email: str | None = None,
+    password: str | None = None,
+    language: str = "ru",
+    shop_id: int | None = None,
+    role: Role | None = None,
+    commit: bool = True,
+) -> User:
+    """A new staff user, with a role in `shop_id` when given."""
+    user = User(
+        phone=phone,
+        email=email.strip().lower() if email else None,
+        name=name,
+        language=language,
+        password_hash=hash_password(password) if password else None,
+        is_active=True,
+    )
+    db.session.add(user)
+    db.session.flush()
+    if shop_id is not None and role is not None:
+        user.memberships.append(Membership(shop_id=shop_id, role=role.value))
+    audit.record(
+        shop_id=shop_id,
+        actor_id=actor_id,
+        action="create",
+        entity_type="user",
+        entity_id=user.id,
+        changes={**audit.snapshot(user, USER_FIELDS), **({"role": [None, role.value]} if role else {})},
+    )
+    if commit:
+        db.session.commit()
+    return user
+
+
+# --- staff of a shop --------------------------------------------------------------------------
+
+
+def _staff_query():
+    # The user comes in the same statement; their memberships are not needed for a staff row.
+    return select(Membership).join(Membership.user).options(contains_eager(Membership.user).lazyload(User.memberships))
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_staff(
+    *,
+    shop_id: int,
+    role: str | None = None,
+    active: bool | None = None,
+    q: str | None = None,
+    page: int,
+    page_size: int,
+) -> tuple[list[Membership], int]:
+    """The shop's staff (active and deactivated unless `active` says), by name."""
+    stmt = _staff_query().where(Membership.shop_id == shop_id)
+    if role:
+        stmt = stmt.where(Membership.role == role)
+    if active is not None:
+        stmt = stmt.where(Membership.is_active if active else Membership.deactivated_at.is_not(None))
+    if q:
+        text = q.strip()
+        conditions = [User.name.ilike(_like(text)), User.email.ilike(_like(text))]
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if digits and set(text) <= PHONE_CHARACTERS:  # "916 55" is a phone fragment; "Room 5" is not
+            conditions.append(User.phone.like(_like(digits)))
+        stmt = stmt.where(or_(*conditions))
+    stmt = stmt.order_by(User.name, User.id)
+    return page_of(stmt, page=page, page_size=page_size)
+
+
+def get_staff(*, shop_id: int, user_id: int) -> Membership:
+    """The person's membership of this shop (deactivated ones too); another shop's staff is 404."""
+    membership = db.session.scalars(
+        _staff_query().where(Membership.shop_id == shop_id, Membership.user_id == user_id)
+    ).first()
+    if membership is None:
+        raise NotFoundError("User not found.")
+    return membership
+
+
+def _ensure_may_manage(actor_role: Role, *roles: Role) -> None:
+    if actor_role is Role.ADMIN:
+        return
+    if actor_role is Role.MANAGER and all(role in MANAGED_BY_MANAGERS for role in roles):
+        return
+    raise PermissionDenied(
+        "Managers manage florists and couriers only; admins manage every role.",
+        errors={"role": [f"A {actor_role.value} may not manage a {'/'.join(r.value for r in roles)}."]},
+    )
+
+
+def _lock_shop(shop_id: int) -> Shop:
+    # Staff changes of one shop queue up here, so two admins demoting each other cannot both win.
+    return db.session.scalars(select(Shop).where(Shop.id == shop_id).with_for_update()).one()
+
+
+def _ensure_another_admin(*, shop_id: int, leaving: Membership, field: str) -> None:
+    others = db.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(
+            Membership.shop_id == shop_id,
+            Membership.role == Role.ADMIN.value,
+            Membership.is_active,
+            Membership.id != leaving.id,
+        )
+    )
+    if not others:
+        raise ConflictError(
+            "A shop keeps at least one active admin: make someone else admin first.",
+            errors={field: ["This is the shop's last admin."]},
+        )
+
+
+def _normalize_email(email: str | None) -> str | None:
+    return email.strip().lower() if email else None
+
+
+def _ensure_email_free(email: str | None, *, user_id: int | None) -> None:
+    if not email:
+        return
+    stmt = select(User.id).where(User.email == email)
+    if user_id is not None:
+        stmt = stmt.where(User.id != user_id)
+    if db.session.scalar(stmt) is not None:
+        raise ConflictError("The e-mail is taken.", errors={"email": [CONFLICT_FIELDS["uq_users_email"][1]]})
+
+
+def _commit_or_conflict() -> None:
+    """Commit; a unique constraint lost to a concurrent request is a 409 naming the field."""
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        message = str(exc.orig)
+        for constraint, (field, text) in CONFLICT_FIELDS.items():
+            if constraint in message:
+                raise ConflictError(text, errors={field: [text]}) from None
+        raise
+
+
+def invite_staff(
+    *,
+    shop_id: int,
+    actor: User,
+    actor_role: Role,
+    name: str,
+    phone: str,
+    role: str,
+    email: str | None = None,
+    password: str | None = None,
+    language: str = "ru",
+) -> Membership:
+    """Add a person to the shop's staff: a new account, or a membership for someone known elsewhere."""
+    new_role = Role(role)
+    _ensure_may_manage(actor_role, new_role)
+    shop = _lock_shop(shop_id)
+    try:
+        phone = normalize_phone(phone, shop.country)
+    except InvalidPhone as exc:
+        raise RuleViolation("The phone is not valid.", errors={"phone": [str(exc)]}) from None
+
+    user = find_by_phone(phone)
+    if user is None:
+        email = _normalize_email(email)
+        _ensure_email_free(email, user_id=None)
+        user = create_user(
+            phone=phone,
+            name=name,
+            email=email,
+            password=password,
+            language=language,
+            shop_id=shop_id,
+            role=new_role,
+            actor_id=actor.id,
+            commit=False,
+        )
+        membership = user.memberships[0]
+    else:
+        membership = _add_existing_person(shop_id=shop_id, actor=actor, user=user, role=new_role, password=password)
+    _commit_or_conflict()
+    return get_staff(shop_id=shop_id, user_id=membership.user_id)
+
+
+def _add_existing_person(*, shop_id: int, actor: User, user: User, role: Role, password: str | None) -> Membership:
+    # One person, one account: their name, e-mail and password stay theirs.
+    existing = db.session.scalars(
+        select(Membership).where(Membership.user_id == user.id, Membership.shop_id == shop_id)
+    ).first()
+    if existing is not None:
+        hint = "Already on this shop's staff." if existing.is_active else "Deactivated here: PATCH is_active to true."
+        raise ConflictError("This person is already on this shop's staff.", errors={"phone": [hint]})
+    if password:
+        raise ConflictError(
+            "This person already has an account; only they can set its password.",
+            errors={"password": ["Leave it out for a person who already has an account."]},
+        )
+    membership = Membership(user_id=user.id, shop_id=shop_id, role=role.value)
+    db.session.add(membership)
+    changes: dict[str, list[Any]] = {"role": [None, role.value]}
+    if not user.is_active:  # their last shop had deactivated them; this one takes them back
+        user.is_active = True
+        changes["is_active"] = [False, True]
+    audit.record(
+        shop_id=shop_id, actor_id=actor.id, action="add_member", entity_type="user", entity_id=user.id, changes=changes
+    )
+    return membership
+
+
+def update_staff(*, shop_id: int, actor: User, actor_role: Role, user_id: int, data: dict[str, Any]) -> Membership:
+    """Change a person's details, role in this shop, or active state here."""
+    _lock_shop(shop_id)
+    membership = get_staff(shop_id=shop_id, user_id=user_id)
+    user = membership.user
+    current_role = Role(membership.role)
+    _ensure_may_manage(actor_role, current_role)
+    data = dict(data)
+    new_role = Role(data.pop("role")) if "role" in data else None
+    if new_role is not None:
+        _ensure_may_manage(actor_role, new_role)
+    active = data.pop("is_active", None)
+
+    if "email" in data:
+        data["email"] = _normalize_email(data["email"])
+        _ensure_email_free(data["email"], user_id=user.id)
+    changes = audit.apply_changes(user, data)
+
+    was_seated_admin = membership.is_active and current_role is Role.ADMIN
+    if new_role is not None and new_role is not current_role:
+        if was_seated_admin:
+            _ensure_another_admin(shop_id=shop_id, leaving=membership, field="role")
+        changes["role"] = [current_role.value, new_role.value]
+        membership.role = new_role.value
+    if active is False and membership.is_active:
+        if was_seated_admin and "role" not in changes:
+            _ensure_another_admin(shop_id=shop_id, leaving=membership, field="is_active")
+        changes.update(_deactivate(membership))
+    elif active is True and not membership.is_active:
+        changes.update(_reactivate(membership))
+
+    if changes:
+        audit.record(
+            shop_id=shop_id, actor_id=actor.id, action="update", entity_type="user", entity_id=user.id, changes=changes
+        )
+    _commit_or_conflict()
+    return get_staff(shop_id=shop_id, user_id=user_id)
+
+
+def deactivate_staff(*, shop_id: int, actor: User, actor_role: Role, user_id: int) -> None:
+    """Take the person off this shop's staff; already deactivated is fine (nothing changes)."""
+    _lock_shop(shop_id)
+    membership = get_staff(shop_id=shop_id, user_id=user_id)
+    role = Role(membership.role)
+    _ensure_may_manage(actor_role, role)
+    if not membership.is_active:
+        return
+    if role is Role.ADMIN:
+        _ensure_another_admin(shop_id=shop_id, leaving=membership, field="is_active")
+    changes = _deactivate(membership)
+    audit.record(
+        shop_id=shop_id, actor_id=actor.id, action="deactivate", entity_type="user", entity_id=user_id, changes=changes
+    )
+    db.session.commit()
+
+
+def _deactivate(membership: Membership) -> dict[str, list[Any]]:
+    membership.deactivated_at = utcnow()
+    user = membership.user
+    changes: dict[str, list[Any]] = {"is_active": [True, False]}
+    elsewhere = db.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.user_id == user.id, Membership.is_active, Membership.id != membership.id)
+    )
+    if not elsewhere:  # no shop left: they may not log in, and what they hold ends now
+        user.is_active = False
+        revoke_all_for_user(user, reason="deactivated")
+        changes["account_active"] = [True, False]
+    return changes
+
+
+def _reactivate(membership: Membership) -> dict[str, list[Any]]:
+    membership.deactivated_at = None
+    changes: dict[str, list[Any]] = {"is_active": [False, True]}
+    if not membership.user.is_active:
+        membership.user.is_active = True
+        changes["account_active"] = [False, True]
+    return changes
+
+
+# --- the caller's own account -----------------------------------------------------------------
+
+
+def _record_for_own_shops(user: User, *, action: str, changes: dict[str, Any]) -> None:
+    # A person's own change is shown in the audit log of every shop they work in.
+    shop_ids = [m.shop_id for m in user.memberships] or [None]
+    for shop_id in shop_ids:
+        audit.record(
+            shop_id=shop_id, actor_id=user.id, action=action, entity_type="user", entity_id=user.id, changes=changes
+        )
+
+
+def update_me(*, user: User, data: dict[str, Any]) -> User:
+    """The caller's own name, language and Telegram chat."""
+    changes = audit.apply_changes(user, data)
+    if changes:
+        _record_for_own_shops(user, action="update_self", changes=changes)
+        db.session.commit()
+    return user
+
+
+def change_password(*, user: User, new_password: str, current_password: str | None = None) -> dict:
+    """Set a new password, end every other session, and return a fresh token pair."""
+    if user.password_hash is not None:
+        if not current_password:
+            raise RuleViolation(
+                "Give your current password.", errors={"current_password": ["Required: you have a password."]}
+            )
+        if not verify_password(user.password_hash, current_password):
+            raise RuleViolation("The current password is wrong.", errors={"current_password": ["Wrong password."]})
+    user.password_hash = hash_password(new_password)
+    revoke_all_for_user(user, reason="password_changed")
+    _record_for_own_shops(user, action="change_password", changes={"password": ["***", "***"]})
+    # start_session commits: the new password, the revocations, the audit and the new login together.
+    return start_session(user, method="password")

@@ -1,0 +1,473 @@
+"""The stock service: every change of stock goes through here, under row locks.
+
+Rules that make it safe under concurrency on PostgreSQL:
+- every function first locks the warehouse items it touches (`SELECT ... FOR UPDATE`), always in
+  ascending id order, so two transactions never wait on each other in a cycle;
+- batches are only read or changed while their item is locked, so the item lock serializes them;
+- rows are re-read after the lock (`populate_existing`), never trusted from the session's cache.
+
+Nothing here commits: the caller's transaction (an order transition, a supply, a write-off)
+commits the movements together with its own rows, or rolls everything back.
+
+Signed movements: on hand = Σ quantity of supply, consumption, write-off and count adjustment
+movements; reserved = Σ quantity of reservation, release and consumption movements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.common.types import utcnow
+from app.errors import ConflictError, RuleViolation
+from app.extensions import db
+from app.warehouse.models import (
+    ZERO,
+    Batch,
+    Item,
+    Movement,
+    MovementKind,
+    Reservation,
+    ReservationState,
+    StockCount,
+    Supply,
+    WriteOff,
+    money,
+)
+
+QUANTUM = Decimal("0.001")
+MAX_ON_HAND = Decimal("999999999.999")  # NUMERIC(12, 3)
+
+
+def quantity(value: Decimal | int | str) -> Decimal:
+    return Decimal(value).quantize(QUANTUM)
+
+
+@dataclass(frozen=True)
+class Shortage:
+    item_id: int
+    name: str
+    needed: Decimal
+    available: Decimal
+    batch_id: int | None = None
+
+    def as_json(self) -> dict:
+        body = {
+            "item_id": self.item_id,
+            "name": self.name,
+            "needed": str(self.needed),
+            "available": str(self.available),
+        }
+        if self.batch_id is not None:
+            body["batch_id"] = self.batch_id
+        return body
+
+
+class StockShortage(ConflictError):
+    """Not enough available stock; `errors.shortages` lists each item, needed and available."""
+
+    def __init__(self, shortages: Sequence[Shortage]):
+        super().__init__("Not enough stock.", errors={"shortages": [s.as_json() for s in shortages]})
+        self.shortages = list(shortages)
+
+
+@dataclass(frozen=True)
+class Take:
+    """So much taken from one batch."""
+
+    batch: Batch
+    quantity: Decimal
+
+    @property
+    def cost(self) -> Decimal:
+        return money(self.batch.unit_cost * self.quantity)
+
+
+# --- locks and reads -------------------------------------------------------------------------
+
+
+def lock_items(*, shop_id: int, item_ids: Iterable[int]) -> dict[int, Item]:
+    """Lock the shop's items among `item_ids` in ascending id order; unknown ids are absent from the result."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        return {}
+    stmt = (
+        select(Item)
+        .where(Item.shop_id == shop_id, Item.id.in_(ids))
+        .order_by(Item.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {item.id: item for item in db.session.scalars(stmt)}
+
+
+def require_items(*, shop_id: int, item_ids: Iterable[int]) -> dict[int, Item]:
+    """`lock_items`, or 422 naming the ids that are not this shop's items."""
+    ids = set(item_ids)
+    items = lock_items(shop_id=shop_id, item_ids=ids)
+    missing = sorted(ids - items.keys())
+    if missing:
+        raise RuleViolation("Unknown warehouse items.", errors={"item_id": [f"No such item: {i}." for i in missing]})
+    return items
+
+
+def fefo_order():
+    """Batches expiring first come first; batches that never expire last."""
+    return (Batch.expires_on.asc().nulls_last(), Batch.received_on.asc(), Batch.id.asc())
+
+
+def batches_in_fefo_order(item_id: int, *, lock: bool) -> list[Batch]:
+    """The item's batches that still hold stock, expiring first (lock the item before calling)."""
+    stmt = select(Batch).where(Batch.item_id == item_id, Batch.remaining > 0).order_by(*fefo_order())
+    if lock:
+        stmt = stmt.with_for_update()
+    return list(db.session.scalars(stmt.execution_options(populate_existing=True)))
+
+
+def plan_fefo(batches: Sequence[Batch], needed: Decimal) -> tuple[list[Take], Decimal]:
+    """What taking `needed` from `batches` (FEFO-ordered) would take, and how much would be missing."""
+    takes: list[Take] = []
+    left = needed
+    for batch in batches:
+        if left <= 0:
+            break
+        taken = min(batch.remaining, left)
+        if taken > 0:
+            takes.append(Take(batch, taken))
+            left -= taken
+    return takes, max(left, ZERO)
+
+
+# --- writes ----------------------------------------------------------------------------------
+
+
+def _movement(item: Item, kind: MovementKind, signed: Decimal, *, actor_id: int | None, **fields) -> Movement:
+    movement = Movement(shop_id=item.shop_id, item_id=item.id, kind=kind.value, quantity=signed, user_id=actor_id)
+    for name, value in fields.items():
+        setattr(movement, name, value)
+    db.session.add(movement)
+    return movement
+
+
+def _take_from_batches(
+    item: Item, takes: Sequence[Take], kind: MovementKind, *, actor_id: int | None, **fields
+) -> Decimal:
+    """Lower the batches and on hand by `takes`, one movement per batch; the cost of what was taken."""
+    total = ZERO
+    for take in takes:
+        take.batch.remaining -= take.quantity
+        item.on_hand -= take.quantity
+        total += take.cost
+        _movement(
+            item,
+            kind,
+            -take.quantity,
+            actor_id=actor_id,
+            batch_id=take.batch.id,
+            unit_cost=take.batch.unit_cost,
+            cost=take.cost,
+            **fields,
+        )
+    return money(total)
+
+
+def _take_fefo(item: Item, needed: Decimal, kind: MovementKind, *, actor_id: int | None, **fields) -> Decimal:
+    takes, missing = plan_fefo(batches_in_fefo_order(item.id, lock=True), needed)
+    if missing > 0:  # on hand = Σ batch remaining, and callers check on hand first
+        raise RuntimeError(f"item {item.id}: batches hold less than on hand")
+    return _take_from_batches(item, takes, kind, actor_id=actor_id, **fields)
+
+
+def receive(
+    *,
+    item: Item,
+    quantity_received: Decimal,
+    unit_cost: Decimal,
+    received_on: date,
+    actor_id: int | None,
+    supply: Supply | None = None,
+    count: StockCount | None = None,
+    reason: str | None = None,
+) -> Batch:
+    """A new batch of a locked item, with its supply (or count adjustment) movement."""
+    if item.on_hand + quantity_received > MAX_ON_HAND:
+        raise RuleViolation(
+            "That would be more stock than the books can hold.",
+            errors={"quantity": [f"{item.name}: at most {MAX_ON_HAND} on hand."]},
+        )
+    expires_on = received_on + timedelta(days=item.shelf_life_days) if item.shelf_life_days else None
+    batch = Batch(
+        shop_id=item.shop_id,
+        item_id=item.id,
+        supply=supply,
+        count_id=count.id if count else None,
+        received_on=received_on,
+        expires_on=expires_on,
+        unit_cost=unit_cost,
+        quantity=quantity_received,
+        remaining=quantity_received,
+    )
+    db.session.add(batch)
+    db.session.flush()
+    item.on_hand += quantity_received
+    kind = MovementKind.SUPPLY if supply is not None else MovementKind.COUNT_ADJUSTMENT
+    _movement(
+        item,
+        kind,
+        quantity_received,
+        actor_id=actor_id,
+        batch_id=batch.id,
+        unit_cost=unit_cost,
+        cost=money(unit_cost * quantity_received),
+        supply_id=supply.id if supply else None,
+        count_id=count.id if count else None,
+        reason=reason,
+    )
+    return batch
+
+
+def reserve(
+    *, shop_id: int, order_id: int, lines: Iterable[tuple[int, Decimal]], actor_id: int | None
+) -> list[Reservation]:
+    """Reserve every line for the order, or nothing: raises StockShortage listing each shortfall.
+
+    Lines naming the same item are added up. Reserving again for an order adds to what it holds.
+    """
+    needed: dict[int, Decimal] = {}
+    for item_id, qty in lines:
+        qty = quantity(qty)
+        if qty <= 0:
+            raise RuleViolation("Quantities must be positive.", errors={"quantity": [f"Item {item_id}: {qty}."]})
+        needed[item_id] = needed.get(item_id, ZERO) + qty
+    items = require_items(shop_id=shop_id, item_ids=needed)
+    shortages = [
+        Shortage(item_id=i, name=items[i].name, needed=qty, available=items[i].available)
+        for i, qty in sorted(needed.items())
+        if qty > items[i].available
+    ]
+    if shortages:
+        raise StockShortage(shortages)
+
+    held = {
+        r.item_id: r
+        for r in db.session.scalars(
+            select(Reservation)
+            .where(
+                Reservation.shop_id == shop_id,
+                Reservation.order_id == order_id,
+                Reservation.state == ReservationState.ACTIVE.value,
+            )
+            .execution_options(populate_existing=True)
+        )
+    }
+    result = []
+    for item_id, qty in sorted(needed.items()):
+        item = items[item_id]
+        item.reserved += qty
+        _movement(item, MovementKind.RESERVATION, qty, actor_id=actor_id, order_id=order_id)
+        reservation = held.get(item_id)
+        if reservation is None:
+            reservation = Reservation(shop_id=shop_id, order_id=order_id, item_id=item_id, quantity=qty)
+            db.session.add(reservation)
+        else:
+            reservation.quantity += qty
+        result.append(reservation)
+    db.session.flush()
+    return result
+
+
+def _locked_active_reservations(shop_id: int, order_id: int) -> tuple[dict[int, Item], list[Reservation]]:
+    """The order's active reservations, read again after their items are locked."""
+
+    def active():
+        return (
+            select(Reservation)
+            .where(
+                Reservation.shop_id == shop_id,
+                Reservation.order_id == order_id,
+                Reservation.state == ReservationState.ACTIVE.value,
+            )
+            .order_by(Reservation.item_id)
+        )
+
+    item_ids = list(db.session.scalars(active().with_only_columns(Reservation.item_id)))
+    items = lock_items(shop_id=shop_id, item_ids=item_ids)
+    # Another transaction may have settled them while we waited for the locks.
+    reservations = list(db.session.scalars(active().with_for_update().execution_options(populate_existing=True)))
+    return items, reservations
+
+
+def release(*, shop_id: int, order_id: int, actor_id: int | None, reason: str | None = None) -> int:
+    """Give back everything the order holds; the number of items released (0 when nothing was held)."""
+    items, reservations = _locked_active_reservations(shop_id, order_id)
+    now = utcnow()
+    for reservation in reservations:
+        item = items[reservation.item_id]
+        item.reserved -= reservation.quantity
+        _movement(
+            item, MovementKind.RELEASE, -reservation.quantity, actor_id=actor_id, order_id=order_id, reason=reason
+        )
+        reservation.state = ReservationState.RELEASED.value
+        reservation.closed_at = now
+    db.session.flush()
+    return len(reservations)
+
+
+def consume(*, shop_id: int, order_id: int, actor_id: int | None) -> Decimal:
+    """Turn the order's reservation into consumption from the batches expiring first; the cost of goods."""
+    items, reservations = _locked_active_reservations(shop_id, order_id)
+    now = utcnow()
+    total = ZERO
+    for reservation in reservations:
+        item = items[reservation.item_id]
+        cost = _take_fefo(item, reservation.quantity, MovementKind.CONSUMPTION, actor_id=actor_id, order_id=order_id)
+        item.reserved -= reservation.quantity
+        reservation.state = ReservationState.CONSUMED.value
+        reservation.cost = cost
+        reservation.closed_at = now
+        total += cost
+    db.session.flush()
+    return money(total)
+
+
+@dataclass(frozen=True)
+class WriteOffLine:
+    item_id: int
+    quantity: Decimal
+    batch_id: int | None = None
+
+
+def write_off(*, write_off: WriteOff, lines: Sequence[WriteOffLine], actor_id: int | None) -> Decimal:
+    """Take the lines out of stock (a named batch, else expiring first); the cost written off.
+
+    Only available stock can go: what is reserved for orders stays until they are released.
+    """
+    shop_id = write_off.shop_id
+    items = require_items(shop_id=shop_id, item_ids=[line.item_id for line in lines])
+    needed: dict[int, Decimal] = {}
+    for line in lines:
+        needed[line.item_id] = needed.get(line.item_id, ZERO) + line.quantity
+    shortages = [
+        Shortage(item_id=i, name=items[i].name, needed=qty, available=items[i].available)
+        for i, qty in sorted(needed.items())
+        if qty > items[i].available
+    ]
+    named_ids = sorted({line.batch_id for line in lines if line.batch_id is not None})
+    batches: dict[int, Batch] = {}
+    if named_ids:
+        stmt = (
+            select(Batch)
+            .where(Batch.shop_id == shop_id, Batch.id.in_(named_ids))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        batches = {b.id: b for b in db.session.scalars(stmt)}
+    wrong = [
+        line.batch_id
+        for line in lines
+        if line.batch_id is not None
+        and (line.batch_id not in batches or batches[line.batch_id].item_id != line.item_id)
+    ]
+    if wrong:
+        raise RuleViolation(
+            "A named batch is not a batch of that item.",
+            errors={"batch_id": [f"No batch {b} of the line's item." for b in wrong]},
+        )
+    from_batch: dict[int, Decimal] = {}
+    for line in lines:
+        if line.batch_id is not None:
+            from_batch[line.batch_id] = from_batch.get(line.batch_id, ZERO) + line.quantity
+    shortages += [
+        Shortage(
+            item_id=batches[b].item_id,
+            name=items[batches[b].item_id].name,
+            needed=qty,
+            available=batches[b].remaining,
+            batch_id=b,
+        )
+        for b, qty in sorted(from_batch.items())
+        if qty > batches[b].remaining
+    ]
+    if shortages:
+        raise StockShortage(shortages)
+
+    fields = {"write_off_id": write_off.id, "reason": write_off.reason}
+    total = ZERO
+    # Named batches first, so the lines taken expiring-first cannot empty a batch someone named.
+    for batch_id, qty in sorted(from_batch.items()):
+        batch = batches[batch_id]
+        total += _take_from_batches(
+            items[batch.item_id], [Take(batch, qty)], MovementKind.WRITE_OFF, actor_id=actor_id, **fields
+        )
+    fefo: dict[int, Decimal] = {}
+    for line in lines:
+        if line.batch_id is None:
+            fefo[line.item_id] = fefo.get(line.item_id, ZERO) + line.quantity
+    for item_id, qty in sorted(fefo.items()):
+        total += _take_fefo(items[item_id], qty, MovementKind.WRITE_OFF, actor_id=actor_id, **fields)
+    db.session.flush()
+    return money(total)
+
+
+@dataclass(frozen=True)
+class CountedLine:
+    item_id: int
+    counted: Decimal
+
+
+def latest_unit_cost(item_id: int) -> Decimal:
+    """The unit cost of the item's most recently received batch (0 when it never had one)."""
+    cost = db.session.scalar(
+        select(Batch.unit_cost)
+        .where(Batch.item_id == item_id)
+        .order_by(Batch.received_on.desc(), Batch.id.desc())
+        .limit(1)
+    )
+    return cost if cost is not None else ZERO
+
+
+def apply_count(
+    *, count: StockCount, lines: Sequence[CountedLine], counted_on: date, actor_id: int | None
+) -> list[tuple[Item, Decimal, Decimal]]:
+    """Adjust stock to what was counted; `(item, expected, counted)` per line.
+
+    A shortfall leaves the batches expiring first; a surplus becomes a new batch received today at
+    the item's latest unit cost. Stock reserved for orders cannot be counted away: 409.
+    """
+    items = require_items(shop_id=count.shop_id, item_ids=[line.item_id for line in lines])
+    below = [
+        {"item_id": line.item_id, "name": items[line.item_id].name, "counted": str(line.counted), "reserved": str(r)}
+        for line in lines
+        if line.counted < (r := items[line.item_id].reserved)
+    ]
+    if below:
+        raise ConflictError(
+            "Counted less than is reserved for orders; release those orders first.", errors={"below_reserved": below}
+        )
+    result = []
+    reason = f"count {count.id}"
+    for line in sorted(lines, key=lambda line: line.item_id):
+        item = items[line.item_id]
+        expected = item.on_hand
+        difference = line.counted - expected
+        if difference < 0:
+            _take_fefo(
+                item, -difference, MovementKind.COUNT_ADJUSTMENT, actor_id=actor_id, count_id=count.id, reason=reason
+            )
+        elif difference > 0:
+            receive(
+                item=item,
+                quantity_received=difference,
+                unit_cost=latest_unit_cost(item.id),
+                received_on=counted_on,
+                actor_id=actor_id,
+                count=count,
+                reason=reason,
+            )
+        result.append((item, expected, line.counted))
+    db.session.flush()
+    return result

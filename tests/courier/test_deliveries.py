@@ -1,0 +1,311 @@
+"""Deliveries: assigning couriers, the courier's list, and each step's rules, retries and late arrivals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.common.types import utcnow
+from app.courier.models import CourierAssignment
+from app.extensions import db
+from app.users.models import Membership
+from tests.orders.orderdata import EVENING, delivery, history_of, pickup, place
+from tests.production.workshop import (
+    DELIVERIES,
+    ORDERS,
+    audit_of,
+    confirmed,
+    delivery_in,
+    ok,
+    order_row,
+    payments_of,
+    trip_of,
+)
+from tests.warehouse.stockdata import D
+
+CARD_FIELDS = {
+    "order_id",
+    "number",
+    "status",
+    "courier_id",
+    "delivery_date",
+    "window_start",
+    "window_end",
+    "window_starts_at",
+    "recipient_name",
+    "recipient_phone",
+    "address",
+    "note",
+    "amount_due",
+    "attempts",
+    "picked_up_at",
+    "failed_at",
+    "failure_reason",
+    "failure_comment",
+    "delivered_at",
+    "client_completed_at",
+    "amount_collected",
+    "photo_url",
+    "updated_at",
+}
+
+
+# --- assigning ---------------------------------------------------------------------------------
+
+
+def test_a_manager_assigns_and_reassigns_a_courier(front, boss, as_role):
+    first, second = as_role("courier"), as_role("courier")
+    order_id = confirmed(front, boss)
+
+    assigned = ok(boss.post(f"{ORDERS}/{order_id}/courier", json={"courier_id": first.user.id}))
+    assert assigned["courier_id"] == first.user.id and "ETag" in boss.get(f"{ORDERS}/{order_id}").headers
+    ok(boss.post(f"{ORDERS}/{order_id}/courier", json={"courier_id": first.user.id}))  # the same: nothing changes
+    ok(boss.post(f"{ORDERS}/{order_id}/courier", json={"courier_id": second.user.id}))
+
+    assert [c["order_id"] for c in ok(second.get(DELIVERIES))] == [order_id]
+    assert ok(first.get(DELIVERIES)) == []
+    rows = db.session.scalars(select(CourierAssignment).where(CourierAssignment.order_id == order_id).order_by("id"))
+    assert [(r.courier_id, r.ended_at is None) for r in rows] == [(first.user.id, False), (second.user.id, True)]
+    assert [a for a, _ in audit_of("order", order_id)].count("assign_courier") == 2
+
+    taken_back = ok(boss.post(f"{ORDERS}/{order_id}/courier", json={"courier_id": None}))
+    assert taken_back["courier"] is None and ok(second.get(DELIVERIES)) == []
+
+
+def test_only_an_active_courier_of_the_shop_is_assigned(front, boss, as_role, other_shop):
+    order_id = confirmed(front, boss)
+    florist, gone, elsewhere = as_role("florist"), as_role("courier"), as_role("courier", shop=other_shop)
+    membership = db.session.scalars(select(Membership).where(Membership.user_id == gone.user.id)).one()
+    membership.deactivated_at = utcnow()
+    db.session.commit()
+
+    for user_id in (florist.user.id, gone.user.id, elsewhere.user.id):
+        refused = boss.post(f"{ORDERS}/{order_id}/courier", json={"courier_id": user_id})
+        assert refused.status_code == 422 and "courier_id" in refused.json["errors"]
+    assert order_row(order_id).courier_id is None
+
+
+@pytest.mark.parametrize("status", ["new", "out_for_delivery", "delivered", "cancelled"])
+def test_a_courier_is_assigned_only_before_the_flowers_leave_or_after_a_failed_trip(front, boss, as_role, status):
+    courier = as_role("courier")
+    order_id = delivery_in(front, status, None)
+
+    refused = boss.post(f"{ORDERS}/{order_id}/courier", json={"courier_id": courier.user.id})
+
+    assert refused.status_code == 409
+    assert refused.json["errors"]["status"]["current"] == status
+
+
+def test_a_pickup_order_has_no_courier(front, boss, as_role):
+    courier = as_role("courier")
+    order_id = confirmed(front, boss, pickup(front))
+
+    refused = boss.post(f"{ORDERS}/{order_id}/courier", json={"courier_id": courier.user.id})
+
+    assert refused.status_code == 409 and "fulfillment" in refused.json["errors"]
+    assert courier.post(f"{DELIVERIES}/{order_id}/pickup").status_code == 404
+    assert boss.post(f"{DELIVERIES}/{order_id}/pickup").status_code == 404
+
+
+# --- the courier's list ------------------------------------------------------------------------
+
+
+def test_the_courier_sees_only_their_deliveries_and_only_the_door(front, boss, as_role):
+    courier, colleague = as_role("courier"), as_role("courier")
+    mine = delivery_in(front, "ready", courier)
+    delivery_in(front, "ready", colleague)
+    place(front, delivery(front))  # nobody's yet
+
+    (card,) = ok(courier.get(DELIVERIES))
+
+    assert set(card) == CARD_FIELDS
+    assert card["order_id"] == mine and card["courier_id"] == courier.user.id
+    assert card["photo_url"] is None and card["attempts"] == 0
+    # Managers see every delivery that has a courier, or one courier's.
+    assert len(ok(boss.get(DELIVERIES))) == 2
+    assert [c["order_id"] for c in ok(boss.get(DELIVERIES, query_string={"courier_id": courier.user.id}))] == [mine]
+
+
+def test_the_delivery_list_filters_by_day_status_and_change(front, boss, as_role):
+    courier = as_role("courier")
+    tomorrow = delivery_in(front, "ready", courier)
+    later = delivery_in(front, "out_for_delivery", courier, window_start=EVENING)
+    day_after = delivery_in(front, "ready", courier, delivery_date=(front.day + timedelta(days=1)).isoformat())
+
+    def ids(**query) -> list[int]:
+        return [c["order_id"] for c in ok(courier.get(DELIVERIES, query_string=query))]
+
+    assert ids() == [tomorrow, later, day_after]  # by day, then window
+    assert ids(date=front.day.isoformat()) == [tomorrow, later]
+    assert ids(status="out_for_delivery") == [later]
+    since = utcnow()
+    assert ids(updated_since=(since + timedelta(seconds=1)).isoformat()) == []
+    ok(courier.post(f"{DELIVERIES}/{tomorrow}/pickup"))
+    assert ids(updated_since=since.isoformat()) == [tomorrow]
+    assert courier.get(DELIVERIES, query_string={"date": "tomorrow"}).status_code == 422
+
+
+def test_the_delivery_list_runs_the_same_statements_for_5_or_50(front, boss, as_role, count_queries):
+    courier = as_role("courier")
+    for i in range(7):  # windows hold five orders each
+        delivery_in(front, "ready", courier, window_start=EVENING if i % 2 else "10:00")
+
+    counts = {}
+    for size in (5, 50):
+        db.session.expire_all()
+        with count_queries() as statements:
+            cards = ok(courier.get(DELIVERIES, query_string={"page_size": size}))
+        counts[size] = len(statements)
+        assert len(cards) == min(size, 7)
+    # the caller and their memberships, the count, the page, its trips
+    assert counts[5] == counts[50] <= 5, counts
+
+
+# --- the steps ---------------------------------------------------------------------------------
+
+
+def test_pickup_needs_a_ready_order_with_a_courier(front, boss, as_role):
+    courier = as_role("courier")
+    unassigned = delivery_in(front, "ready", None)
+    in_production = delivery_in(front, "in_production", courier)
+
+    refused = boss.post(f"{DELIVERIES}/{unassigned}/pickup")
+    assert refused.status_code == 409 and refused.json["message"].startswith("Assign a courier")
+    early = courier.post(f"{DELIVERIES}/{in_production}/pickup")
+    assert early.status_code == 409
+    assert early.json["errors"]["status"]["from"] == "in_production"
+    assert early.json["errors"]["delivery"] == {
+        "order_id": in_production,
+        "status": "in_production",
+        "assigned_to_you": True,
+    }
+
+
+def test_a_manager_may_send_the_courier_out(front, boss, as_role):
+    courier = as_role("courier")
+    order_id = delivery_in(front, "ready", courier)
+
+    ok(boss.post(f"{DELIVERIES}/{order_id}/pickup"))
+
+    assert history_of(order_id)[-1] == ("ready", "out_for_delivery")
+
+
+def test_fail_needs_a_reason_and_other_needs_words(front, as_role):
+    courier = as_role("courier")
+    order_id = delivery_in(front, "out_for_delivery", courier)
+
+    assert courier.post(f"{DELIVERIES}/{order_id}/fail", json={}).status_code == 422
+    assert courier.post(f"{DELIVERIES}/{order_id}/fail", json={"reason": "dog"}).status_code == 422
+    unexplained = courier.post(f"{DELIVERIES}/{order_id}/fail", json={"reason": "other"})
+    assert unexplained.status_code == 422 and "comment" in unexplained.json["errors"]
+    assert order_row(order_id).status == "out_for_delivery"
+
+    failed = ok(courier.post(f"{DELIVERIES}/{order_id}/fail", json={"reason": "refused", "comment": "wrong flowers"}))
+    again = ok(courier.post(f"{DELIVERIES}/{order_id}/fail", json={"reason": "refused", "comment": "wrong flowers"}))
+    assert failed["failure_comment"] == "wrong flowers" and again == failed
+    assert history_of(order_id).count(("out_for_delivery", "delivery_failed")) == 1
+
+
+def test_a_retried_deliver_answers_the_state_reached_once(front, as_role):
+    courier = as_role("courier")
+    order_id = delivery_in(front, "out_for_delivery", courier)
+    body = {"amount_collected": "3200.00", "completed_at": "2030-01-02T12:41:00+03:00"}
+
+    first = ok(courier.post(f"{DELIVERIES}/{order_id}/deliver", json=body))
+    again = ok(courier.post(f"{DELIVERIES}/{order_id}/deliver", json=body))
+
+    assert again == first
+    assert len(payments_of(order_id)) == 1
+    assert history_of(order_id).count(("out_for_delivery", "delivered")) == 1
+    assert first["client_completed_at"] == "2030-01-02T09:41:00+00:00"
+
+
+def test_more_cash_than_is_due_is_refused_and_nothing_changes(front, as_role):
+    courier = as_role("courier")
+    order_id = delivery_in(front, "out_for_delivery", courier)
+
+    refused = courier.post(f"{DELIVERIES}/{order_id}/deliver", json={"amount_collected": "5000.00"})
+
+    assert refused.status_code == 422 and "amount" in refused.json["errors"]
+    assert order_row(order_id).status == "out_for_delivery" and payments_of(order_id) == []
+
+
+def test_a_deliver_arriving_after_the_order_was_cancelled_is_409_with_the_current_state(front, boss, as_role):
+    courier = as_role("courier")
+    order_id = delivery_in(front, "out_for_delivery", courier)
+    ok(boss.post(f"{ORDERS}/{order_id}/status", json={"status": "cancelled", "comment": "the customer called"}))
+
+    late = courier.post(f"{DELIVERIES}/{order_id}/deliver", json={"amount_collected": "3200.00"})
+
+    assert late.status_code == 409
+    assert late.json["errors"]["status"] == {"from": "cancelled", "to": "delivered", "allowed": []}
+    assert late.json["errors"]["delivery"]["status"] == "cancelled"
+    assert order_row(order_id).status == "cancelled" and payments_of(order_id) == []
+    # The app's sync still shows the delivery, cancelled.
+    assert [c["status"] for c in ok(courier.get(DELIVERIES))] == ["cancelled"]
+
+
+@pytest.mark.parametrize(
+    ("status", "step", "body"),
+    [
+        ("ready", "deliver", {}),
+        ("ready", "fail", {"reason": "nobody_home"}),
+        ("out_for_delivery", "return", None),
+        ("delivered", "pickup", None),
+        ("delivered", "fail", {"reason": "nobody_home"}),
+    ],
+)
+def test_steps_out_of_turn_are_409_and_change_nothing(front, as_role, status, step, body):
+    courier = as_role("courier")
+    order_id = delivery_in(front, status, courier)
+    before = history_of(order_id)
+
+    refused = courier.post(f"{DELIVERIES}/{order_id}/{step}", json=body)
+
+    assert refused.status_code == 409, refused.json
+    assert refused.json["errors"]["status"]["from"] == status
+    assert history_of(order_id) == before and order_row(order_id).status == status
+
+
+def test_another_couriers_or_another_shops_delivery_is_404_and_untouched(front, as_role, other_shop):
+    from tests.orders.orderdata import open_shop
+
+    courier, colleague = as_role("courier"), as_role("courier")
+    theirs = delivery_in(front, "out_for_delivery", colleague)
+    other_front = open_shop(other_shop, prefix="Their ")
+    elsewhere = delivery_in(other_front, "out_for_delivery", as_role("courier", shop=other_shop))
+
+    for order_id in (theirs, elsewhere):
+        for step, body in (("pickup", None), ("deliver", {}), ("fail", {"reason": "refused"}), ("return", None)):
+            response = courier.post(f"{DELIVERIES}/{order_id}/{step}", json=body)
+            assert response.status_code == 404, (order_id, step)
+            assert "Their" not in response.get_data(as_text=True)
+        assert courier.get(f"{DELIVERIES}/{order_id}").status_code == 404
+        assert order_row(order_id).status == "out_for_delivery"
+    assert ok(courier.get(DELIVERIES)) == []
+
+
+def test_a_florist_on_courier_endpoints_is_403(front, as_role):
+    florist, courier = as_role("florist"), as_role("courier")
+    order_id = delivery_in(front, "out_for_delivery", courier)
+
+    assert florist.get(DELIVERIES).status_code == 403
+    for step in ("pickup", "deliver", "fail", "return"):
+        assert florist.post(f"{DELIVERIES}/{order_id}/{step}", json={"reason": "refused"}).status_code == 403
+    assert florist.put(f"{DELIVERIES}/{order_id}/photo").status_code == 403
+    assert order_row(order_id).status == "out_for_delivery"
+
+
+def test_the_trip_keeps_the_failure_and_the_cash(front, as_role):
+    courier = as_role("courier")
+    order_id = delivery_in(front, "out_for_delivery", courier)
+    ok(courier.post(f"{DELIVERIES}/{order_id}/fail", json={"reason": "wrong_address", "comment": "no such flat"}))
+    ok(courier.post(f"{DELIVERIES}/{order_id}/pickup"))
+    ok(courier.post(f"{DELIVERIES}/{order_id}/deliver", json={"amount_collected": "200.00"}))
+
+    trip = trip_of(order_id)
+    assert (trip.failure_reason, trip.failure_comment, trip.attempts) == ("wrong_address", "no such flat", 1)
+    assert trip.amount_collected == D("200.00") and trip.payment_id == payments_of(order_id)[0].id
+    assert order_row(order_id).amount_due == D("3000.00")

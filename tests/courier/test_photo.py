@@ -1,0 +1,73 @@
+"""Proof of delivery: checked by content like product images, EXIF (GPS) stripped, replaced cleanly."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlparse
+
+from PIL import ExifTags, Image
+
+from tests.production.workshop import DELIVERIES, audit_of, delivery_in, ok, order_row, photo, trip_of
+
+
+def put_photo(client, order_id: int, data: bytes, filename: str = "door.jpg"):
+    return client.put(
+        f"{DELIVERIES}/{order_id}/photo",
+        data={"photo": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_the_proof_photo_is_stored_without_its_gps_position(front, boss, as_role, tmp_media):
+    courier = as_role("courier")
+    order_id = delivery_in(front, "out_for_delivery", courier)
+    original = photo(gps=True)
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(ExifTags.IFD.GPSInfo)
+
+    card = ok(put_photo(courier, order_id, original))
+
+    served = courier.get(urlparse(card["photo_url"]).path)
+    assert served.status_code == 200 and served.mimetype == "image/jpeg"
+    assert dict(Image.open(io.BytesIO(served.data)).getexif()) == {}
+    assert b"PhoneCo" not in served.data
+    assert ("delivery_photo", courier.user.id) in audit_of("order", order_id)
+    assert (tmp_media / trip_of(order_id).photo_key).exists()
+    # The manager finds the proof on the delivery.
+    assert ok(boss.get(f"{DELIVERIES}/{order_id}"))["photo_url"] == card["photo_url"]
+
+
+def test_a_new_photo_replaces_the_old_one_after_delivery_too(front, as_role, tmp_media):
+    courier = as_role("courier")
+    order_id = delivery_in(front, "out_for_delivery", courier)
+    ok(put_photo(courier, order_id, photo()))
+    first_key = trip_of(order_id).photo_key
+    ok(courier.post(f"{DELIVERIES}/{order_id}/deliver", json={}))
+
+    ok(put_photo(courier, order_id, photo("PNG"), filename="again.png"))
+
+    assert not (tmp_media / first_key).exists()
+    assert trip_of(order_id).photo_key.endswith(".png")
+
+
+def test_not_an_image_is_415_and_too_large_is_413(front, as_role, tmp_media):
+    courier = as_role("courier")
+    order_id = delivery_in(front, "out_for_delivery", courier)
+
+    not_image = put_photo(courier, order_id, b"%PDF-1.4 not a photo", filename="door.jpg")
+    assert not_image.status_code == 415 and "photo" in not_image.json["errors"]
+    huge = put_photo(courier, order_id, b"\xff\xd8\xff" + b"0" * (10 * 1024 * 1024))
+    assert huge.status_code == 413
+    assert put_photo(courier, order_id, b"").status_code in (415, 422)
+    assert trip_of(order_id).photo_key is None
+
+
+def test_no_photo_before_the_flowers_leave_and_none_on_another_couriers_delivery(front, as_role, tmp_media):
+    courier, colleague = as_role("courier"), as_role("courier")
+    waiting = delivery_in(front, "ready", courier)
+    theirs = delivery_in(front, "out_for_delivery", colleague)
+
+    early = put_photo(courier, waiting, photo())
+    assert early.status_code == 409 and early.json["errors"]["status"]["current"] == "ready"
+    assert put_photo(courier, theirs, photo()).status_code == 404
+    assert trip_of(theirs).photo_key is None and order_row(waiting).status == "ready"
+    assert list(tmp_media.rglob("*.jpg")) == []

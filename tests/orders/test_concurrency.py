@@ -1,0 +1,151 @@
+"""Intake under concurrency, with real threads and real commits on PostgreSQL.
+
+Each thread sends a real request through its own test client, so each has its own app context,
+session and database connection, as gunicorn workers would.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.customers.models import Customer
+from app.extensions import db
+from app.orders.models import Order
+from tests.helpers import ApiClient
+from tests.orders.orderdata import (
+    MORNING,
+    count_orders,
+    delivery,
+    history_of,
+    open_shop,
+    pickup,
+    place,
+    run_in_parallel,
+    shop_of,
+    stock_of,
+    taken,
+    uses,
+)
+from tests.promos.promodata import make_code
+from tests.warehouse.stockdata import D
+
+pytestmark = pytest.mark.committed
+ORDERS = "/api/v1/orders"
+
+
+def clients_like(app, client: ApiClient, count: int) -> list[ApiClient]:
+    """`count` separate test clients speaking as `client`'s user (a test client is not shared across threads)."""
+    clones = []
+    for _ in range(count):
+        clone = ApiClient(app, shop_id=client.shop_id)
+        clone.user, clone.token = client.user, client.token
+        clones.append(clone)
+    return clones
+
+
+def post_all(clients: list[ApiClient], path: str, bodies: list[dict], headers: dict | None = None) -> list:
+    def attempt(client: ApiClient, body: dict):
+        return lambda: client.post(path, json=body, headers=headers or {})
+
+    return run_in_parallel([attempt(c, b) for c, b in zip(clients, bodies, strict=True)])
+
+
+def test_a_window_of_three_under_fifteen_parallel_creates_takes_three(app, shop, boss):
+    front = open_shop(shop, capacity=3)
+
+    responses = post_all(clients_like(app, boss, 15), ORDERS, [delivery(front) for _ in range(15)])
+
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] * 3 + [409] * 12
+    for refused in (r for r in responses if r.status_code == 409):
+        assert refused.json["errors"] == {"window": {"date": front.day.isoformat(), "start": MORNING}, "reason": "full"}
+    assert count_orders(front.shop_id) == 3
+    assert taken(front.shop_id, front.day, MORNING) == 3
+    numbers = {r.json["number"] for r in responses if r.status_code == 201}
+    assert len(numbers) == 3
+    # All fifteen named the same new customer: found or created once.
+    assert db.session.scalar(select(func.count()).select_from(Customer)) == 1
+
+
+def test_a_promo_code_of_five_uses_under_twenty_parallel_creates_discounts_five(app, front, boss):
+    promo = make_code(shop_of(front), code="FIVE", kind="fixed", value="50", max_uses=5)
+    bodies = [
+        pickup(front, customer={"name": f"Client {i}", "phone": f"+7903555{i:04d}"}, promo_code="FIVE")
+        for i in range(20)
+    ]
+
+    responses = post_all(clients_like(app, boss, 20), ORDERS, bodies)
+
+    created = [r for r in responses if r.status_code == 201]
+    refused = [r for r in responses if r.status_code != 201]
+    assert len(created) == 5
+    assert all(r.json["discount"] == "50.00" and r.json["total"] == "330.00" for r in created)
+    assert {r.status_code for r in refused} == {422}
+    assert all(r.json["errors"] == {"promo_code": ["This promo code has been used up."]} for r in refused)
+    assert uses(promo.id) == 5
+    assert count_orders(front.shop_id) == 5
+    assert len({r.json["number"] for r in created}) == 5
+
+
+def test_the_same_idempotency_key_sent_ten_times_at_once_makes_one_order(app, front, boss):
+    body = delivery(front)
+
+    responses = post_all(clients_like(app, boss, 10), ORDERS, [body] * 10, headers={"Idempotency-Key": "double-tap"})
+
+    assert [r.status_code for r in responses] == [201] * 10
+    assert len({r.json["id"] for r in responses}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 9
+    assert count_orders(front.shop_id) == 1
+    assert taken(front.shop_id, front.day, MORNING) == 1
+
+
+def test_two_confirms_racing_for_the_last_stems_one_wins_the_other_hears_the_shortage(app, shop, boss):
+    front = open_shop(shop, roses=5, ferns=1)  # exactly one bouquet's worth
+    ids = [place(front, delivery(front)).id, place(front, delivery(front)).id]
+
+    responses = run_in_parallel(
+        [
+            lambda c=c, order_id=order_id: c.post(f"{ORDERS}/{order_id}/status", json={"status": "confirmed"})
+            for c, order_id in zip(clients_like(app, boss, 2), ids, strict=True)
+        ]
+    )
+
+    assert sorted(r.status_code for r in responses) == [200, 409]
+    loser = next(r for r in responses if r.status_code == 409)
+    assert {s["name"] for s in loser.json["errors"]["shortages"]} == {"Red rose", "Fern"}
+    assert stock_of(front.rose) == (D(5), D(5)) and stock_of(front.fern) == (D(1), D(1))
+    statuses = sorted(db.session.scalars(select(Order.status).where(Order.shop_id == front.shop_id)))
+    assert statuses == ["confirmed", "new"]
+
+
+def test_one_order_confirmed_five_times_at_once_is_confirmed_and_reserved_once(app, front, boss):
+    order_id = place(front, delivery(front)).id  # ids only: the threads have no app context to load ORM rows
+
+    responses = run_in_parallel(
+        [
+            lambda c=c: c.post(f"{ORDERS}/{order_id}/status", json={"status": "confirmed"})
+            for c in clients_like(app, boss, 5)
+        ]
+    )
+
+    assert [r.status_code for r in responses] == [200] * 5
+    assert history_of(order_id) == [(None, "new"), ("new", "confirmed")]
+    assert stock_of(front.rose) == (D(100), D(5))
+
+
+def test_one_order_cancelled_five_times_at_once_gives_back_its_window_and_promo_use_once(app, shop, boss):
+    front = open_shop(shop, capacity=3)
+    promo = make_code(shop_of(front), code="ONCE", kind="fixed", value="100", max_uses=3)
+    order_id = place(front, delivery(front, promo_code="ONCE")).id
+    place(front, delivery(front, promo_code="ONCE", customer={"name": "B", "phone": "+79035550001"}))
+    body = {"status": "cancelled", "comment": "Called off"}
+
+    responses = run_in_parallel(
+        [lambda c=c: c.post(f"{ORDERS}/{order_id}/status", json=body) for c in clients_like(app, boss, 5)]
+    )
+
+    assert [r.status_code for r in responses] == [200] * 5
+    assert history_of(order_id) == [(None, "new"), ("new", "cancelled")]
+    assert taken(front.shop_id, front.day, MORNING) == 1  # the other order still holds its place
+    assert uses(promo.id) == 1

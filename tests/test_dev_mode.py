@@ -1,0 +1,219 @@
+"""The zero-setup dev mode, booted as `make run` boots it and walked as a new user would.
+
+Real subprocesses of the venv's Python in the project directory, on a SQLite file under the
+test's tmp_path, the in-process Redis emulation and inline jobs: migrate, seed the demo shop,
+run the periodic scans, serve, log in as a demo admin, read /docs and /redoc with their assets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app.idempotency.models import IdempotencyRecord
+from app.jobs.schedule import PERIODIC
+from app.seed import DEMO_PASSWORD, DEMO_SHOP_NAME, DEMO_STAFF
+from app.users.models import Role
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# What a child process may inherit from ours; the rest of a developer's shell (DATABASE_URL, SENTRY_DSN ...) stays out.
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+ASSET_REF = re.compile(r'(?:src|href)="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def dev_env(tmp_path_factory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("dev-mode")
+    env = {name: os.environ[name] for name in INHERITED if name in os.environ}
+    env.update(
+        {
+            "APP_ENV": "development",
+            "DATABASE_URL": f"sqlite:///{home / 'dev.db'}",
+            "FLASK_APP": "wsgi.py",
+            # A developer's .env must not point this walk at their database, Sentry or SMS account.
+            "PYTHON_DOTENV_DISABLED": "1",
+            "STORAGE_LOCAL_DIR": str(home / "media"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env  # REDIS_URL, RATELIMIT_STORAGE_URI and JOBS_INLINE keep the dev mode's defaults on purpose
+
+
+@pytest.fixture(scope="module")
+def first_seed(dev_env) -> str:
+    """`make run`'s first two steps on a fresh machine; returns what `flask seed-demo` printed."""
+    flask(dev_env, "db", "upgrade")
+    return flask(dev_env, "seed-demo").stdout
+
+
+def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Http:
+    """Tiny HTTP client for the served app (the standard library: no extra dependency)."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+
+    def request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read()
+
+
+@pytest.fixture
+def dev_server(dev_env, first_seed, tmp_path) -> Iterator[Http]:
+    """`flask run` on a free port, on the migrated and seeded database; stopped at the end."""
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "flask", "run", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=PROJECT_DIR,
+            env=dev_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    http = Http(f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, f"the dev server exited:\n{log_path.read_text()}"
+            try:
+                if http.request("GET", "/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (
+                f"the dev server did not answer /health in 30 s:\n{log_path.read_text()}"
+            )
+            time.sleep(0.1)
+        yield http
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def test_migrate_builds_the_sqlite_database(dev_env, first_seed):
+    database = dev_env["DATABASE_URL"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(database)) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert {"shops", "users", "memberships", "audit_log"} <= tables
+    assert len(version) == 1
+
+
+def test_seed_demo_prints_the_logins_once(dev_env, first_seed):
+    assert f"Seeded {DEMO_SHOP_NAME!r}" in first_seed
+    assert DEMO_PASSWORD in first_seed
+    for role, phone, _name, _email in DEMO_STAFF:
+        assert re.search(rf"{role.value}\s+{re.escape(phone)}", first_seed), f"{role.value} missing:\n{first_seed}"
+
+    second = flask(dev_env, "seed-demo").stdout
+    assert "already seeded" in second
+    assert "Demo logins" not in second
+
+
+def test_run_due_runs_every_periodic_scan_inline(dev_env, first_seed):
+    # An expired idempotency key is what the purge scan removes: seeing it gone proves the job ran inline.
+    records = IdempotencyRecord.__table__
+    now = datetime.now(UTC)
+    engine = sa.create_engine(dev_env["DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(
+            records.insert(),
+            [
+                {"scope": "1/1", "key": key, "fingerprint": "f" * 64, "created_at": now, "expires_at": expires}
+                for key, expires in (("stale", now - timedelta(hours=1)), ("fresh", now + timedelta(hours=23)))
+            ],
+        )
+
+    output = flask(dev_env, "jobs", "run-due").stdout
+
+    for periodic in PERIODIC:
+        assert f"ran {periodic.func.__name__}" in output
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(records.c.key)).scalars().all() == ["fresh"]
+    engine.dispose()
+
+
+def test_dev_server_logs_in_a_demo_admin_and_serves_the_docs_offline(dev_server):
+    role, phone, name, _email = DEMO_STAFF[0]
+    assert role is Role.ADMIN
+
+    status, _headers, body = dev_server.request(
+        "POST", "/api/v1/auth/login", {"login": phone, "password": DEMO_PASSWORD}
+    )
+    assert status == 200, body
+    tokens = json.loads(body)
+    assert tokens["token_type"] == "Bearer"
+
+    status, _headers, body = dev_server.request("GET", "/api/v1/auth/me", token=tokens["access_token"])
+    assert status == 200, body
+    me = json.loads(body)
+    assert (me["phone"], me["name"]) == (phone, name)
+    assert [m["role"] for m in me["memberships"]] == ["admin"]
+
+    status, _headers, body = dev_server.request("POST", "/api/v1/auth/login", {"login": phone, "password": "wrong"})
+    assert status == 401
+
+    status, headers, body = dev_server.request("GET", "/openapi.json")
+    assert status == 200
+    assert "/api/v1/auth/login" in json.loads(body)["paths"]
+
+    for page in ("/docs", "/redoc"):
+        status, headers, body = dev_server.request("GET", page)
+        assert status == 200
+        assert headers.get_content_type() == "text/html"
+        assets = ASSET_REF.findall(body.decode())
+        assert assets, f"{page} loads no script or style"
+        for asset in assets:
+            assert asset.startswith("/"), f"{page} loads {asset} from outside the app"
+            status, _headers, content = dev_server.request("GET", asset)
+            assert status == 200, f"{page} needs {asset}, which answers {status}"
+            assert len(content) > 1000, f"{asset} is suspiciously small"
