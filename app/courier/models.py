@@ -54,6 +54,8 @@ class Delivery(TimestampMixin, db.Model):
         ),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         CheckConstraint("amount_collected IS NULL OR amount_collected >= 0", name="amount_collected_not_negative"),
+        # The couriers report: a shop's deliveries in a period.
+        Index("ix_deliveries_shop_delivered", "shop_id", "delivered_at"),
     )
 
 

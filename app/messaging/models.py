@@ -21,8 +21,8 @@ class MessageLog(TimestampMixin, db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # The customer a message went to (reminders, order status): an admin's retry finds the address again.
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
-    # A plain integer until the orders table exists in this migration chain (courier, florist, status messages).
-    order_id: Mapped[int | None] = mapped_column(Integer)
+    # The order a courier, florist, status or overdue message is about.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(16))
     recipient_masked: Mapped[str] = mapped_column(String(64))

@@ -164,6 +164,9 @@ class Order(TimestampMixin, db.Model):
         Index("ix_orders_shop_updated", "shop_id", "updated_at"),
         Index("ix_orders_shop_status", "shop_id", "status"),
         Index("ix_orders_courier", "courier_id"),
+        # The reminder scans (window about to open or closed) across shops; the reports' periods.
+        Index("ix_orders_scheduled", "scheduled_at"),
+        Index("ix_orders_shop_created", "shop_id", "created_at"),
     )
 
     @property

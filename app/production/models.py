@@ -68,6 +68,8 @@ class ProductionTask(TimestampMixin, db.Model):
         Index("ix_production_tasks_shop_updated", "shop_id", "updated_at"),
         Index("ix_production_tasks_order", "order_id"),
         Index("ix_production_tasks_florist", "florist_id"),
+        # The florist reminder and overdue scans, across shops.
+        Index("ix_production_tasks_due", "due_at"),
     )
 
     @property
