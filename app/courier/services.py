@@ -405,3 +405,20 @@ def set_photo(*, shop_id: int, order_id: int, actor_id: int, actor_role: Role, u
             raise
     storage.delete_quietly(old_key)
     return _card(shop_id, order_id)
+
+
+def forget_trips(*, shop_id: int, order_ids: list[int]) -> list[str]:
+    """The customer is anonymized: their trips' failure comments and proof photos go (the reason and the times
+    stay). Does not commit; returns the photos' stored keys, for the caller to delete once it has committed."""
+    trips = db.session.scalars(
+        select(Delivery)
+        .where(Delivery.shop_id == shop_id, Delivery.order_id.in_(order_ids))
+        .order_by(Delivery.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    photos = [trip.photo_key for trip in trips if trip.photo_key]
+    for trip in trips:
+        trip.failure_comment = ""
+        trip.photo_key = None
+    return photos

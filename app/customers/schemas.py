@@ -125,6 +125,24 @@ class OccasionDateUpdateSchema(StrictSchema):
     reminders_enabled = fields.Boolean()
 
 
+class CustomerMessageSchema(Schema):
+    """A message the shop sent (or tried to send) the customer, as the message log holds it."""
+
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    channel = fields.String(required=True)
+    recipient = fields.String(
+        required=True, attribute="recipient_masked", metadata={"description": "Masked, as the log keeps it."}
+    )
+    template = fields.String(required=True)
+    language = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    order_id = fields.Integer(allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+    sent_at = fields.AwareDateTime(allow_none=True)
+
+
 class CustomerExportSchema(Schema):
     exported_at = fields.AwareDateTime(required=True)
     customer = fields.Nested(CustomerSchema, required=True)
@@ -133,3 +151,8 @@ class CustomerExportSchema(Schema):
         fields.Dict(), required=True, metadata={"description": "Changes made to this customer: who, when, what."}
     )
     orders = fields.List(fields.Dict(), metadata={"description": "The customer's orders, when the shop has orders."})
+    messages = fields.List(
+        fields.Nested(CustomerMessageSchema),
+        required=True,
+        metadata={"description": "The message log rows of messages to the customer, oldest first."},
+    )

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from app import storage
 from app.audit import services as audit
 from app.audit.models import AuditEntry
 from app.common.pagination import page_of
@@ -23,6 +24,7 @@ from app.customers.models import Customer, OccasionDate
 from app.customers.schemas import day_exists
 from app.errors import ConflictError, NotFoundError, PreconditionFailed, RuleViolation
 from app.extensions import db
+from app.messaging.models import MessageLog
 from app.shops.models import Shop
 from app.warehouse.services import version_tag
 
@@ -362,6 +364,13 @@ def export_customer(*, shop_id: int, customer_id: int) -> dict[str, Any]:
     orders_for_export = _orders_hook("orders_for_export")
     if orders_for_export is not None:
         document["orders"] = orders_for_export(shop_id, customer_id)
+    document["messages"] = list(
+        db.session.scalars(
+            select(MessageLog)
+            .where(MessageLog.shop_id == shop_id, MessageLog.customer_id == customer_id)
+            .order_by(MessageLog.created_at, MessageLog.id)
+        )
+    )
     return document
 
 
@@ -379,7 +388,13 @@ def _scrub_audit(shop_id: int, customer_id: int) -> None:
 def anonymize_customer(
     *, shop_id: int, customer_id: int, actor_id: int | None, now: datetime | None = None
 ) -> Customer:
-    """Erase the customer's personal data for good; orders stay for the books. A second call changes nothing."""
+    """Erase the customer's personal data for good; orders stay for the books. A second call changes nothing.
+
+    Everywhere it is kept: the record, the dates, the audit entries, their orders (with the florists'
+    tasks and the couriers' trips, proof photos deleted) and the message log.
+    """
+    from app.messaging import services as messaging  # it imports the customer model
+
     customer = get_customer(shop_id=shop_id, customer_id=customer_id, lock=True)
     if customer.anonymized_at is not None:
         return customer
@@ -402,7 +417,9 @@ def anonymize_customer(
     _scrub_audit(shop_id, customer_id)
     _record(shop_id, actor_id, "anonymize", customer_id, {"anonymized_at": [None, now.isoformat()]})
     anonymize_orders_of = _orders_hook("anonymize_orders_of")
-    if anonymize_orders_of is not None:
-        anonymize_orders_of(shop_id, customer_id)
+    files = anonymize_orders_of(shop_id, customer_id, actor_id) if anonymize_orders_of is not None else None
+    messaging.forget_customer(shop_id, customer_id)
     db.session.commit()
+    for key in files or ():  # only once no row points at them: a rollback must not lose a kept photo
+        storage.delete_quietly(key)
     return customer

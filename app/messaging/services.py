@@ -410,3 +410,32 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+# --- anonymization ---------------------------------------------------------------------------------------
+
+# What a message's template context keeps once its customer is anonymized: nothing that names or reaches them.
+CONTEXT_KEPT_ON_ERASURE = frozenset({"shop", "number", "window", "status", "since", "order_id", "occasion_id"})
+ERASED = "[erased]"
+
+
+def forget_customer(shop_id: int, customer_id: int) -> int:
+    """The customer is anonymized: their message log rows keep kind, channel, template, status, attempts and
+    times for the books; the recipient and the personal values of the context (name, occasion, date) are
+    erased, and a message still queued is failed so it never goes out. Does not commit; how many rows."""
+    rows = db.session.scalars(
+        select(MessageLog)
+        .where(MessageLog.shop_id == shop_id, MessageLog.customer_id == customer_id)
+        .order_by(MessageLog.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for row in rows:
+        row.context = {
+            key: value if key in CONTEXT_KEPT_ON_ERASURE else ERASED for key, value in (row.context or {}).items()
+        }
+        row.recipient_masked = ERASED
+        if row.status == "queued":  # its send job finds nothing to claim
+            row.status = "failed"
+            row.error = "not sent: the customer was anonymized"
+    return len(rows)

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.audit import services as audit
+from app.audit.models import AuditEntry
 from app.catalogue.models import Product, RecipeComponent
 from app.common.pagination import page_of
 from app.common.phones import InvalidPhone, normalize_phone
@@ -57,6 +58,8 @@ from app.warehouse import stock
 MAX_MONEY = Decimal("9999999999.99")  # NUMERIC(12, 2)
 # Personal data: the audit log says these changed, never what they said (they are erased on anonymization).
 PERSONAL_FIELDS = frozenset({"recipient_name", "recipient_phone", "address", "card_text", "comment"})
+# Free text an order's audit entries hold verbatim (a status change's comment, a proof photo's file key).
+FREE_TEXT_IN_AUDIT = frozenset({"comment", "photo_key"})
 ORDER_AUDIT_FIELDS = [
     "number",
     "status",
@@ -832,9 +835,16 @@ def orders_for_export(shop_id: int, customer_id: int) -> list[dict[str, Any]]:
     return [{**order_schema.dump(order), "history": history_schema.dump(history[order.id])} for order in orders]
 
 
-def anonymize_orders_of(shop_id: int, customer_id: int, actor_id: int | None = None) -> None:
-    """Erase the recipient's name, phone and address, the card text and the comment on the customer's
-    orders; amounts, lines and history stay for the books. Does not commit."""
+def anonymize_orders_of(shop_id: int, customer_id: int, actor_id: int | None = None) -> list[str]:
+    """Erase the personal part of the customer's orders; amounts, lines and history stay for the books.
+
+    Gone: the recipient's name, phone and address, the card text (on the florists' tasks too) and the
+    comment; the couriers' failure comments and proof photos; the free text of history rows and of the
+    orders' audit entries. Does not commit: returns the stored files (photos) to delete once it has.
+    """
+    from app.courier import services as courier  # it imports this module
+    from app.production import services as production
+
     orders = db.session.scalars(
         select(Order)
         .where(Order.shop_id == shop_id, Order.customer_id == customer_id)
@@ -857,4 +867,38 @@ def anonymize_orders_of(shop_id: int, customer_id: int, actor_id: int | None = N
             entity_id=order.id,
             changes={field: ["***", None] for field in changes},
         )
+    order_ids = [order.id for order in orders]
+    if not order_ids:
+        return []
+    production.forget_card_texts(shop_id=shop_id, order_ids=order_ids)
+    photos = courier.forget_trips(shop_id=shop_id, order_ids=order_ids)
+    for change in db.session.scalars(
+        select(OrderStatusChange).where(
+            OrderStatusChange.shop_id == shop_id,
+            OrderStatusChange.order_id.in_(order_ids),
+            OrderStatusChange.comment != "",
+        )
+    ):
+        change.comment = customers.ERASED
+    for entry in db.session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.shop_id == shop_id,
+            AuditEntry.entity_type == "order",
+            AuditEntry.entity_id.in_([str(i) for i in order_ids]),
+            AuditEntry.action != "anonymize",
+        )
+    ):
+        scrubbed = {
+            field: _erased(value) if field in FREE_TEXT_IN_AUDIT else value for field, value in entry.changes.items()
+        }
+        if scrubbed != entry.changes:
+            entry.changes = scrubbed  # a new dict, so the JSON column saves
     db.session.flush()
+    return photos
+
+
+def _erased(value: Any) -> Any:
+    """A value of the audit log erased; already masked ("***") or empty values stay as they are."""
+    if isinstance(value, list):
+        return [_erased(v) for v in value]
+    return value if value in (None, "", "***") else customers.ERASED

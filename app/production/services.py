@@ -423,3 +423,19 @@ def complete_task(
                     order=order, target=OrderStatus.READY, actor_id=actor_id, comment="all bouquets assembled"
                 )
         return _done(shop_id, task_id, actor_id, actor_role, commit)
+
+
+def forget_card_texts(*, shop_id: int, order_ids: list[int]) -> int:
+    """The customer is anonymized: the card text copied onto their orders' tasks goes too. Does not commit."""
+    tasks = db.session.scalars(
+        select(ProductionTask)
+        .where(
+            ProductionTask.shop_id == shop_id, ProductionTask.order_id.in_(order_ids), ProductionTask.card_text != ""
+        )
+        .order_by(ProductionTask.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for task in tasks:
+        task.card_text = ""
+    return len(tasks)

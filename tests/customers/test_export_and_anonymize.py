@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
+from app.courier import services as couriers
+from app.courier.models import Delivery
 from app.customers.models import Customer, OccasionDate
 from app.extensions import db
-from app.orders.models import Order
+from app.messaging.models import MessageLog
+from app.orders.models import Order, OrderStatusChange
+from app.production.models import ProductionTask
 from tests.customers.customerdata import make_customer, make_date
 from tests.orders.orderdata import delivery, open_shop, place
+from tests.production.workshop import photo
 from tests.warehouse.stockdata import staff_client
 
 URL = "/api/v1/customers"
@@ -152,3 +159,126 @@ def test_delete_refuses_a_customer_with_orders(manager, shop):
     assert response.status_code == 409
     assert response.json["errors"] == {"customer": ["Has orders: use POST /customers/{id}/anonymize."]}
     assert db.session.get(Customer, order.customer_id) is not None
+
+
+def _message(customer, kind: str, status: str, context: dict, *, sent: datetime | None = None) -> MessageLog:
+    row = MessageLog(
+        shop_id=customer.shop_id,
+        customer_id=customer.id,
+        kind=kind,
+        channel="sms",
+        recipient_masked="+7916***2233",
+        template=kind,
+        language="en",
+        status=status,
+        attempts=1 if sent else 0,
+        occurrence_key=f"{kind}:{customer.id}:{status}",
+        context=context,
+        sent_at=sent,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def test_export_includes_the_messages_sent_to_the_customer(manager, shop, olga):
+    sent_at = datetime(2026, 3, 5, 7, 0, tzinfo=UTC)
+    reminder = _message(olga, "occasion_reminder", "sent", {"name": "Olga Petrova", "label": "Wedding"}, sent=sent_at)
+    boris = make_customer(shop, name="Boris", phone="+79035550000")
+    _message(boris, "occasion_reminder", "sent", {"name": "Boris"}, sent=sent_at)
+
+    body = manager.get(f"{URL}/{olga.id}/export").json
+
+    assert [
+        (m["id"], m["kind"], m["channel"], m["recipient"], m["status"], m["attempts"]) for m in body["messages"]
+    ] == [(reminder.id, "occasion_reminder", "sms", "+7916***2233", "sent", 1)]
+    assert datetime.fromisoformat(body["messages"][0]["sent_at"]) == sent_at
+    assert datetime.fromisoformat(body["messages"][0]["created_at"]) == reminder.created_at
+
+
+@pytest.fixture
+def olgas_order_with_its_trip(app, shop, manager, tmp_media):
+    """Olga's order confirmed (a florist's task holds the card), then a failed trip with a comment and a photo."""
+    front = open_shop(shop)
+    order = place(front, delivery(front, card_text="For Ira, love from Olga"))
+    assert manager.post(f"/api/v1/orders/{order.id}/status", json={"status": "confirmed"}).status_code == 200
+    courier = staff_client(app, shop, "courier")
+    db.session.commit()
+    db.session.get(Order, order.id).status = "ready"  # as the florists would leave it
+    db.session.commit()
+    couriers.assign_courier(shop_id=shop.id, order_id=order.id, courier_id=courier.user.id, actor_id=None)
+    db.session.get(Order, order.id).status = "out_for_delivery"
+    db.session.commit()
+    deliveries = f"/api/v1/courier/deliveries/{order.id}"
+    uploaded = courier.put(f"{deliveries}/photo", data={"photo": (io.BytesIO(photo()), "door.jpg")})
+    assert uploaded.status_code == 200, uploaded.json
+    failed = courier.post(f"{deliveries}/fail", json={"reason": "other", "comment": "Neighbour Anna Ivanova took it"})
+    assert failed.status_code == 200, failed.json
+    return order
+
+
+def _fresh(model, **where):
+    db.session.expire_all()
+    return db.session.scalars(select(model).filter_by(**where)).all()
+
+
+def test_anonymize_erases_the_card_on_the_florists_tasks_and_the_couriers_notes_and_photo(
+    manager, olgas_order_with_its_trip, tmp_media
+):
+    order = olgas_order_with_its_trip
+    (trip,) = _fresh(Delivery, order_id=order.id)
+    photo_file = tmp_media / trip.photo_key
+    assert photo_file.exists()
+    assert [t.card_text for t in _fresh(ProductionTask, order_id=order.id)] == ["For Ira, love from Olga"]
+
+    assert manager.post(f"{URL}/{order.customer_id}/anonymize").status_code == 200
+
+    assert [t.card_text for t in _fresh(ProductionTask, order_id=order.id)] == [""]
+    (trip,) = _fresh(Delivery, order_id=order.id)
+    assert (trip.failure_comment, trip.photo_key, trip.failure_reason) == ("", None, "other")
+    assert not photo_file.exists()
+    assert list(tmp_media.rglob("*.jpg")) == []
+    history = _fresh(OrderStatusChange, order_id=order.id)
+    assert [h.to_status for h in history] == ["new", "confirmed", "delivery_failed"]  # the books keep the story
+    leftovers = json.dumps(
+        [
+            manager.get(f"{URL}/{order.customer_id}/export").json,
+            [h.comment for h in history],
+            [e.changes for e in _fresh(AuditEntry, entity_type="order", entity_id=str(order.id))],
+        ]
+    )
+    for value in ("Anna Ivanova", "love from Olga", photo_file.name):
+        assert value not in leftovers, value
+    card = manager.get(f"/api/v1/courier/deliveries/{order.id}").json
+    assert (card["failure_comment"], card["photo_url"]) == ("", None)
+
+
+def test_anonymize_erases_the_personal_values_of_their_message_log_and_stops_what_is_queued(manager, shop, olga):
+    sent_at = datetime(2026, 3, 5, 7, 0, tzinfo=UTC)
+    context = {"shop": shop.name, "name": "Olga Petrova", "label": "Wedding anniversary", "date": "21 June"}
+    sent = _message(olga, "occasion_reminder", "sent", {**context, "occasion_id": 7}, sent=sent_at)
+    queued = _message(olga, "order_status", "queued", {"shop": shop.name, "number": "0601-0001", "name": "Olga"})
+    boris = make_customer(shop, name="Boris", phone="+79035550000")
+    theirs = _message(boris, "occasion_reminder", "sent", {"name": "Boris"}, sent=sent_at)
+
+    assert manager.post(f"{URL}/{olga.id}/anonymize").status_code == 200
+
+    db.session.expire_all()
+    sent, queued, theirs = (db.session.get(MessageLog, m.id) for m in (sent, queued, theirs))
+    # The books keep what was sent and when; nothing names or reaches Olga any more.
+    assert (sent.kind, sent.status, sent.sent_at, sent.attempts) == ("occasion_reminder", "sent", sent_at, 1)
+    assert sent.context == {
+        "shop": shop.name,
+        "name": "[erased]",
+        "label": "[erased]",
+        "date": "[erased]",
+        "occasion_id": 7,
+    }
+    assert "2233" not in sent.recipient_masked
+    # A message still waiting for its worker is never sent to an erased person.
+    assert (queued.status, queued.context["number"], queued.context["name"]) == ("failed", "0601-0001", "[erased]")
+    assert theirs.context == {"name": "Boris"}
+    exported = manager.get(f"{URL}/{olga.id}/export").get_data(as_text=True)
+    for value in ("Olga", "Wedding anniversary", "21 June", "+7916***2233"):
+        assert value not in exported, value
+    assert [m["kind"] for m in json.loads(exported)["messages"]] == ["occasion_reminder", "order_status"]
