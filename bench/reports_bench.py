@@ -25,13 +25,11 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import psycopg2
@@ -40,6 +38,8 @@ from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import migrate, recreate_database  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_reports"
 ZONES = ["Europe/Moscow", "Asia/Vladivostok", "Asia/Yekaterinburg", "Europe/Kaliningrad", "Asia/Novosibirsk"]
@@ -54,26 +54,6 @@ SUGGESTED_INDEXES = {
 
 
 # --- the scratch database --------------------------------------------------------------------
-
-
-def recreate_database(url: str) -> None:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name.startswith("bench"):
-        raise SystemExit(f"refusing to drop {name!r}: the scratch database's name must start with 'bench'")
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    connection = psycopg2.connect(maintenance)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    connection.close()
-
-
-def migrate(url: str) -> None:
-    env = {**os.environ, "APP_ENV": "development", "DATABASE_URL": url, "FLASK_APP": "wsgi.py"}
-    env["PYTHON_DOTENV_DISABLED"] = "1"
-    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True)
 
 
 # --- the data --------------------------------------------------------------------------------
