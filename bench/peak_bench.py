@@ -1,0 +1,338 @@
+"""The peak-day benchmark, end to end (`make bench`): data, servers, load, invariants, profiles, the report.
+
+    python bench/peak_bench.py                          # 1M orders (reused if there), 10-minute mix at 300 rps
+    python bench/peak_bench.py --orders 50000 --duration 60 --endpoint-seconds 15   # a quick try
+    python bench/peak_bench.py --report-only            # write docs/performance.md again from the last results
+
+It starts, as `make serve` and `make worker` would: gunicorn -c gunicorn.conf.py wsgi:app (APP_ENV=production),
+the baseline (bench/baseline.py) under the same gunicorn settings, two `flask jobs worker` processes, and a stub
+SMS.RU (bench/sms_stub.py); Redis database BENCH_REDIS_DB (default 7, flushed at the start; never the tests' 15).
+Then locust runs headless, phase after phase; every gunicorn worker's RSS is sampled all along. Everything it
+started is stopped at the end, also on failure or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+import psycopg2
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import invariants, peak_data  # noqa: E402
+
+RESULTS = ROOT / "bench" / ".results"
+APP_PORT, BASELINE_PORT, SMS_PORT = 8101, 8102, 8125
+BIN = Path(sys.executable).parent
+ENDPOINTS = ["orders_list", "order_detail", "deliveries", "tasks"]
+
+
+def server_env(args) -> dict[str, str]:
+    """The production settings of the run; rate limits raised (one client IP plays 200 people)."""
+    return {
+        **os.environ,
+        "APP_ENV": "production",
+        "PYTHON_DOTENV_DISABLED": "1",
+        "FLASK_APP": "wsgi.py",
+        "DATABASE_URL": args.database_url,
+        "BASELINE_DATABASE_URL": args.database_url,
+        "REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
+        "JWT_SECRET_KEY": "bench-peak-jwt-secret-" + "k3y9" * 8,
+        "SMS_PROVIDER": "smsru",
+        "SMSRU_API_ID": "bench-stub",
+        "SMSRU_API_URL": f"http://127.0.0.1:{SMS_PORT}",
+        "TELEGRAM_API_URL": f"http://127.0.0.1:{SMS_PORT}",
+        "LOG_LEVEL": "WARNING",
+        "WEB_CONCURRENCY": str(args.workers),
+        # Recycling off, so a leak would show as growth of a worker's RSS (the shipped default is 1000 requests).
+        "GUNICORN_MAX_REQUESTS": "0",
+        "RATELIMIT_LOGIN_PER_IP": "100000 per minute",
+        "RATELIMIT_LOGIN_PER_IDENTIFIER": "100000 per minute",
+        "RATELIMIT_OTP_REQUEST_PER_IP": "1000000 per hour",
+        "RATELIMIT_OTP_REQUEST_PER_PHONE": "1000 per 15 minutes",
+        "RATELIMIT_OTP_VERIFY_PER_PHONE": "1000 per 15 minutes",
+    }
+
+
+class Processes:
+    """What the run started, stopped in reverse order by process group."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+        out = log.open("w")
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.started.append((name, process))
+        return process
+
+    def stop(self) -> None:
+        for _, process in reversed(self.started):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for _, process in reversed(self.started):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        self.started.clear()
+
+
+def wait_http(url: str, seconds: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except Exception as exc:
+            if getattr(exc, "code", None):
+                return
+            time.sleep(0.5)
+    raise SystemExit(f"{url} did not come up")
+
+
+class RssSampler(threading.Thread):
+    """Every few seconds: the RSS of each worker process of each gunicorn master."""
+
+    def __init__(self, masters: dict[str, int], every: float = 5.0) -> None:
+        super().__init__(daemon=True)
+        self.masters, self.every, self.samples, self.phase = masters, every, [], "start"
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        began = time.time()
+        while not self.stopping.wait(self.every):
+            for server, pid in self.masters.items():
+                try:
+                    children = psutil.Process(pid).children()
+                except psutil.NoSuchProcess:
+                    continue
+                for child in children:
+                    try:
+                        rss = child.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        continue
+                    self.samples.append(
+                        {
+                            "t": round(time.time() - began, 1),
+                            "server": server,
+                            "pid": child.pid,
+                            "phase": self.phase,
+                            "rss_mb": round(rss / 2**20, 1),
+                        }
+                    )
+
+
+def fixture(url: str, path: Path) -> dict:
+    """Who the load test plays and what it may touch, read from the generated data."""
+    connection = psycopg2.connect(url)
+    shops = []
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM shops ORDER BY id")
+        for (shop_id,) in cursor.fetchall():
+            people = {}
+            for role in ("manager", "florist", "courier"):
+                cursor.execute(
+                    "SELECT u.id, u.phone FROM users u JOIN memberships m ON m.user_id = u.id "
+                    "WHERE m.shop_id = %s AND m.role = %s ORDER BY u.id",
+                    (shop_id, role),
+                )
+                people[role + "s"] = [{"id": i, "phone": p} for i, p in cursor.fetchall()]
+            cursor.execute("SELECT id FROM products WHERE shop_id = %s ORDER BY id", (shop_id,))
+            products = [r[0] for r in cursor.fetchall()]
+            cursor.execute("SELECT min(id), max(id) FROM customers WHERE shop_id = %s", (shop_id,))
+            customers = list(cursor.fetchone())
+            cursor.execute(
+                "SELECT id FROM orders WHERE shop_id = %s AND id %% 97 = 0 ORDER BY id DESC LIMIT 300", (shop_id,)
+            )
+            orders = [r[0] for r in cursor.fetchall()]
+            shops.append(
+                {"id": shop_id, **people, "product_ids": products, "customer_range": customers, "order_ids": orders}
+            )
+    connection.close()
+    data = {
+        "password": peak_data.BENCH_PASSWORD,
+        "today": datetime.now(UTC).date().isoformat(),
+        "windows": peak_data.WINDOWS,
+        "shops": shops,
+    }
+    path.write_text(json.dumps(data))
+    return data
+
+
+def locust(args, env, name: str, scenario: str, *, host: str, users: int, seconds: int, rate: float = 0) -> dict:
+    """One headless locust phase; its per-endpoint stats and status counts."""
+    prefix = RESULTS / name
+    run_env = {
+        **env,
+        "BENCH_SCENARIO": scenario,
+        "BENCH_RATE": str(rate),
+        "BENCH_FIXTURE": str(RESULTS / "fixture.json"),
+        "BENCH_STATUS_FILE": f"{prefix}_statuses.json",
+        "BENCH_SMS_STUB": f"http://127.0.0.1:{SMS_PORT}",
+    }
+    command = [
+        str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "--host", host,
+        "-u", str(users), "-r", str(max(5, users // 5)), "-t", f"{seconds}s", "--csv", str(prefix),
+        "--only-summary", "--stop-timeout", "5", "--loglevel", "WARNING",
+    ]  # fmt: skip
+    print(f"[{datetime.now():%H:%M:%S}] {name}: {scenario}, {users} users, {seconds} s"
+          + (f", {rate:.0f} rps" if rate else ""), flush=True)  # fmt: skip
+    with (RESULTS / f"{name}.log").open("w") as log:
+        subprocess.run(command, cwd=ROOT, env=run_env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    stats = {}
+    with open(f"{prefix}_stats.csv") as f:
+        for row in csv.DictReader(f):
+            stats[row["Name"]] = {
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "rps": float(row["Requests/s"]),
+                "p50": float(row["50%"] or 0),
+                "p95": float(row["95%"] or 0),
+                "p99": float(row["99%"] or 0),
+                "avg": float(row["Average Response Time"] or 0),
+            }
+    statuses = (
+        json.loads(Path(f"{prefix}_statuses.json").read_text()) if Path(f"{prefix}_statuses.json").exists() else {}
+    )
+    return {"name": name, "scenario": scenario, "users": users, "seconds": seconds, "rate": rate, "stats": stats,
+            "statuses": statuses}  # fmt: skip
+
+
+def drain_queues(env: dict, seconds: float = 120) -> int:
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        waiting = sum(client.llen(key) for key in client.scan_iter("rq:queue:*"))
+        if waiting == 0:
+            return 0
+        time.sleep(1)
+    return waiting
+
+
+def run(args) -> dict:
+    RESULTS.mkdir(exist_ok=True)
+    data = peak_data.ensure(args.database_url, orders=args.orders, reuse=not args.fresh)
+    sizes = peak_data.count_rows(args.database_url, peak_data.TABLES)
+    env = server_env(args)
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()  # only the bench's own database
+    fixture(args.database_url, RESULTS / "fixture.json")
+    processes = Processes()
+    sampler = None
+    results: dict = {"phases": []}
+    try:
+        processes.start("sms stub", [sys.executable, "bench/sms_stub.py", str(SMS_PORT)], env, RESULTS / "sms.log")
+        gunicorn = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"]
+        app = processes.start(
+            "app", [*gunicorn, "wsgi:app"], {**env, "GUNICORN_BIND": f"127.0.0.1:{APP_PORT}"}, RESULTS / "app.log"
+        )
+        base = processes.start(
+            "baseline",
+            [*gunicorn, "bench.baseline:app"],
+            {**env, "GUNICORN_BIND": f"127.0.0.1:{BASELINE_PORT}", "PROMETHEUS_MULTIPROC_DIR": ""},
+            RESULTS / "baseline.log",
+        )
+        for n in range(2):
+            processes.start(f"worker {n}", [str(BIN / "flask"), "jobs", "worker"], env, RESULTS / f"worker{n}.log")
+        wait_http(f"http://127.0.0.1:{SMS_PORT}/health")
+        wait_http(f"http://127.0.0.1:{APP_PORT}/health")
+        wait_http(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/orders?page_size=1")
+        sampler = RssSampler({"app": app.pid, "baseline": base.pid})
+        sampler.start()
+        app_host, base_host = f"http://127.0.0.1:{APP_PORT}", f"http://127.0.0.1:{BASELINE_PORT}"
+        users, seconds = args.concurrency, args.endpoint_seconds
+        phases = results["phases"]
+
+        def phase(*a, **kw):
+            sampler.phase = a[0]
+            phases.append(locust(args, env, *a, **kw))
+            (RESULTS / "results.json").write_text(json.dumps(results, default=str))
+
+        if seconds:
+            # The baseline before and after the endpoints: the ratio uses their mean, so drift shows and evens out.
+            phase("baseline-1", "baseline_orders", host=base_host, users=users, seconds=seconds)
+            for endpoint in ENDPOINTS:
+                phase(f"endpoint-{endpoint}", endpoint, host=app_host, users=users, seconds=seconds)
+            phase("baseline-2", "baseline_orders", host=base_host, users=users, seconds=seconds)
+        if args.steps_seconds:
+            phase("steps", "steps", host=app_host, users=6, seconds=args.steps_seconds, rate=30)
+        for share in args.load_steps:
+            phase(f"load-{share}", "mix", host=app_host, users=192, seconds=args.load_step_seconds,
+                  rate=args.rate * share / 100)  # fmt: skip
+        phase("mix", "mix", host=app_host, users=192, seconds=args.duration, rate=args.rate)
+        sampler.phase = "after"
+        results["queue_left"] = drain_queues(env)
+        results["invariants"] = invariants.check(args.database_url)
+        results["errors_in_logs"] = {
+            name: sum(1 for line in (RESULTS / f"{name}.log").read_text().splitlines() if "Traceback" in line)
+            for name in ("app", "baseline", "worker0", "worker1")
+        }
+    finally:
+        if sampler:
+            sampler.stopping.set()
+            results["rss"] = sampler.samples
+        processes.stop()
+    results.update(
+        data={**data, "sizes": sizes}, args=vars(args), finished=datetime.now(UTC).isoformat(), machine=machine()
+    )
+    (RESULTS / "results.json").write_text(json.dumps(results, default=str, indent=1))
+    return results
+
+
+def machine() -> dict:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "?")
+    memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line)
+    postgres = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version"], capture_output=True, text=True
+    ).stdout.strip()
+    return {"cpu": model, "nproc": os.cpu_count(), "memory_gb": round(int(memory) / 2**20, 1), "postgres": postgres,
+            "python": sys.version.split()[0]}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=peak_data.DEFAULT_URL)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--fresh", action="store_true", help="generate the data again even if it is there")
+    parser.add_argument("--redis-db", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (WEB_CONCURRENCY)")
+    parser.add_argument("--concurrency", type=int, default=8, help="locust users of the single-endpoint runs")
+    parser.add_argument("--endpoint-seconds", type=int, default=30)
+    parser.add_argument("--steps-seconds", type=int, default=60)
+    parser.add_argument("--load-steps", type=int, nargs="*", default=[25, 50, 75], help="%% of --rate, before the mix")
+    parser.add_argument("--load-step-seconds", type=int, default=45)
+    parser.add_argument("--rate", type=float, default=300)
+    parser.add_argument("--duration", type=int, default=600, help="seconds of the March 8 mix")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    if args.workers < 1 or args.redis_db == 15:
+        raise SystemExit("Redis database 15 belongs to the tests; pick another --redis-db")
+    if not args.report_only:
+        run(args)
+        # Profiles after the load, in-process, on the same data (pyinstrument): written to bench/.results.
+        subprocess.run([sys.executable, "bench/profile_endpoints.py"], cwd=ROOT, env=server_env(args), check=False)
+    from bench import peak_report
+
+    peak_report.write(json.loads((RESULTS / "results.json").read_text()))
+
+
+if __name__ == "__main__":
+    main()
