@@ -35,6 +35,12 @@ S = OrderStatus
 ASSIGNABLE = (S.CONFIRMED.value, S.IN_PRODUCTION.value, S.READY.value, S.DELIVERY_FAILED.value)
 # Proof photos: at the door, after the hand-over (the upload may lag behind), or of a failed attempt.
 PHOTO_STATUSES = (S.OUT_FOR_DELIVERY.value, S.DELIVERED.value, S.DELIVERY_FAILED.value)
+# What pickup, deliver, fail and return can do from each status (the rest of the lifecycle is the back office's).
+COURIER_STEPS = {
+    S.READY.value: (S.OUT_FOR_DELIVERY.value,),
+    S.OUT_FOR_DELIVERY.value: (S.DELIVERED.value, S.DELIVERY_FAILED.value),
+    S.DELIVERY_FAILED.value: (S.OUT_FOR_DELIVERY.value, S.READY.value),
+}
 
 
 @dataclass(frozen=True)
@@ -235,9 +241,18 @@ def _state(order: Order, actor_id: int, actor_role: Role) -> dict[str, Any]:
     return {"order_id": order.id, "status": order.status, "assigned_to_you": mine}
 
 
+def _next_steps(order: Order, actor_id: int, actor_role: Role) -> list[str]:
+    """The statuses this caller can move this delivery to through the courier endpoints, from where it is now."""
+    if order.fulfillment != Fulfillment.DELIVERY.value or order.courier_id is None:
+        return []  # nothing leaves the shop without a courier
+    if actor_role == Role.COURIER and order.courier_id != actor_id:
+        return []
+    return sorted(COURIER_STEPS.get(order.status, ()))
+
+
 def _late(order: Order, target: S, actor_id: int, actor_role: Role, message: str | None = None) -> ConflictError:
     """A step the delivery can no longer (or not yet) take: 409 with the state it is in."""
-    allowed = sorted(t.target.value for t in transitions.LIFECYCLE if t.source.value == order.status)
+    allowed = _next_steps(order, actor_id, actor_role)
     return ConflictError(
         message or f"The delivery is {order.status}; it cannot go to {target.value}.",
         errors={

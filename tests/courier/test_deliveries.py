@@ -248,16 +248,19 @@ def test_a_deliver_arriving_after_the_order_was_cancelled_is_409_with_the_curren
 
 
 @pytest.mark.parametrize(
-    ("status", "step", "body"),
+    ("status", "step", "body", "allowed"),
     [
-        ("ready", "deliver", {}),
-        ("ready", "fail", {"reason": "nobody_home"}),
-        ("out_for_delivery", "return", None),
-        ("delivered", "pickup", None),
-        ("delivered", "fail", {"reason": "nobody_home"}),
+        # From ready the courier can only pick up; cancelling or handing over in the shop is the back office's.
+        ("ready", "deliver", {}, ["out_for_delivery"]),
+        ("ready", "fail", {"reason": "nobody_home"}, ["out_for_delivery"]),
+        ("out_for_delivery", "return", None, ["delivered", "delivery_failed"]),
+        ("delivery_failed", "deliver", {}, ["out_for_delivery", "ready"]),
+        ("in_production", "pickup", None, []),
+        ("delivered", "pickup", None, []),
+        ("delivered", "fail", {"reason": "nobody_home"}, []),
     ],
 )
-def test_steps_out_of_turn_are_409_and_change_nothing(front, as_role, status, step, body):
+def test_steps_out_of_turn_are_409_naming_only_the_couriers_next_steps(front, as_role, status, step, body, allowed):
     courier = as_role("courier")
     order_id = delivery_in(front, status, courier)
     before = history_of(order_id)
@@ -266,7 +269,27 @@ def test_steps_out_of_turn_are_409_and_change_nothing(front, as_role, status, st
 
     assert refused.status_code == 409, refused.json
     assert refused.json["errors"]["status"]["from"] == status
+    assert refused.json["errors"]["status"]["allowed"] == allowed
     assert history_of(order_id) == before and order_row(order_id).status == status
+
+
+def test_a_late_step_tells_each_caller_what_they_can_do_on_this_delivery(front, boss, as_role):
+    courier, colleague = as_role("courier"), as_role("courier")
+    reassigned = delivery_in(front, "ready", courier)
+    ok(boss.post(f"{ORDERS}/{reassigned}/courier", json={"courier_id": colleague.user.id}))
+    nobodys = delivery_in(front, "ready", None)
+
+    late = courier.post(f"{DELIVERIES}/{reassigned}/pickup")
+    assert late.status_code == 409 and late.json["errors"]["delivery"]["assigned_to_you"] is False
+    assert late.json["errors"]["status"]["allowed"] == []  # no longer theirs: nothing to do
+    # The courier who has it now, and the manager acting for them, may still send it out.
+    for caller in (colleague, boss):
+        early = caller.post(f"{DELIVERIES}/{reassigned}/deliver", json={})
+        assert early.status_code == 409 and early.json["errors"]["status"]["allowed"] == ["out_for_delivery"]
+    # Without a courier nothing leaves the shop, whoever asks.
+    unassigned = boss.post(f"{DELIVERIES}/{nobodys}/pickup")
+    assert unassigned.status_code == 409 and unassigned.json["errors"]["status"]["allowed"] == []
+    assert order_row(reassigned).status == "ready" and order_row(nobodys).status == "ready"
 
 
 def test_another_couriers_or_another_shops_delivery_is_404_and_untouched(front, as_role, other_shop):
