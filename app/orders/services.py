@@ -561,9 +561,16 @@ def _discount_on(order: Order, subtotal: Decimal) -> Decimal:
 
 
 def _rereserve(order: Order, actor_id: int | None) -> None:
-    """A confirmed order's stock follows its new lines: all released, all reserved again, or 409."""
-    stock.release(shop_id=order.shop_id, order_id=order.id, actor_id=actor_id, reason="order lines changed")
+    """A confirmed order's stock follows its new lines: all released, all reserved again, or 409.
+
+    The old and the new items are locked together in ascending order first: releasing (old items) and
+    then reserving (new ones) would otherwise take a lower id after a higher one, and deadlock with a
+    confirm that locks the same items in ascending order.
+    """
     needed = _components_needed(order.items)
+    held = stock.held_item_ids(shop_id=order.shop_id, order_id=order.id)
+    stock.lock_items(shop_id=order.shop_id, item_ids=held | {item_id for item_id, _ in needed})
+    stock.release(shop_id=order.shop_id, order_id=order.id, actor_id=actor_id, reason="order lines changed")
     if needed:
         stock.reserve(shop_id=order.shop_id, order_id=order.id, lines=needed, actor_id=actor_id)
 

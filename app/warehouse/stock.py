@@ -105,6 +105,19 @@ def lock_items(*, shop_id: int, item_ids: Iterable[int]) -> dict[int, Item]:
     return {item.id: item for item in db.session.scalars(stmt)}
 
 
+def held_item_ids(*, shop_id: int, order_id: int) -> set[int]:
+    """The items the order holds reserved now (read without locks: lock them before relying on it)."""
+    return set(
+        db.session.scalars(
+            select(Reservation.item_id).where(
+                Reservation.shop_id == shop_id,
+                Reservation.order_id == order_id,
+                Reservation.state == ReservationState.ACTIVE.value,
+            )
+        )
+    )
+
+
 def require_items(*, shop_id: int, item_ids: Iterable[int]) -> dict[int, Item]:
     """`lock_items`, or 422 naming the ids that are not this shop's items."""
     ids = set(item_ids)

@@ -6,9 +6,12 @@ session and database connection, as gunicorn workers would.
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+import time
 
+import pytest
+from sqlalchemy import func, select, text
+
+from app.catalogue import services as catalogue
 from app.customers.models import Customer
 from app.extensions import db
 from app.orders.models import Order
@@ -29,6 +32,11 @@ from tests.orders.orderdata import (
 )
 from tests.promos.promodata import make_code
 from tests.warehouse.stockdata import D
+
+# Backends of this database blocked on a lock (a row lock in these tests).
+WAITING_ON_LOCKS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
 
 pytestmark = pytest.mark.committed
 ORDERS = "/api/v1/orders"
@@ -149,3 +157,64 @@ def test_one_order_cancelled_five_times_at_once_gives_back_its_window_and_promo_
     assert history_of(order_id) == [(None, "new"), ("new", "cancelled")]
     assert taken(front.shop_id, front.day, MORNING) == 1  # the other order still holds its place
     assert uses(promo.id) == 1
+
+
+def _wait_until_blocked(engine, count: int) -> None:
+    """Until `count` requests wait on a row lock (10 s at most)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            if connection.execute(WAITING_ON_LOCKS).scalar_one() >= count:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"fewer than {count} requests waited on the lock")
+
+
+def test_changing_a_confirmed_orders_lines_while_another_order_is_confirmed_does_not_deadlock(app, shop, boss):
+    # Roses (lower id) then ferns: a confirm locks them in that order. Order A holds ferns and is changed to
+    # roses: releasing the ferns before reserving the roses would lock the higher id first.
+    front = open_shop(shop)
+    sprig = catalogue.create_product(
+        shop_id=front.shop_id, actor_id=None, data={"name": "Fern sprig", "price": D("90.00"), "needs_assembly": False}
+    )
+    catalogue.set_recipe(
+        shop_id=front.shop_id,
+        product_id=sprig.id,
+        actor_id=None,
+        components=[{"item_id": front.fern.id, "quantity": D(1)}],
+    )
+    changed = place(front, delivery(front, items=[{"product_id": sprig.id, "quantity": 1}])).id
+    confirming = place(front, delivery(front, customer={"name": "Boris", "phone": "+79035550000"})).id
+    assert boss.post(f"{ORDERS}/{changed}/status", json={"status": "confirmed"}).status_code == 200
+    etag = boss.get(f"{ORDERS}/{changed}").headers["ETag"]
+    patch_client, confirm_client = clients_like(app, boss, 2)
+    rose_id, stem_id = front.rose.id, front.stem.id  # the threads cannot load ORM rows
+    # Hold the roses, so both requests queue on them: the confirm first, then the change.
+    engine = db.engine  # the threads have no app context
+    holder = engine.connect()
+    holder.begin()
+    holder.execute(text("SELECT id FROM warehouse_items WHERE id = :id FOR UPDATE"), {"id": rose_id})
+
+    def confirm():
+        return confirm_client.post(f"{ORDERS}/{confirming}/status", json={"status": "confirmed"})
+
+    def change():
+        _wait_until_blocked(engine, 1)
+        items = [{"product_id": stem_id, "quantity": 2}]
+        return patch_client.patch(f"{ORDERS}/{changed}", json={"items": items}, headers={"If-Match": etag})
+
+    def let_go():
+        try:
+            _wait_until_blocked(engine, 2)
+            time.sleep(0.1)  # the change has taken the ferns by now, if it locks them first
+        finally:
+            holder.rollback()
+            holder.close()
+
+    confirmed, patched, _ = run_in_parallel([confirm, change, let_go])
+
+    assert (confirmed.status_code, patched.status_code) == (200, 200), (confirmed.json, patched.json)
+    assert [i["product_id"] for i in patched.json["items"]] == [stem_id]
+    # A's 2 roses and B's bouquet (5 roses, 1 fern) reserved; A's fern given back.
+    assert stock_of(front.rose) == (D(100), D(7))
+    assert stock_of(front.fern) == (D(20), D(1))
