@@ -48,10 +48,6 @@ def allowed_targets(source: str, *, by_status_endpoint: bool | None = None) -> l
     )
 
 
-def is_allowed(source: str, target: str, *, by_status_endpoint: bool | None = None) -> bool:
-    return target in allowed_targets(source, by_status_endpoint=by_status_endpoint)
-
-
 def forbidden(
     order: Order, target: str, *, allowed: list[str] | None = None, message: str | None = None
 ) -> ConflictError:
@@ -93,3 +89,6 @@ def move(*, order: Order, target: OrderStatus, actor_id: int | None, comment: st
         entity_id=order.id,
         changes=changes,
     )
+    from app.messaging.order_reminders import order_status_changed  # it imports the order models
+
+    order_status_changed(order)
