@@ -127,6 +127,7 @@ class DeliveryReturn(MethodView):
 @blp.route("/<int:order_id>/photo")
 class DeliveryPhoto(MethodView):
     @shop_access(*DELIVERY_STAFF)
+    @idempotent
     @blp.arguments(PhotoUploadSchema, location="files")
     @blp.response(200, DeliverySchema)
     @blp.alt_response(409, description="The delivery has not left the shop, or was given to another courier.")
@@ -134,7 +135,10 @@ class DeliveryPhoto(MethodView):
     @blp.alt_response(415, description="Not a JPEG, PNG or WebP image (checked by content).")
     @blp.alt_response(503, "SERVICE_UNAVAILABLE")
     def put(self, files, order_id):
-        """Proof of delivery (multipart field `photo`); EXIF and GPS are stripped; a new photo replaces the old."""
+        """Proof of delivery (multipart field `photo`); EXIF and GPS are stripped; a new photo replaces the old.
+
+        With an `Idempotency-Key`, a retry of the same photo answers the first upload and stores nothing more.
+        """
         return services.set_photo(order_id=order_id, upload=files["photo"].stream, **_caller())
 
 

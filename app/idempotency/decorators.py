@@ -1,4 +1,4 @@
-"""`@idempotent`: put it on a POST view, under the access decorator and above smorest's."""
+"""`@idempotent`: put it on a POST (or PUT) view, under the access decorator and above smorest's."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from flask import Response, current_app, g, request
 
@@ -20,15 +21,38 @@ from app.idempotency.services import KEY_HEADER, REPLAYED_HEADERS, StoredRespons
 _USABLE_KEY = re.compile(r"[^\x00-\x1f\x7f]{1,255}\Z")
 
 
+def _part(digest: Any, kind: bytes, name: str, value: bytes) -> None:
+    # Length-prefixed, so no two different forms hash alike by moving bytes between parts.
+    label = name.encode()
+    for piece in (kind, label, value):
+        digest.update(len(piece).to_bytes(8, "big"))
+        digest.update(piece)
+
+
+def _hash_multipart(digest: Any) -> None:
+    """Fields and each file's bytes, not the raw body: clients draw a new random boundary for every retry."""
+    for name, value in sorted(request.form.items(multi=True)):
+        _part(digest, b"field", name, value.encode())
+    # Parsing is bounded by MAX_CONTENT_LENGTH (413 beyond); large files sit in temporary files, read in chunks.
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        upload.stream.seek(0)
+        contents = hashlib.file_digest(upload.stream, "sha256")  # reads in chunks
+        upload.stream.seek(0)  # the view reads the file from its start
+        _part(digest, b"file", name, contents.digest())
+
+
 def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.full_path}\n".encode())
+    if request.mimetype == "multipart/form-data":
+        _hash_multipart(digest)
+        return digest.hexdigest()
     body = request.get_data(cache=True)
     if request.is_json:
         try:
             body = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":")).encode()
         except ValueError:
             pass  # invalid JSON is hashed as sent; the view will reject it anyway
-    digest = hashlib.sha256()
-    digest.update(f"{request.method} {request.full_path}\n".encode())
     digest.update(body)
     return digest.hexdigest()
 

@@ -71,3 +71,33 @@ def test_no_photo_before_the_flowers_leave_and_none_on_another_couriers_delivery
     assert put_photo(courier, theirs, photo()).status_code == 404
     assert trip_of(theirs).photo_key is None and order_row(waiting).status == "ready"
     assert list(tmp_media.rglob("*.jpg")) == []
+
+
+def test_a_retried_upload_with_its_key_answers_the_first_and_stores_one_file(front, as_role, tmp_media):
+    courier = as_role("courier")
+    order_id = delivery_in(front, "out_for_delivery", courier)
+    key = {"Idempotency-Key": "photo-door-1"}
+    door = photo(gps=True)
+
+    def upload(data: bytes, filename: str = "door.jpg"):
+        # Each request draws its own multipart boundary, as a phone's retry does.
+        return courier.put(
+            f"{DELIVERIES}/{order_id}/photo",
+            data={"photo": (io.BytesIO(data), filename)},
+            content_type="multipart/form-data",
+            headers=key,
+        )
+
+    first = upload(door)
+    again = upload(door, filename="IMG_0001.jpg")
+
+    assert ok(first)["photo_url"] is not None
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert len(list(tmp_media.rglob("*.jpg"))) == 1
+    assert [action for action, _ in audit_of("order", order_id)].count("delivery_photo") == 1
+
+    other = upload(photo("PNG"), filename="door.png")
+    assert other.status_code == 422 and "Idempotency-Key" in other.json["errors"]["headers"]
+    assert list(tmp_media.rglob("*.png")) == []
+    assert trip_of(order_id).photo_key.endswith(".jpg")

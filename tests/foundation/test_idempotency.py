@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import threading
 import time
 from datetime import timedelta
 
 import pytest
+from flask import request
 from flask.views import MethodView
 from marshmallow import Schema, fields
 from sqlalchemy import func, select, update
@@ -26,6 +29,7 @@ from tests.foundation.conftest_apps import app_with, client_on
 from tests.helpers import ApiClient
 
 URL = "/api/v1/_probe/notes"
+UPLOADS = "/api/v1/_probe/uploads"
 KEY = {"Idempotency-Key": "order-7f3a"}
 NOTE = "probe_note"
 
@@ -36,6 +40,10 @@ behaviour: dict = {}
 class NoteCreateSchema(Schema):
     text = fields.String(required=True)
     tags = fields.List(fields.String(), load_default=list)
+
+
+class UploadSchema(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
 class NoteSchema(Schema):
@@ -70,6 +78,19 @@ def _probe_blueprint() -> Blueprint:
             shop = current_shop()
             entry = create_note(shop_id=shop.shop_id, actor_id=shop.user.id, text=data["text"])
             return entry, 201, {"Location": f"{URL}/{entry.id}", "ETag": f'"note-{entry.id}"'}
+
+    @blp.route("/uploads")
+    class Uploads(MethodView):
+        @shop_access(*MANAGERS)
+        @idempotent
+        @blp.arguments(UploadSchema, location="files")
+        @blp.response(200, NoteSchema)
+        def put(self, files):
+            # What the view received: the file read from its first byte, and the form's caption.
+            contents = hashlib.sha256(files["file"].stream.read()).hexdigest()[:16]
+            shop = current_shop()
+            caption = request.form.get("caption", "")
+            return create_note(shop_id=shop.shop_id, actor_id=shop.user.id, text=f"{caption}:{contents}")
 
     return blp
 
@@ -141,6 +162,30 @@ def test_same_key_with_another_body_is_422_naming_the_header(manager_on_probe):
     assert other.status_code == 422
     assert "Idempotency-Key" in other.json["message"]
     assert "Idempotency-Key" in other.json["errors"]["headers"]
+    assert notes_written() == 1
+
+
+def test_a_multipart_retry_is_the_same_request_when_its_fields_and_file_bytes_are(manager_on_probe):
+    def upload(data: bytes, caption: str = "door", filename: str = "a.bin"):
+        # The test client draws a new random multipart boundary for each request, as phones do.
+        return manager_on_probe.put(
+            UPLOADS,
+            data={"file": (io.BytesIO(data), filename), "caption": caption},
+            content_type="multipart/form-data",
+            headers=KEY,
+        )
+
+    big = bytes(range(256)) * 4096  # 1 MiB: parsed into a temporary file, not memory
+    first = upload(big)
+    again = upload(big, filename="b.bin")
+    other_bytes = upload(big[:-1] + b"x")
+    other_caption = upload(big, caption="gate")
+
+    assert first.status_code == 200
+    assert first.json["text"] == f"door:{hashlib.sha256(big).hexdigest()[:16]}"  # the view read the whole file
+    assert again.headers["Idempotent-Replayed"] == "true" and again.data == first.data
+    assert other_bytes.status_code == 422 and "Idempotency-Key" in other_bytes.json["errors"]["headers"]
+    assert other_caption.status_code == 422
     assert notes_written() == 1
 
 
