@@ -59,3 +59,13 @@ clean:
 .PHONY: bench-reports
 bench-reports: $(BIN)/activate
 	$(BIN)/python bench/reports_bench.py $(BENCH_ARGS)
+
+## The peak-day load test (docs/performance.md): 1M orders in bench_peak, the app and a psycopg2 baseline under gunicorn,
+## RQ workers, locust headless. Needs PostgreSQL and Redis (db 7); BENCH_ARGS="--orders 50000 --duration 60" tries it small.
+.PHONY: bench
+$(VENV)/.bench-installed: requirements-bench.txt $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python bench/peak_bench.py $(BENCH_ARGS)

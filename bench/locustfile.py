@@ -27,7 +27,7 @@ from locust import FastHttpUser, constant, constant_throughput, events, task
 
 FIXTURE = json.loads(Path(os.environ["BENCH_FIXTURE"]).read_text()) if os.environ.get("BENCH_FIXTURE") else {}
 SCENARIO = os.environ.get("BENCH_SCENARIO", "mix")
-RATE = float(os.environ.get("BENCH_RATE", "300"))
+RATE = float(os.environ.get("BENCH_RATE") or 0) or 300.0
 SMS_STUB = os.environ.get("BENCH_SMS_STUB", "http://127.0.0.1:8125")
 PASSWORD = FIXTURE.get("password", "")
 TODAY = date.fromisoformat(FIXTURE["today"]) if FIXTURE else date.today()
@@ -78,7 +78,9 @@ class Staff(FastHttpUser):
     def on_start(self) -> None:
         self.person = _next_staff(self.role)
         self.shop = self.person["shop"]
-        self.login()
+        self.token = self.person.get("token") or ""  # logged in by the runner; else now
+        if not self.token:
+            self.login()
 
     def login(self) -> None:
         with self.client.post(
@@ -157,7 +159,7 @@ class TasksUser(EndpointUser):
     role = "florist"
 
     @task
-    def tasks(self) -> None:
+    def workshop_tasks(self) -> None:
         self.call("GET", "/api/v1/production-tasks?status=pending&status=in_progress", "GET /production-tasks")
 
 
@@ -165,7 +167,8 @@ class TasksUser(EndpointUser):
 
 
 def _rate(role: str) -> float:
-    return RATE * SHARES[role] / USERS[role]
+    per_user = float(os.environ.get("BENCH_PER_USER_RATE") or 0)
+    return per_user or RATE * SHARES[role] / USERS[role]
 
 
 class Manager(Staff):
@@ -394,3 +397,4 @@ for _name, _classes in SCENARIOS.items():
 for _cls in {c for classes in SCENARIOS.values() for c in classes}:
     if _cls not in SCENARIOS[SCENARIO]:
         _cls.abstract = True
+del _name, _classes, _cls  # a module-level alias would make locust see a user class twice

@@ -177,13 +177,40 @@ def fixture(url: str, path: Path) -> dict:
     return data
 
 
-def locust(args, env, name: str, scenario: str, *, host: str, users: int, seconds: int, rate: float = 0) -> dict:
+def log_everyone_in(host: str) -> None:
+    """Tokens for every person of the fixture, so no phase starts with a storm of argon2 logins (15 minutes each)."""
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = RESULTS / "fixture.json"
+    data = json.loads(path.read_text())
+    people = [p for shop in data["shops"] for role in ("managers", "florists", "couriers") for p in shop[role]]
+
+    def login(person: dict) -> None:
+        body = json.dumps({"login": person["phone"], "password": data["password"]}).encode()
+        request = urllib.request.Request(
+            f"{host}/api/v1/auth/login", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            person["token"] = json.loads(answer.read())["access_token"]
+
+    began = time.time()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(login, people))
+    path.write_text(json.dumps(data))
+    print(f"[{datetime.now():%H:%M:%S}] {len(people)} logins in {time.time() - began:.0f} s", flush=True)
+
+
+def locust(
+    args, env, name: str, scenario: str, *, host: str, users: int, seconds: int, rate: float = 0, per_user: float = 0
+) -> dict:
     """One headless locust phase; its per-endpoint stats and status counts."""
     prefix = RESULTS / name
     run_env = {
         **env,
         "BENCH_SCENARIO": scenario,
         "BENCH_RATE": str(rate),
+        "BENCH_PER_USER_RATE": str(per_user),
         "BENCH_FIXTURE": str(RESULTS / "fixture.json"),
         "BENCH_STATUS_FILE": f"{prefix}_statuses.json",
         "BENCH_SMS_STUB": f"http://127.0.0.1:{SMS_PORT}",
@@ -265,6 +292,8 @@ def run(args) -> dict:
             phases.append(locust(args, env, *a, **kw))
             (RESULTS / "results.json").write_text(json.dumps(results, default=str))
 
+        sampler.phase = "logins"
+        log_everyone_in(app_host)
         if seconds:
             # The baseline before and after the endpoints: the ratio uses their mean, so drift shows and evens out.
             phase("baseline-1", "baseline_orders", host=base_host, users=users, seconds=seconds)
@@ -272,10 +301,13 @@ def run(args) -> dict:
                 phase(f"endpoint-{endpoint}", endpoint, host=app_host, users=users, seconds=seconds)
             phase("baseline-2", "baseline_orders", host=base_host, users=users, seconds=seconds)
         if args.steps_seconds:
-            phase("steps", "steps", host=app_host, users=6, seconds=args.steps_seconds, rate=30)
+            # Twelve people (3 managers, 4 florists, 5 couriers) at 2 requests a second each: latency, not load.
+            phase("steps", "steps", host=app_host, users=12, seconds=args.steps_seconds, per_user=2)
         for share in args.load_steps:
             phase(f"load-{share}", "mix", host=app_host, users=192, seconds=args.load_step_seconds,
                   rate=args.rate * share / 100)  # fmt: skip
+        sampler.phase = "logins"
+        log_everyone_in(app_host)
         phase("mix", "mix", host=app_host, users=192, seconds=args.duration, rate=args.rate)
         sampler.phase = "after"
         results["queue_left"] = drain_queues(env)
@@ -317,8 +349,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="locust users of the single-endpoint runs")
     parser.add_argument("--endpoint-seconds", type=int, default=30)
     parser.add_argument("--steps-seconds", type=int, default=60)
-    parser.add_argument("--load-steps", type=int, nargs="*", default=[25, 50, 75], help="%% of --rate, before the mix")
-    parser.add_argument("--load-step-seconds", type=int, default=45)
+    parser.add_argument(
+        "--load-steps", type=int, nargs="*", default=[10, 20, 35, 50], help="%% of --rate, before the mix"
+    )
+    parser.add_argument("--load-step-seconds", type=int, default=40)
     parser.add_argument("--rate", type=float, default=300)
     parser.add_argument("--duration", type=int, default=600, help="seconds of the March 8 mix")
     parser.add_argument("--report-only", action="store_true")
