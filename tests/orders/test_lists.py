@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
-from app.orders.models import Order
+from app.orders.models import Order, OrderStatusChange
 from tests.factories import MembershipFactory, UserFactory
 from tests.orders.orderdata import EVENING, MORNING, delivery, open_shop, pickup, place, shop_of
 
@@ -118,6 +119,60 @@ def test_the_list_runs_the_same_statements_for_5_or_50_orders_per_page(front, bo
 
     # the caller and their memberships, the count, the page, its lines, customers and couriers
     assert counts[5] == counts[50] <= 7, counts
+
+
+def _statements_per_page(client, count_queries, path: str, page_size: int) -> tuple[int, list[dict]]:
+    db.session.expunge_all()  # a fresh session: rows the test made must not hide a lazy load
+    with count_queries() as statements:
+        response = client.get(path, query_string={"page_size": page_size})
+    assert response.status_code == 200, response.json
+    return len(statements), response.json
+
+
+def test_a_customers_orders_run_the_same_statements_for_1_or_50_per_page(front, boss, count_queries):
+    couriers = [UserFactory(name=f"Courier {i}") for i in range(3)]
+    db.session.flush()
+    for i in range(55):
+        order = place(front, pickup(front, pickup_time=f"{9 + i % 9:02d}:00"))
+        order.courier_id = couriers[i % 3].id if i % 4 else None
+    db.session.commit()
+    path = f"/api/v1/customers/{order.customer_id}/orders"
+
+    one, first = _statements_per_page(boss, count_queries, path, 1)
+    fifty, page = _statements_per_page(boss, count_queries, path, 50)
+
+    assert (len(first), len(page)) == (1, 50)
+    assert {o["customer"]["id"] for o in page} == {order.customer_id}
+    assert one == fifty, (one, fifty)
+
+
+def test_an_orders_history_runs_the_same_statements_for_1_or_50_per_page(front, boss, count_queries):
+    order = place(front, pickup(front))
+    staff = [UserFactory(name=f"Manager {i}") for i in range(4)]
+    db.session.flush()
+    (created,) = db.session.scalars(select(OrderStatusChange).where(OrderStatusChange.order_id == order.id))
+    created.actor_id = staff[0].id  # so the page of one has an actor to load too
+    statuses = ["confirmed", "new"]
+    db.session.add_all(
+        OrderStatusChange(
+            shop_id=front.shop_id,
+            order_id=order.id,
+            from_status=statuses[i % 2 - 1],
+            to_status=statuses[i % 2],
+            actor_id=None if i % 5 == 4 else staff[i % 4].id,
+            comment=f"step {i}",
+        )
+        for i in range(60)
+    )
+    db.session.commit()
+    path = f"{ORDERS}/{order.id}/history"
+
+    one, first = _statements_per_page(boss, count_queries, path, 1)
+    fifty, page = _statements_per_page(boss, count_queries, path, 50)
+
+    assert (len(first), len(page)) == (1, 50)
+    assert {row["actor"]["name"] for row in page if row["actor"]} == {f"Manager {i}" for i in range(4)}
+    assert one == fifty, (one, fifty)
 
 
 def test_another_shops_orders_never_show(front, boss, other_shop):
