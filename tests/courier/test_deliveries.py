@@ -332,3 +332,22 @@ def test_the_trip_keeps_the_failure_and_the_cash(front, as_role):
     assert (trip.failure_reason, trip.failure_comment, trip.attempts) == ("wrong_address", "no such flat", 1)
     assert trip.amount_collected == D("200.00") and trip.payment_id == payments_of(order_id)[0].id
     assert order_row(order_id).amount_due == D("3000.00")
+
+
+def test_a_manager_acting_for_the_courier_is_named_in_the_history_and_the_audit(front, boss, as_role):
+    courier = as_role("courier")
+    failed = delivery_in(front, "out_for_delivery", courier)
+    delivered = delivery_in(front, "out_for_delivery", courier)
+
+    # The courier's phone died: the manager records what the courier phoned in.
+    ok(boss.post(f"{DELIVERIES}/{failed}/fail", json={"reason": "nobody_home"}))
+    ok(boss.post(f"{DELIVERIES}/{delivered}/deliver", json={"amount_collected": "3200.00"}))
+
+    for order_id, target in ((failed, "delivery_failed"), (delivered, "delivered")):
+        last = ok(boss.get(f"{ORDERS}/{order_id}/history"))[-1]
+        assert (last["to_status"], last["actor"]["id"]) == (target, boss.user.id)
+        assert ("status", boss.user.id) in audit_of("order", order_id)
+        assert ("status", courier.user.id) not in audit_of("order", order_id)
+        assert order_row(order_id).courier_id == courier.user.id  # still the courier's delivery
+    (cash,) = payments_of(delivered)
+    assert (cash.amount, cash.created_by_id) == (D("3200.00"), boss.user.id)
