@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.jobs.maintenance import purge_expired_login_sessions, purge_idempotency_keys
+from app.messaging.order_reminders import scan_courier_reminders, scan_florist_reminders, scan_overdue_orders
 from app.messaging.scans import scan_occasion_reminders, scan_stock_digests
 
 
@@ -24,4 +25,8 @@ PERIODIC: list[Periodic] = [
     # 08:00 digest once per local day), so shops in any time zone are served by one UTC schedule.
     Periodic(scan_occasion_reminders, "default", interval=60),
     Periodic(scan_stock_digests, "default", interval=60),
+    # Every minute too: what is due within the next hour (couriers), half hour (florists) or is late.
+    Periodic(scan_courier_reminders, "default", interval=60),
+    Periodic(scan_florist_reminders, "default", interval=60),
+    Periodic(scan_overdue_orders, "default", interval=60),
 ]

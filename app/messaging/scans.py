@@ -295,7 +295,7 @@ def scan_stock_digests(now: datetime | None = None) -> int:
     queued = 0
     if pending:
         digests = _build_digests(pending)
-        staff = _digest_staff([c.shop.id for c in pending])
+        staff = managers_of([c.shop.id for c in pending])
         for digest in digests:
             if not digest.is_empty:
                 queued += _queue_digest(digest, staff.get(digest.clock.shop.id, []))
@@ -369,7 +369,7 @@ def _build_digests(clocks: Sequence[ShopClock]) -> list[StockDigest]:
     return list(digests.values())
 
 
-def _digest_staff(shop_ids: Sequence[int]) -> dict[int, list[User]]:
+def managers_of(shop_ids: Sequence[int]) -> dict[int, list[User]]:
     rows = db.session.execute(
         select(Membership.shop_id, User)
         .join(User, User.id == Membership.user_id)

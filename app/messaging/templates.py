@@ -9,7 +9,6 @@ from typing import Any
 LANGUAGES = ("ru", "en")
 DEFAULT_LANGUAGE = "ru"
 
-# Each later kind of message (reminders, digests, order status) adds its template here.
 TEMPLATES: dict[str, dict[str, str]] = {
     "otp_code": {
         # "код: 123456" and "code: 123456" are what the log filter masks, should a text ever reach a log.
@@ -20,6 +19,36 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "occasion_reminder": {
         "ru": "{shop}: {name}, напоминаем, что {date} — {label}. Закажите цветы заранее, и мы доставим их вовремя.",
         "en": "{shop}: {name}, a reminder: {date} is {label}. Order flowers in advance and we deliver on time.",
+    },
+    # Staff reminders: times are the shop's local time.
+    "courier_reminder": {
+        "ru": "{shop}: заказ {number} — доставка {date}, окно {window}. Через час открывается: пора забирать букет.",
+        "en": "{shop}: order {number} is delivered {date}, window {window}. It opens in an hour: time to pick it up.",
+    },
+    "florist_reminder": {
+        "ru": "{shop}: «{product}» ×{quantity} к заказу {number} должен быть готов к {due}. Сборка ещё не начата.",
+        "en": "{shop}: {product} ×{quantity} for order {number} is due at {due} and not started yet.",
+    },
+    "florist_reminder_unclaimed": {
+        "ru": "{shop}: «{product}» ×{quantity} к заказу {number} нужно собрать к {due}, но задачу никто не взял.",
+        "en": "{shop}: {product} ×{quantity} for order {number} is due at {due} and nobody has claimed it.",
+    },
+    "overdue_delivery": {
+        "ru": "{shop}: заказ {number} не доставлен, окно {window} {date} закрылось в {since}. Статус: {status}.",
+        "en": "{shop}: order {number} is not delivered; window {window} on {date} closed at {since}. Status: {status}.",
+    },
+    "overdue_production": {
+        "ru": "{shop}: заказ {number} ({date}, {window}): сборка должна была начаться к {since}, но не начата.",
+        "en": "{shop}: order {number} ({date}, {window}) was due in the workshop at {since} and is not started.",
+    },
+    # Order status messages to the customer, when the shop turns them on.
+    "order_out_for_delivery": {
+        "ru": "{shop}: ваш заказ {number} у курьера и будет доставлен {date}, {window}.",
+        "en": "{shop}: your order {number} is on its way and arrives {date}, {window}.",
+    },
+    "order_delivered": {
+        "ru": "{shop}: заказ {number} доставлен. Спасибо, что выбрали нас!",
+        "en": "{shop}: order {number} has been delivered. Thank you for choosing us!",
     },
     # The first line is an email's subject; SMS and Telegram send the whole text.
     "stock_digest": {

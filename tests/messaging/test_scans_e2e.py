@@ -8,7 +8,9 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from datetime import time as wall_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -22,8 +24,9 @@ from app.jobs.worker import build_worker
 from app.messaging.models import MessageLog
 from app.messaging.scans import scan_occasion_reminders, scan_stock_digests
 from tests.factories import ShopFactory
+from tests.messaging.conftest import BOT_TOKEN
 from tests.messaging.factories import CustomerFactory, OccasionDateFactory
-from tests.messaging.stub_server import smsru_sent
+from tests.messaging.stub_server import smsru_sent, telegram_sent
 
 ROOT = Path(__file__).resolve().parents[2]
 TEN_IN_MOSCOW = datetime(2026, 3, 26, 7, 0, tzinfo=UTC)  # 26 March, three days before the 29th
@@ -158,3 +161,87 @@ def start_worker_process(smsru_url: str) -> subprocess.Popen:
 
 def kill(process: subprocess.Popen) -> None:
     os.kill(process.pid, signal.SIGKILL)
+
+
+# Zones about six hours apart: at any moment one of them is between 10:00 and 22:00 local time.
+ZONES = ("Pacific/Kiritimati", "Asia/Tokyo", "Asia/Dubai", "Europe/London", "America/New_York", "Pacific/Honolulu")
+
+
+def a_zone_past_ten_oclock() -> tuple[str, datetime]:
+    """A zone where the occasion reminders are due now, and its local time."""
+    for zone in ZONES:
+        local = datetime.now(ZoneInfo(zone))
+        if wall_time(10, 0) <= local.time() <= wall_time(22, 0):
+            return zone, local
+    raise AssertionError("no zone between 10:00 and 22:00; the list above has a gap")
+
+
+def production_env(stub_url: str) -> dict[str, str]:
+    """The operator's environment for the worker and `rq cron`, on the test database and Redis."""
+    database = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    return {
+        **os.environ,
+        "APP_ENV": "production",
+        "FLASK_APP": "wsgi.py",
+        "PYTHON_DOTENV_DISABLED": "1",
+        "DATABASE_URL": database,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET_KEY": "e2e-secret-key-long-enough-for-production-checks",
+        "SMS_PROVIDER": "smsru",
+        "SMSRU_API_URL": stub_url,
+        "SMSRU_API_ID": "test-api-id",
+        "TELEGRAM_API_URL": stub_url,
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "LOG_FORMAT": "json",
+    }
+
+
+@pytest.mark.committed
+def test_rq_cron_and_a_real_rq_worker_deliver_the_occasion_reminders_by_sms_and_telegram(app, stub):
+    stub.always(200, lambda received: telegram_sent(received) if "/bot" in received.path else smsru_sent(received))
+    zone, local = a_zone_past_ten_oclock()
+    falls_on = local.date() + timedelta(days=3)
+    shop = ShopFactory(name="Лавка у дома", timezone=zone)
+    by_sms = CustomerFactory(shop=shop, name="Анна", phone="+79261234567")
+    by_telegram = CustomerFactory(shop=shop, name="Вера", phone="+79267654321", telegram_chat_id="777001")
+    for customer in (by_sms, by_telegram):
+        OccasionDateFactory(customer=customer, month=falls_on.month, day=falls_on.day, label="день рождения мамы")
+    db.session.commit()
+
+    env = production_env(stub.url)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "jobs", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+    )
+    cron = subprocess.Popen(
+        [str(Path(sys.executable).with_name("rq")), "cron", "app/jobs/cron.py", "--url", env["REDIS_URL"]],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while len(stub.requests) < 2 and time.monotonic() < deadline:
+            assert worker.poll() is None and cron.poll() is None, "the worker or rq cron stopped"
+            time.sleep(0.5)
+        time.sleep(2)  # a second copy would arrive now
+    finally:
+        for process in (cron, worker):
+            process.send_signal(signal.SIGTERM)
+        for process in (cron, worker):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                kill(process)
+
+    sms = [r for r in stub.requests if "/bot" not in r.path]
+    telegram = [r for r in stub.requests if "/bot" in r.path]
+    assert len(sms) == 1 and len(telegram) == 1, [r.path for r in stub.requests]
+    assert sms[0].form["to"] == "79261234567"
+    assert sms[0].form["msg"].startswith("Лавка у дома: Анна, напоминаем, что")
+    assert telegram[0].path == f"/bot{BOT_TOKEN}/sendMessage"
+    assert telegram[0].json["chat_id"] == "777001"
+    assert telegram[0].json["text"].startswith("Лавка у дома: Вера, напоминаем, что")
+    db.session.expire_all()
+    sent = db.session.scalars(select(MessageLog).where(MessageLog.kind == "occasion_reminder")).all()
+    assert sorted((m.channel, m.status) for m in sent) == [("sms", "sent"), ("telegram", "sent")]
