@@ -6,6 +6,7 @@ Vladivostok (UTC+10, no daylight saving). Orders are taken on the 27th for the m
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from app.courier import services as couriers
 from app.customers import services as customers
-from app.extensions import db
+from app.extensions import db, queues
 from app.messaging import templates
 from app.messaging.models import MessageLog
 from app.messaging.order_reminders import scan_courier_reminders, scan_florist_reminders, scan_overdue_orders
@@ -292,3 +293,45 @@ def test_no_status_messages_when_the_shop_has_them_off_or_the_customer_is_anonym
     other = take(front, status="ready", courier=courier, customer={"name": "Vera", "phone": "+79165556677"})
     couriers.pick_up(shop_id=shop.id, order_id=other.id, actor_id=courier.id, actor_role=Role.COURIER)
     assert messages("order_status") == []
+
+
+# --- exactly once -----------------------------------------------------------------------------
+
+
+@pytest.mark.committed
+def test_scans_running_at_once_queue_each_order_message_once(app, berlin):
+    shop, front = berlin
+    courier, manager = member(shop, "courier"), member(shop, "manager")
+    for _ in range(3):
+        take(front, confirm=True, courier=courier)  # a task due 07:00 UTC, a window opening 08:00 UTC
+    late = take(front, status="ready", courier=courier, window_start="14:00")
+    db.session.commit()
+    barrier = threading.Barrier(6)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def scan():
+        with app.app_context():
+            try:
+                barrier.wait()
+                counts.append(scan_courier_reminders() + scan_florist_reminders() + scan_overdue_orders())
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    # 07:10 UTC on the 29th: windows open at 08:00, tasks were due at 07:00 (late), the 14:00 window is far.
+    with time_machine.travel(utc(2026, 3, 29, 7, 10), tick=False):
+        threads = [threading.Thread(target=scan) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert errors == []
+    assert sum(counts) == 6  # three courier reminders, three overdue-production alerts
+    assert len(messages("courier_reminder")) == 3
+    assert {m.user_id for m in messages("overdue_production")} == {manager.id}
+    assert len(messages("overdue_production")) == 3
+    assert late.id not in {m.order_id for m in messages("courier_reminder")}
+    assert len(queues.get("messages").get_jobs()) == 6
