@@ -1,4 +1,5 @@
-from marshmallow import Schema, ValidationError, fields, validate
+from flask import g, has_request_context
+from marshmallow import Schema, ValidationError, fields, post_dump, validate
 
 from app.users.models import ROLE_VALUES
 
@@ -14,6 +15,25 @@ def no_nul(value: str) -> None:
 
 def name_field(**kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(min=1, max=120), no_nul], **kwargs)
+
+
+def external_id_field() -> fields.String:
+    return fields.String(
+        allow_none=True,
+        validate=[validate.Length(min=1, max=128), no_nul],
+        metadata={
+            "description": (
+                "Admins only: the person's user id at the trusted identity service (POST /auth/exchange); "
+                "null unlinks it."
+            ),
+            "example": "partner-user-42",
+        },
+    )
+
+
+def _viewer_is_admin() -> bool:
+    shop = g.get("shop") if has_request_context() else None
+    return shop is not None and shop.role == "admin"
 
 
 class MembershipSchema(Schema):
@@ -53,6 +73,17 @@ class StaffSchema(Schema):
     is_active = fields.Boolean(required=True, metadata={"description": "Active in this shop."})
     deactivated_at = fields.AwareDateTime(allow_none=True)
     joined_at = fields.AwareDateTime(attribute="created_at", required=True)
+    external_id = fields.String(
+        attribute="user.external_id",
+        allow_none=True,
+        metadata={"description": "Only in an admin's view: the person's id at the trusted identity service."},
+    )
+
+    @post_dump
+    def _only_admins_see_the_external_id(self, data: dict, **_kwargs) -> dict:
+        if not _viewer_is_admin():
+            data.pop("external_id", None)
+        return data
 
 
 class StaffQueryArgsSchema(Schema):
@@ -79,6 +110,7 @@ class StaffCreateSchema(Schema):
         metadata={"description": "Optional: staff without one log in by OTP. Only for a new account."},
     )
     language = fields.String(load_default="ru", validate=validate.OneOf(LANGUAGES))
+    external_id = external_id_field()
 
 
 class StaffUpdateSchema(Schema):
@@ -89,6 +121,7 @@ class StaffUpdateSchema(Schema):
     is_active = fields.Boolean(
         metadata={"description": "false deactivates the person in this shop (like DELETE); true brings them back."}
     )
+    external_id = external_id_field()
 
 
 class MeUpdateSchema(Schema):

@@ -33,6 +33,7 @@ PHONE_CHARACTERS = frozenset("0123456789+-() ")
 CONFLICT_FIELDS = {
     "uq_users_phone": ("phone", "Another account already has this phone."),
     "uq_users_email": ("email", "Another account already has this e-mail."),
+    "uq_users_external_id": ("external_id", "Another account is already linked to this external id."),
     "uq_memberships_user_id_shop_id": ("phone", "This person is already on this shop's staff."),
 }
 
@@ -51,6 +52,7 @@ def create_user(
     language: str = "ru",
     shop_id: int | None = None,
     role: Role | None = None,
+    external_id: str | None = None,
     commit: bool = True,
 ) -> User:
     """A new staff user, with a role in `shop_id` when given."""
@@ -61,6 +63,7 @@ def create_user(
         language=language,
         password_hash=hash_password(password) if password else None,
         is_active=True,
+        external_id=external_id,
     )
     db.session.add(user)
     db.session.flush()
@@ -72,7 +75,10 @@ def create_user(
         action="create",
         entity_type="user",
         entity_id=user.id,
-        changes={**audit.snapshot(user, USER_FIELDS), **({"role": [None, role.value]} if role else {})},
+        changes={
+            **audit.snapshot(user, USER_FIELDS + (["external_id"] if external_id else [])),
+            **({"role": [None, role.value]} if role else {}),
+        },
     )
     if commit:
         db.session.commit()
@@ -162,6 +168,26 @@ def _ensure_another_admin(*, shop_id: int, leaving: Membership, field: str) -> N
         )
 
 
+def _ensure_may_link_external_id(actor_role: Role) -> None:
+    # The external id decides who POST /auth/exchange logs in as: only an admin may set it.
+    if actor_role is not Role.ADMIN:
+        raise PermissionDenied(
+            "Only an admin links a person to the identity service.",
+            errors={"external_id": [f"A {actor_role.value} may not set external_id."]},
+        )
+
+
+def _ensure_external_id_free(external_id: str | None, *, user_id: int | None) -> None:
+    if not external_id:
+        return
+    stmt = select(User.id).where(User.external_id == external_id)
+    if user_id is not None:
+        stmt = stmt.where(User.id != user_id)
+    if db.session.scalar(stmt) is not None:
+        text = CONFLICT_FIELDS["uq_users_external_id"][1]
+        raise ConflictError(text, errors={"external_id": [text]})
+
+
 def _normalize_email(email: str | None) -> str | None:
     return email.strip().lower() if email else None
 
@@ -200,10 +226,13 @@ def invite_staff(
     email: str | None = None,
     password: str | None = None,
     language: str = "ru",
+    external_id: str | None = None,
 ) -> Membership:
     """Add a person to the shop's staff: a new account, or a membership for someone known elsewhere."""
     new_role = Role(role)
     _ensure_may_manage(actor_role, new_role)
+    if external_id is not None:
+        _ensure_may_link_external_id(actor_role)
     shop = _lock_shop(shop_id)
     try:
         phone = normalize_phone(phone, shop.country)
@@ -214,6 +243,7 @@ def invite_staff(
     if user is None:
         email = _normalize_email(email)
         _ensure_email_free(email, user_id=None)
+        _ensure_external_id_free(external_id, user_id=None)
         user = create_user(
             phone=phone,
             name=name,
@@ -222,17 +252,22 @@ def invite_staff(
             language=language,
             shop_id=shop_id,
             role=new_role,
+            external_id=external_id,
             actor_id=actor.id,
             commit=False,
         )
         membership = user.memberships[0]
     else:
-        membership = _add_existing_person(shop_id=shop_id, actor=actor, user=user, role=new_role, password=password)
+        membership = _add_existing_person(
+            shop_id=shop_id, actor=actor, user=user, role=new_role, password=password, external_id=external_id
+        )
     _commit_or_conflict()
     return get_staff(shop_id=shop_id, user_id=membership.user_id)
 
 
-def _add_existing_person(*, shop_id: int, actor: User, user: User, role: Role, password: str | None) -> Membership:
+def _add_existing_person(
+    *, shop_id: int, actor: User, user: User, role: Role, password: str | None, external_id: str | None
+) -> Membership:
     # One person, one account: their name, e-mail and password stay theirs.
     existing = db.session.scalars(
         select(Membership).where(Membership.user_id == user.id, Membership.shop_id == shop_id)
@@ -244,6 +279,11 @@ def _add_existing_person(*, shop_id: int, actor: User, user: User, role: Role, p
         raise ConflictError(
             "This person already has an account; only they can set its password.",
             errors={"password": ["Leave it out for a person who already has an account."]},
+        )
+    if external_id is not None and external_id != user.external_id:
+        raise ConflictError(
+            "This person already has an account; link it with PATCH /users/{id}.",
+            errors={"external_id": ["Leave it out for a person who already has an account."]},
         )
     membership = Membership(user_id=user.id, shop_id=shop_id, role=role.value)
     db.session.add(membership)
@@ -270,6 +310,9 @@ def update_staff(*, shop_id: int, actor: User, actor_role: Role, user_id: int, d
         _ensure_may_manage(actor_role, new_role)
     active = data.pop("is_active", None)
 
+    if "external_id" in data:
+        _ensure_may_link_external_id(actor_role)
+        _ensure_external_id_free(data["external_id"], user_id=user.id)
     if "email" in data:
         data["email"] = _normalize_email(data["email"])
         _ensure_email_free(data["email"], user_id=user.id)

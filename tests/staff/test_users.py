@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 
+import jwt
 import pytest
 from sqlalchemy import func, select
 
@@ -521,3 +523,86 @@ def test_staff_without_a_password_set_their_first_one_without_a_current_one(app,
 
     assert response.status_code == 200
     assert log_in(app, courier.user.phone, NEW_PASSWORD).status_code == 200
+
+
+# --- the identity service's id ------------------------------------------------------------------
+
+
+def test_an_admin_links_a_new_person_to_the_identity_service_and_they_can_exchange(app, admin, shop, monkeypatch):
+    partner_secret = "partner-shared-secret-at-least-32-characters"
+    for key, value in {
+        "EXTERNAL_JWT_ISSUER": "https://id.partner.test",
+        "EXTERNAL_JWT_ALGORITHM": "HS256",
+        "EXTERNAL_JWT_SECRET": partner_secret,
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    response = admin.post(
+        "/api/v1/users",
+        json={"name": "Pavel", "phone": "+79165554401", "role": "courier", "external_id": "partner-7"},
+    )
+
+    assert response.status_code == 201, response.json
+    assert response.json["external_id"] == "partner-7"
+    assert admin.get(f"/api/v1/users/{response.json['id']}").json["external_id"] == "partner-7"
+    [entry] = audit_entries(shop.id, response.json["id"])
+    assert entry.changes["external_id"] == [None, "partner-7"]
+    now = int(time.time())
+    claims = {"iss": "https://id.partner.test", "sub": "partner-7", "iat": now, "exp": now + 60}
+    exchanged = ApiClient(app).post(
+        "/api/v1/auth/exchange", headers=bearer(jwt.encode(claims, partner_secret, algorithm="HS256"))
+    )
+    assert exchanged.status_code == 200, exchanged.json
+    assert exchanged.json["user"]["id"] == response.json["id"]
+
+
+def test_an_admin_changes_and_unlinks_the_external_id_and_it_is_audited(admin, florist, shop):
+    linked = admin.patch(f"/api/v1/users/{florist.user.id}", json={"external_id": "partner-8"})
+    unlinked = admin.patch(f"/api/v1/users/{florist.user.id}", json={"external_id": None})
+
+    assert (linked.status_code, unlinked.status_code) == (200, 200)
+    assert (linked.json["external_id"], unlinked.json["external_id"]) == ("partner-8", None)
+    changes = [entry.changes for entry in audit_entries(shop.id, florist.user.id)]
+    assert changes == [{"external_id": [None, "partner-8"]}, {"external_id": ["partner-8", None]}]
+
+
+def test_a_manager_may_not_set_an_external_id_nor_see_one(manager, florist):
+    florist.user.external_id = "partner-9"
+    db.session.commit()
+
+    invited = manager.post(
+        "/api/v1/users", json={"name": "Q", "phone": "+79165554402", "role": "courier", "external_id": "mine"}
+    )
+    patched = manager.patch(f"/api/v1/users/{florist.user.id}", json={"external_id": "mine"})
+    seen = manager.get(f"/api/v1/users/{florist.user.id}")
+
+    assert (invited.status_code, patched.status_code) == (403, 403)
+    assert "external_id" in invited.json["errors"] and "external_id" in patched.json["errors"]
+    assert db.session.scalar(select(User).where(User.phone == "+79165554402")) is None
+    db.session.refresh(florist.user)
+    assert florist.user.external_id == "partner-9"
+    assert seen.status_code == 200 and "external_id" not in seen.json
+    assert all("external_id" not in person for person in manager.get("/api/v1/users").json)
+
+
+def test_an_external_id_taken_by_another_account_is_409_naming_it(admin, florist, other_shop):
+    elsewhere = MembershipFactory(shop=other_shop, role="courier").user
+    elsewhere.external_id = "partner-10"
+    db.session.commit()
+
+    patched = admin.patch(f"/api/v1/users/{florist.user.id}", json={"external_id": "partner-10"})
+    invited = admin.post(
+        "/api/v1/users", json={"name": "R", "phone": "+79165554403", "role": "courier", "external_id": "partner-10"}
+    )
+
+    assert (patched.status_code, invited.status_code) == (409, 409)
+    assert "external_id" in patched.json["errors"] and "external_id" in invited.json["errors"]
+    db.session.refresh(florist.user)
+    assert florist.user.external_id is None
+
+
+@pytest.mark.parametrize("external_id", ["", "x" * 129, "a\x00b"])
+def test_an_external_id_that_is_not_one_is_422(admin, florist, external_id):
+    response = admin.patch(f"/api/v1/users/{florist.user.id}", json={"external_id": external_id})
+
+    assert response.status_code == 422
+    assert "external_id" in response.json["errors"]["json"]
