@@ -167,6 +167,11 @@ class Order(TimestampMixin, db.Model):
         # The reminder scans (window about to open or closed) across shops; the reports' periods.
         Index("ix_orders_scheduled", "scheduled_at"),
         Index("ix_orders_shop_created", "shop_id", "created_at"),
+        # `q` search (ILIKE '%...%') over the number and the recipient: trigram GIN indexes (PostgreSQL).
+        *(
+            Index(f"ix_orders_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+            for column in ("number", "recipient_name", "recipient_phone")
+        ),
     )
 
     @property

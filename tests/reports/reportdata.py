@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from app.catalogue import services as catalogue
 from app.catalogue.models import Category, Product
@@ -269,7 +269,11 @@ def _backdate_stock(shop: Shop, *, batch_ids: list[int], at: datetime, write_off
         condition = Movement.write_off_id == write_off_id
     else:
         condition = Movement.batch_id.in_(batch_ids) & (Movement.kind == "supply")
+    # Movements are immutable (migration 0011's trigger); this fixture rewrites history inside the test's
+    # transaction, which rolls back the ALTER TABLE too.
+    db.session.execute(text("ALTER TABLE stock_movements DISABLE TRIGGER stock_movements_immutable"))
     db.session.execute(update(Movement).where(Movement.shop_id == shop.id, condition).values(created_at=at))
+    db.session.execute(text("ALTER TABLE stock_movements ENABLE TRIGGER stock_movements_immutable"))
 
 
 def stock_history(shop: Shop) -> StockHistory:
