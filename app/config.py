@@ -1,5 +1,6 @@
 """Configuration classes, read from the environment (and `.env`)."""
 
+import logging
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -8,6 +9,8 @@ DEV_SECRET = "dev-only-secret-never-use-in-production-0001"
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", DEV_SECRET.lower()}
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 STORAGE_BACKENDS = ("local", "s3")
+
+log = logging.getLogger(__name__)
 
 
 def _env(name: str, default: str = "") -> str:
@@ -115,6 +118,16 @@ class BaseConfig:
         """Refuse to run with settings that are unsafe in this mode."""
         self.validate_external_jwt()
         self.validate_storage()
+        self.validate_sms_provider()
+
+    def validate_sms_provider(self) -> None:
+        # A typo would otherwise surface only when a known phone asks for a code (and answer differently).
+        from app.messaging.providers import sms_channel
+
+        try:
+            sms_channel({"SMS_PROVIDER": self.SMS_PROVIDER})
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     def validate_storage(self) -> None:
         # A typo here would otherwise surface only at the first upload, as a 500.
@@ -189,6 +202,12 @@ class ProductionConfig(BaseConfig):
             raise ConfigError("DATABASE_URL is not set.")
         if self.REDIS_URL.startswith("memory://") or self.JOBS_INLINE:
             raise ConfigError("Production needs a real Redis (REDIS_URL) and RQ workers; JOBS_INLINE is dev-only.")
+        if self.SMS_PROVIDER == "console":
+            # Not refused: load tests run production with it. But no login code reaches anyone.
+            log.warning(
+                "SMS_PROVIDER=console in production: OTP codes and SMS reminders are sent to NOBODY; "
+                "set SMS_PROVIDER=smsru (with SMSRU_API_ID) for real messages."
+            )
 
 
 CONFIGS = {

@@ -109,6 +109,23 @@ def test_the_answer_is_identical_for_known_and_unknown_phones(http, courier_user
     assert len(otp_jobs()) == 1
 
 
+def test_a_broken_sms_provider_setup_still_answers_a_known_phone_like_an_unknown_one(
+    app, http, courier_user, monkeypatch, caplog
+):
+    monkeypatch.setitem(app.config, "SMS_PROVIDER", "smsr")  # a typo that slipped past startup
+
+    with caplog.at_level(logging.ERROR, logger="app.auth.otp"):
+        known = request_code(http, courier_user.phone)
+    unknown = request_code(http, UNKNOWN_PHONE)
+
+    assert known.status_code == unknown.status_code == 202
+    assert known.get_data() == unknown.get_data()
+    assert set(known.headers.keys()) == set(unknown.headers.keys())
+    assert message_count() == 0 and otp_jobs() == []
+    [error] = [r for r in caplog.records if r.name == "app.auth.otp"]
+    assert "could not queue a login code" in error.getMessage() and error.exc_info is not None
+
+
 def test_known_and_unknown_phones_take_the_same_time_to_answer(app, http, courier_user, monkeypatch):
     monkeypatch.setattr(otp, "ANSWER_FLOOR_SECONDS", 0.15)
     monkeypatch.setitem(app.config, "RATELIMIT_OTP_REQUEST_PER_PHONE", "100 per minute")

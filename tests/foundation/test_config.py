@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import pytest
@@ -71,6 +72,36 @@ def test_production_refuses_inline_jobs(production_env):
 
     with pytest.raises(ConfigError, match="JOBS_INLINE"):
         load_config("production")
+
+
+@pytest.mark.parametrize("mode", ["production", "development"])
+def test_an_unknown_sms_provider_refuses_to_start_naming_it(production_env, mode):
+    production_env.setenv("SMS_PROVIDER", "smsr")
+
+    with pytest.raises(ConfigError, match=r"SMS_PROVIDER='smsr' is not one of console, smsru"):
+        load_config(mode)
+    with pytest.raises(ConfigError, match="SMS_PROVIDER"):
+        create_app(mode)
+
+
+def test_production_with_the_console_provider_starts_but_warns_loudly(production_env, caplog):
+    production_env.setenv("SMS_PROVIDER", "console")
+
+    with caplog.at_level(logging.WARNING, logger="app.config"):
+        config = load_config("production")
+
+    assert config.SMS_PROVIDER == "console"
+    [warning] = [r for r in caplog.records if r.name == "app.config"]
+    assert warning.levelno == logging.WARNING and "NOBODY" in warning.getMessage()
+
+
+def test_production_with_smsru_starts_without_the_console_warning(production_env, caplog):
+    production_env.setenv("SMS_PROVIDER", "smsru")
+
+    with caplog.at_level(logging.WARNING, logger="app.config"):
+        load_config("production")
+
+    assert [r for r in caplog.records if r.name == "app.config"] == []
 
 
 def test_create_app_refuses_to_start_on_a_placeholder_secret(production_env):
