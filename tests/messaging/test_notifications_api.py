@@ -23,6 +23,7 @@ from app.messaging.models import MessageLog
 from app.messaging.providers import ProviderError, mask_recipient
 from tests.factories import MembershipFactory, UserFactory
 from tests.messaging.factories import CustomerFactory
+from tests.orders.orderdata import delivery, open_shop, place
 
 PHONE = "+79261234567"
 
@@ -144,8 +145,10 @@ def test_filters(app, shop, manager):
     now = utcnow()
     reminder = logged(shop, customer=customer, status="sent", created_at=now - timedelta(days=3))
     digest = logged(shop, user=colleague, kind="stock_digest", channel="telegram", address="5550001", status="failed")
+    front = open_shop(shop)
+    order = place(front, delivery(front))
     for_order = logged(
-        shop, kind="courier_reminder", order_id=4242, status="queued", created_at=now - timedelta(days=1)
+        shop, kind="courier_reminder", order_id=order.id, status="queued", created_at=now - timedelta(days=1)
     )
     db.session.commit()
 
@@ -159,7 +162,7 @@ def test_filters(app, shop, manager):
     assert ids("channel=telegram") == [digest.id]
     assert ids(f"user_id={colleague.id}") == [digest.id]
     assert ids(f"customer_id={customer.id}") == [reminder.id]
-    assert ids("order_id=4242") == [for_order.id]
+    assert ids(f"order_id={order.id}") == [for_order.id]
     since = (now - timedelta(days=2)).isoformat().replace("+00:00", "Z")
     until = (now - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
     assert ids(f"from={since}") == [digest.id, for_order.id]
