@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 import click
 from flask import Flask, current_app
 
@@ -10,9 +12,10 @@ from app.extensions import QUEUE_NAMES, db, queues
 from app.jobs import run_now
 from app.jobs.schedule import PERIODIC
 from app.jobs.worker import build_worker
-from app.seed import DEMO_PASSWORD, DEMO_SHOP_NAME, seed_demo
+from app.seed import DEMO_PASSWORD, DEMO_SHOP_NAME, demo_logins, seed_demo
 from app.shops import services as shops
 from app.users import services as users
+from app.users.models import Role
 
 
 def register_cli(app: Flask) -> None:
@@ -31,15 +34,32 @@ def register_cli(app: Flask) -> None:
             raise click.BadParameter(str(exc), param_hint="--phone") from None
         if len(password) < 8:
             raise click.BadParameter("At least 8 characters.", param_hint="--password")
+        if timezone not in zoneinfo.available_timezones():
+            raise click.BadParameter(
+                f"{timezone!r} is not an IANA time zone name (e.g. Europe/Moscow).", param_hint="--timezone"
+            )
         existing_shop = shops.find_shop_by_name(shop_name)
         existing_user = users.find_by_phone(phone)
         if existing_shop and existing_user:
-            click.echo(f"Shop {shop_name!r} and a user with that phone already exist; nothing changed.")
-            return
+            if any(m.shop_id == existing_shop.id and m.role == Role.ADMIN for m in existing_user.memberships):
+                click.echo(
+                    f"Shop {shop_name!r} (id {existing_shop.id}) and its admin (user id {existing_user.id}) "
+                    "already exist; nothing changed."
+                )
+                return
+            raise click.ClickException(
+                f"Shop {shop_name!r} (id {existing_shop.id}) exists, and a user with that phone exists "
+                f"(id {existing_user.id}), but that user is not an admin of this shop; nothing changed."
+            )
         if existing_shop:
-            raise click.ClickException(f"Shop {shop_name!r} already exists (id {existing_shop.id}).")
+            raise click.ClickException(
+                f"Shop {shop_name!r} already exists (id {existing_shop.id}) and nobody has that phone; nothing changed."
+            )
         if existing_user:
-            raise click.ClickException("A user with that phone already exists; choose another phone.")
+            raise click.ClickException(
+                f"A user with that phone already exists (id {existing_user.id}) but shop {shop_name!r} does not; "
+                "nothing changed. Choose another phone."
+            )
         user = users.create_user(phone=phone, name=name, email=email, password=password, actor_id=None, commit=False)
         shop = shops.create_shop(owner=user, actor_id=user.id, name=shop_name, timezone=timezone)
         click.echo(f"Created shop {shop.name!r} (id {shop.id}) with admin user id {user.id}.")
@@ -48,13 +68,15 @@ def register_cli(app: Flask) -> None:
     def seed_demo_command():
         """A demo shop with staff and data (once; says so if it is already there)."""
         if shops.find_shop_by_name(DEMO_SHOP_NAME):
-            click.echo(f"The demo shop {DEMO_SHOP_NAME!r} is already seeded.")
+            click.echo(f"The demo shop {DEMO_SHOP_NAME!r} is already seeded; nothing changed.")
+            logins = demo_logins()
         else:
             logins = seed_demo(progress=lambda steps: click.progressbar(steps, label="Seeding the demo shop"))
             click.echo(f"Seeded {DEMO_SHOP_NAME!r}.")
-            click.echo(f"Demo logins (password {DEMO_PASSWORD!r}):")
-            for role, phone in logins:
-                click.echo(f"  {role:<8} {phone}")
+        # Printed every time: `make run` seeds once, and the developer needs the logins on every start.
+        click.echo(f"Demo logins (password {DEMO_PASSWORD!r}):")
+        for role, phone in logins:
+            click.echo(f"  {role:<8} {phone}")
 
     jobs = click.Group("jobs", help="Background jobs.")
     app.cli.add_command(jobs)

@@ -74,4 +74,9 @@ def seed_demo(
             for step in bar:
                 step(state)
     db.session.commit()
+    return demo_logins()
+
+
+def demo_logins() -> list[tuple[str, str]]:
+    """The (role, phone) logins of the demo staff, all with DEMO_PASSWORD."""
     return [(role.value, phone) for role, phone, _name, _email in DEMO_STAFF]
