@@ -46,6 +46,21 @@ def snapshot(entity: Any, fields: list[str]) -> dict[str, list[Any]]:
     return {f: [None, "***" if f in SECRET_FIELDS else _jsonable(getattr(entity, f))] for f in fields}
 
 
+def record_in_own_shops(
+    user: Any, *, action: str, entity_type: str, entity_id: Any, changes: dict[str, Any] | None = None
+) -> None:
+    """One entry per shop `user` is an active member of, so every admin of theirs sees what they did."""
+    for shop_id in [m.shop_id for m in user.memberships] or [None]:
+        record(
+            shop_id=shop_id,
+            actor_id=user.id,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            changes=changes,
+        )
+
+
 def record(
     *,
     shop_id: int | None,

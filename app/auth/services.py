@@ -92,9 +92,9 @@ def rotate_refresh_token(*, user: User, claims: dict) -> dict:
     if known is not None:
         # Someone replayed a refresh token that was already used: whoever holds the newer one is suspect too.
         revoke_sessions(session_ids=[login.id], reason="reuse")
-        audit.record(
-            shop_id=None,
-            actor_id=user.id,
+        # In each of the user's shops: a stolen token is their admins' business.
+        audit.record_in_own_shops(
+            user,
             action="revoke",
             entity_type=LOGIN_SESSION,
             entity_id=login.id,
@@ -125,9 +125,8 @@ def log_out(*, user: User, claims: dict, refresh_token: str | None = None) -> No
         if extra:
             session_ids.add(extra)
     for session_id in revoke_sessions(session_ids=sorted(session_ids), reason="logout"):
-        audit.record(
-            shop_id=None,
-            actor_id=user.id,
+        audit.record_in_own_shops(
+            user,
             action="logout",
             entity_type=LOGIN_SESSION,
             entity_id=session_id,

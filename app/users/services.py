@@ -386,11 +386,7 @@ def _reactivate(membership: Membership) -> dict[str, list[Any]]:
 
 def _record_for_own_shops(user: User, *, action: str, changes: dict[str, Any]) -> None:
     # A person's own change is shown in the audit log of every shop they work in.
-    shop_ids = [m.shop_id for m in user.memberships] or [None]
-    for shop_id in shop_ids:
-        audit.record(
-            shop_id=shop_id, actor_id=user.id, action=action, entity_type="user", entity_id=user.id, changes=changes
-        )
+    audit.record_in_own_shops(user, action=action, entity_type="user", entity_id=user.id, changes=changes)
 
 
 def update_me(*, user: User, data: dict[str, Any]) -> User:

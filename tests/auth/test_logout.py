@@ -99,3 +99,17 @@ def test_losing_redis_does_not_bring_logged_out_tokens_back(http, staff):
 
     assert http.post(REFRESH, headers=bearer(pair["refresh_token"])).status_code == 401
     assert http.get(ME, headers=bearer(pair["access_token"])).status_code == 401
+
+
+def test_a_logout_is_in_the_audit_log_of_the_users_shop_and_not_of_another(http, staff, login, shop, other_shop):
+    admin, stranger = login("admin", shop=shop), login("admin", shop=other_shop)
+    pair = log_in(http, staff)
+    sid = decode_token(pair["access_token"])["sid"]
+
+    assert http.post(LOGOUT, headers=bearer(pair["access_token"])).status_code == 204
+
+    seen = admin.get("/api/v1/audit-log", query_string={"entity": "login_session"}).json
+    assert [(e["action"], e["entity_id"], e["actor_id"], e["shop_id"]) for e in seen] == [
+        ("logout", sid, staff.id, shop.id)
+    ]
+    assert stranger.get("/api/v1/audit-log", query_string={"entity": "login_session"}).json == []

@@ -17,6 +17,9 @@ from app.auth.tokens import start_session
 from app.common.types import utcnow
 from app.extensions import db
 from tests.auth.conftest import ME, REFRESH, bearer, log_in
+from tests.factories import MembershipFactory, ShopFactory
+
+AUDIT_LOG = "/api/v1/audit-log"
 
 
 def test_refresh_rotates_within_the_same_login(http, staff):
@@ -106,3 +109,26 @@ def test_purge_deletes_only_logins_whose_refresh_tokens_all_expired(http, staff)
     assert decode_token(forgotten["refresh_token"], allow_expired=True)["sid"] not in remaining
     assert decode_token(in_use["refresh_token"], allow_expired=True)["sid"] in remaining
     assert recent_sid in remaining
+
+
+def test_the_reuse_entry_reaches_the_admins_of_every_shop_of_the_user_and_no_other(http, staff, shop, login):
+    second_shop = ShopFactory(name="Second Shop")
+    MembershipFactory(user=staff, shop=second_shop, role="courier")
+    stranger_shop = ShopFactory(name="Stranger Shop")
+    db.session.commit()
+    admins = [login("admin", shop=shop), login("admin", shop=second_shop)]
+    stranger = login("admin", shop=stranger_shop)
+    first = log_in(http, staff)
+    sid = decode_token(first["refresh_token"])["sid"]
+    assert http.post(REFRESH, headers=bearer(first["refresh_token"])).status_code == 200
+
+    assert http.post(REFRESH, headers=bearer(first["refresh_token"])).status_code == 401
+
+    for admin in admins:
+        seen = admin.get(AUDIT_LOG, query_string={"entity": "login_session"})
+        assert seen.status_code == 200
+        assert [(e["action"], e["entity_id"], e["actor_id"], e["changes"]) for e in seen.json] == [
+            ("revoke", sid, staff.id, {"revoked_reason": [None, "reuse"]})
+        ]
+        assert seen.json[0]["shop_id"] == admin.shop_id
+    assert stranger.get(AUDIT_LOG, query_string={"entity": "login_session"}).json == []
