@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 CODE_DIGITS = 6
 CODE_TTL_SECONDS = 5 * 60
 RESEND_AFTER_SECONDS = 60
+# A failed send job keeps its arguments (the code in clear) in RQ's failed registry: gone soon after the code dies.
+FAILED_SEND_KEPT_SECONDS = 10 * 60
 MAX_WRONG_TRIES = 5
 # A known phone costs a few more milliseconds (a row, a job); every answer waits until this much has passed.
 ANSWER_FLOOR_SECONDS = 0.2
@@ -140,6 +142,7 @@ def _send_code(user: User, code: str) -> None:
         occurrence_key=f"otp:{user.id}:{uuid.uuid4().hex}",
         queue="otp",
         description="send otp",
+        failure_ttl=FAILED_SEND_KEPT_SECONDS,
     )
     db.session.commit()
 

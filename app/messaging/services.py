@@ -82,6 +82,7 @@ def queue_message(
     order_id: int | None = None,
     queue: str = "messages",
     description: str | None = None,
+    failure_ttl: int = FAILED_JOB_KEPT_SECONDS,
 ) -> MessageLog | None:
     """Log a message as queued and send it once the caller's transaction commits. The caller commits.
 
@@ -116,12 +117,18 @@ def queue_message(
     message_id = db.session.execute(_insert_once(values).returning(MessageLog.id)).scalar()
     if message_id is None:
         return None
-    _enqueue_send(message_id, to, secret_values, queue=queue, description=description)
+    _enqueue_send(message_id, to, secret_values, queue=queue, description=description, failure_ttl=failure_ttl)
     return db.session.get(MessageLog, message_id)
 
 
 def _enqueue_send(
-    message_id: int, to: str, secret_values: Mapping[str, str] | None, *, queue: str, description: str | None
+    message_id: int,
+    to: str,
+    secret_values: Mapping[str, str] | None,
+    *,
+    queue: str,
+    description: str | None,
+    failure_ttl: int = FAILED_JOB_KEPT_SECONDS,
 ) -> None:
     from app.messaging.jobs import send_message  # the job module imports this one
 
@@ -133,7 +140,7 @@ def _enqueue_send(
         dict(secret_values or {}),
         retry=send_retry(),
         job_timeout=SEND_JOB_TIMEOUT,
-        failure_ttl=FAILED_JOB_KEPT_SECONDS,
+        failure_ttl=failure_ttl,
         # RQ logs a job's description; the default one would be the call with its arguments.
         description=description or f"send message {message_id}",
     )

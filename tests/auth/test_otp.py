@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from app.auth import otp
 from app.extensions import db, queues, redis_client
 from app.jobs.worker import build_worker
+from app.messaging import services as messaging
 from app.messaging.models import MessageLog
 from tests.factories import MembershipFactory, UserFactory
 from tests.messaging.stub_server import StubServer, smsru_sent
@@ -89,6 +90,14 @@ def test_a_known_phone_gets_a_code_by_a_job_on_the_otp_queue(http, courier_user)
         courier_user.id,
     )
     assert message.recipient_masked != courier_user.phone and message.recipient_masked.endswith(courier_user.phone[-2:])
+
+
+def test_the_otp_send_job_is_kept_only_minutes_if_it_fails(http, courier_user):
+    assert request_code(http, courier_user.phone).status_code == 202
+
+    (job,) = otp_jobs()
+    assert job.failure_ttl == otp.FAILED_SEND_KEPT_SECONDS <= 10 * 60
+    assert job.failure_ttl < messaging.FAILED_JOB_KEPT_SECONDS
 
 
 def test_the_answer_is_identical_for_known_and_unknown_phones(http, courier_user):

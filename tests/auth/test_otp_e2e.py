@@ -7,12 +7,14 @@ import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
+from app.auth import otp
 from app.extensions import db, queues
 from app.messaging.models import MessageLog
 from tests.factories import MembershipFactory, UserFactory
@@ -173,6 +175,10 @@ def test_when_smsru_always_fails_the_message_ends_failed_after_every_try(app, cl
     assert message.attempts == 3
     assert message.error == "SMS.RU refused the request: Неправильный api_id (code 200)"
     assert message.provider_message_id is None
-    assert job.id in FailedJobRegistry(queue=queues.get("otp"))
+    failed = FailedJobRegistry(queue=queues.get("otp"))
+    assert job.id in failed
+    # The failed job holds the code in clear: RQ drops it within minutes, not the week other messages keep.
+    assert 0 < job.connection.ttl(job.key) <= otp.FAILED_SEND_KEPT_SECONDS
+    assert failed.get_expiration_time(job) <= datetime.now(UTC) + timedelta(seconds=otp.FAILED_SEND_KEPT_SECONDS)
     worker.burst()  # a late run changes nothing
     assert len(sms.requests) == 3
