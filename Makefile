@@ -60,6 +60,12 @@ clean:
 bench-reports: $(BIN)/activate
 	$(BIN)/python bench/reports_bench.py $(BENCH_ARGS)
 
+## Time the message scans over 100k customers and 10k orders in a scratch database (bench_scans, Redis db 11);
+## writes docs/scans-benchmark.md. BENCH_ARGS="--customers 10000 --orders 1000" tries it small.
+.PHONY: bench-scans
+bench-scans: $(BIN)/activate
+	$(BIN)/python bench/scans_bench.py $(BENCH_ARGS)
+
 ## The peak-day load test (docs/performance.md): 1M orders in bench_peak, the app and a psycopg2 baseline under gunicorn,
 ## RQ workers, locust headless. Needs PostgreSQL and Redis (db 7); BENCH_ARGS="--orders 50000 --duration 60" tries it small.
 .PHONY: bench
