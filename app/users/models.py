@@ -3,7 +3,7 @@ from enum import StrEnum
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.common.models import TimestampMixin
 from app.common.types import UTCDateTime
@@ -67,6 +67,8 @@ class Membership(TimestampMixin, db.Model):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     shop: Mapped["Shop"] = relationship()  # noqa: F821  resolved by name on the registry
+    # Loaded by the staff queries: the person is also active staff of another shop (None when not loaded).
+    shared_with_other_shops: Mapped[bool | None] = query_expression()
 
     __table_args__ = (
         UniqueConstraint("user_id", "shop_id"),

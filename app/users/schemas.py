@@ -68,7 +68,12 @@ class StaffSchema(Schema):
     phone = fields.String(attribute="user.phone", required=True)
     email = fields.String(attribute="user.email", allow_none=True)
     language = fields.String(attribute="user.language", required=True)
-    has_password = fields.Boolean(attribute="user.has_password", required=True)
+    has_password = fields.Boolean(
+        attribute="user.has_password",
+        required=True,
+        allow_none=True,
+        metadata={"description": "False for OTP-only staff; null (like email) for a person who also works elsewhere."},
+    )
     role = fields.String(required=True, metadata={"enum": list(ROLE_VALUES)})
     is_active = fields.Boolean(required=True, metadata={"description": "Active in this shop."})
     deactivated_at = fields.AwareDateTime(allow_none=True)
@@ -79,8 +84,11 @@ class StaffSchema(Schema):
         metadata={"description": "Only in an admin's view: the person's id at the trusted identity service."},
     )
 
-    @post_dump
-    def _only_admins_see_the_external_id(self, data: dict, **_kwargs) -> dict:
+    @post_dump(pass_original=True)
+    def _hide_what_is_not_this_shops(self, data: dict, membership, **_kwargs) -> dict:
+        if getattr(membership, "shared_with_other_shops", False):
+            # Their account serves another shop too: its e-mail and login setup are not this shop's to see.
+            data.update(email=None, has_password=None, external_id=None)
         if not _viewer_is_admin():
             data.pop("external_id", None)
         return data

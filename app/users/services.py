@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager, with_expression
 
 from app.audit import services as audit
 from app.auth.passwords import hash_password, verify_password
@@ -27,6 +27,8 @@ from app.shops.models import Shop
 from app.users.models import Membership, Role, User
 
 USER_FIELDS = ["phone", "email", "name", "language", "is_active"]
+# The person's own account, shared by every shop they work in: one shop may not change it for the others.
+ACCOUNT_FIELDS = ("name", "email", "language", "external_id")
 MANAGED_BY_MANAGERS = frozenset({Role.FLORIST, Role.COURIER})
 PHONE_CHARACTERS = frozenset("0123456789+-() ")
 # Unique constraints (named by the metadata's convention) → the field a client should fix.
@@ -90,7 +92,20 @@ def create_user(
 
 def _staff_query():
     # The user comes in the same statement; their memberships are not needed for a staff row.
-    return select(Membership).join(Membership.user).options(contains_eager(Membership.user).lazyload(User.memberships))
+    elsewhere = aliased(Membership)
+    shared = exists().where(
+        elsewhere.user_id == Membership.user_id, elsewhere.shop_id != Membership.shop_id, elsewhere.is_active
+    )
+    return (
+        select(Membership)
+        .join(Membership.user)
+        .options(
+            contains_eager(Membership.user).lazyload(User.memberships),
+            with_expression(Membership.shared_with_other_shops, shared),
+        )
+        # The flag is not a column: an object already in the session would otherwise keep it unloaded.
+        .execution_options(populate_existing=True)
+    )
 
 
 def _like(text: str) -> str:
@@ -186,6 +201,22 @@ def _ensure_external_id_free(external_id: str | None, *, user_id: int | None) ->
     if db.session.scalar(stmt) is not None:
         text = CONFLICT_FIELDS["uq_users_external_id"][1]
         raise ConflictError(text, errors={"external_id": [text]})
+
+
+def _ensure_account_untouched(user: User, data: dict[str, Any]) -> None:
+    # They may be admin elsewhere: a rename or a new e-mail from this shop would change it for that one too.
+    touched = [
+        field
+        for field in ACCOUNT_FIELDS
+        if field in data
+        and (_normalize_email(data[field]) if field == "email" else data[field]) != getattr(user, field)
+    ]
+    if touched:
+        text = "Also works in another shop: they change this themselves (PATCH /users/me)."
+        raise ConflictError(
+            "This person also works in another shop; only they change their name, e-mail, language or identity link.",
+            errors={field: [text] for field in touched},
+        )
 
 
 def _normalize_email(email: str | None) -> str | None:
@@ -310,6 +341,8 @@ def update_staff(*, shop_id: int, actor: User, actor_role: Role, user_id: int, d
         _ensure_may_manage(actor_role, new_role)
     active = data.pop("is_active", None)
 
+    if membership.shared_with_other_shops:
+        _ensure_account_untouched(user, data)
     if "external_id" in data:
         _ensure_may_link_external_id(actor_role)
         _ensure_external_id_free(data["external_id"], user_id=user.id)

@@ -606,3 +606,77 @@ def test_an_external_id_that_is_not_one_is_422(admin, florist, external_id):
 
     assert response.status_code == 422
     assert "external_id" in response.json["errors"]["json"]
+
+
+# --- a person who works in several shops ----------------------------------------------------------
+
+
+def test_inviting_a_person_of_another_shop_reveals_neither_their_email_nor_their_login(admin, shop, other_shop):
+    person = UserFactory(name="Olga", phone="+79165557788", email="olga@elsewhere.test", external_id="partner-11")
+    MembershipFactory(user=person, shop=other_shop, role="admin")
+    db.session.commit()
+
+    response = admin.post("/api/v1/users", json={"name": "Typed Name", "phone": person.phone, "role": "courier"})
+
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert (body["phone"], body["role"]) == (person.phone, "courier")
+    assert (body["email"], body["has_password"], body["external_id"]) == (None, None, None)
+    assert "olga@elsewhere.test" not in response.get_data(as_text=True)
+    db.session.refresh(person)
+    assert person.name == "Olga"  # the name the inviter typed is not written over theirs
+    for view in (
+        admin.get(f"/api/v1/users/{person.id}").json,
+        admin.get("/api/v1/users", query_string={"q": "Olga"}).json[0],
+    ):
+        assert (view["email"], view["has_password"]) == (None, None)
+
+
+def test_a_person_only_of_this_shop_shows_their_email_and_login(admin, florist):
+    body = admin.get(f"/api/v1/users/{florist.user.id}").json
+
+    assert (body["email"], body["has_password"]) == (florist.user.email, True)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"name": "Renamed"}, {"email": "new@mine.test"}, {"language": "en"}, {"external_id": "partner-12"}],
+)
+def test_a_shop_cannot_change_the_account_of_a_person_who_also_works_elsewhere(admin, shop, other_shop, member, body):
+    person, _ = member(other_shop, "admin", language="ru")
+    member(shop, "florist", user=person)
+    before = (person.name, person.email, person.language, person.external_id)
+
+    response = admin.patch(f"/api/v1/users/{person.id}", json=body)
+
+    assert response.status_code == 409
+    [field] = body
+    assert "PATCH /users/me" in response.json["errors"][field][0]
+    assert "another shop" in response.json["message"]
+    db.session.refresh(person)
+    assert (person.name, person.email, person.language, person.external_id) == before
+    assert audit_entries(shop.id, person.id) == []
+
+
+def test_the_shop_still_changes_their_role_here_and_they_rename_themselves(app, admin, shop, other_shop, member):
+    person, in_other = member(other_shop, "admin")
+    member(shop, "florist", user=person)
+
+    moved = admin.patch(f"/api/v1/users/{person.id}", json={"role": "courier", "name": person.name})
+    renamed = in_other.patch("/api/v1/users/me", json={"name": "Their Own Name"})
+
+    assert moved.status_code == 200 and moved.json["role"] == "courier"
+    assert renamed.status_code == 200
+    assert admin.get(f"/api/v1/users/{person.id}").json["name"] == "Their Own Name"
+
+
+def test_once_they_leave_the_other_shop_this_shop_may_change_their_details(admin, shop, other_shop, member):
+    person, _ = member(other_shop, "florist")
+    member(shop, "florist", user=person)
+    other_admin = member(other_shop, "admin")[1]
+    assert other_admin.delete(f"/api/v1/users/{person.id}").status_code == 204
+
+    response = admin.patch(f"/api/v1/users/{person.id}", json={"name": "Only Ours Now"})
+
+    assert response.status_code == 200
+    assert (response.json["name"], response.json["email"]) == ("Only Ours Now", person.email)
