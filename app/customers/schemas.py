@@ -46,7 +46,8 @@ class CustomerCreateSchema(StrictSchema):
     phone = fields.String(required=True, **PHONE)
     name = fields.String(required=True, validate=[validate.Length(min=1, max=120), no_nul])
     email = fields.Email(allow_none=True, load_default=None, validate=validate.Length(max=254))
-    language = fields.String(load_default="ru", validate=validate.OneOf(LANGUAGES))
+    # Not given: the shop's language (Russian in Russian-speaking countries, else English).
+    language = fields.String(load_default=None, validate=validate.OneOf(LANGUAGES))
     notes = fields.String(load_default="", validate=[validate.Length(max=5000), no_nul])
     marketing_consent = fields.Boolean(load_default=False)
     telegram_chat_id = fields.String(allow_none=True, load_default=None, validate=TELEGRAM_CHAT_ID)

@@ -26,6 +26,7 @@ from app.errors import ConflictError, NotFoundError, PreconditionFailed, RuleVio
 from app.extensions import db
 from app.messaging.models import MessageLog
 from app.shops.models import Shop
+from app.shops.services import shop_language
 from app.warehouse.services import version_tag
 
 CUSTOMER_FIELDS = ["phone", "name", "email", "language", "notes", "marketing_consent", "telegram_chat_id"]
@@ -115,6 +116,8 @@ def create_customer(*, shop_id: int, actor_id: int | None, data: dict[str, Any],
     existing = _customer_with_phone(shop_id, data["phone"])
     if existing is not None:
         raise _phone_taken(shop_id, data["phone"], existing.id)
+    if not data.get("language"):
+        data["language"] = shop_language(db.session.get(Shop, shop_id).country)
     customer = Customer(shop_id=shop_id, **data)
     if customer.marketing_consent:
         customer.consent_changed_at = utcnow()

@@ -33,7 +33,7 @@ from app.messaging import templates
 from app.messaging.models import MessageLog
 from app.messaging.services import channel_for_customer, channel_for_user, queue_message
 from app.shops.models import Shop
-from app.shops.services import effective_settings
+from app.shops.services import effective_settings, shop_language
 from app.users.models import Membership, Role, User
 from app.warehouse.models import Batch, Item
 
@@ -46,8 +46,6 @@ MAX_DAYS_BEFORE = 60
 EXPIRY_HORIZON_DAYS = 2
 DIGEST_LINES_SHOWN = 30
 DIGEST_ROLES = (Role.ADMIN.value, Role.MANAGER.value)
-# Where Russian is the language a shop's own email is written in (staff have a language each).
-RUSSIAN_SPEAKING_COUNTRIES = frozenset({"RU", "BY", "KZ", "KG"})
 DIGEST_CHECKED_TTL = 3 * 24 * 3600
 
 
@@ -92,11 +90,6 @@ def shop_clocks(now: datetime) -> list[ShopClock]:
         view = ShopView(id=shop.id, name=shop.name, country=shop.country, settings=effective_settings(shop))
         clocks.append(ShopClock(shop=view, local_now=now.astimezone(zone)))
     return clocks
-
-
-def shop_language(shop: ShopView) -> str:
-    """The language of what goes to the shop itself (its email), not to a person with a language of their own."""
-    return "ru" if shop.country in RUSSIAN_SPEAKING_COUNTRIES else "en"
 
 
 # --- occasion reminders ------------------------------------------------------------------------------
@@ -393,7 +386,7 @@ def _queue_digest(digest: StockDigest, staff: Sequence[User]) -> int:
     shop = digest.clock.shop
     email = shop.settings["notification_email"]
     if email:
-        recipients = [("email", email, None, "email", shop_language(shop))]
+        recipients = [("email", email, None, "email", shop_language(shop.country))]
     else:
         recipients = [(*channel_for_user(user), user.id, f"user:{user.id}", user.language) for user in staff]
     queued = 0

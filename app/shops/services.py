@@ -40,6 +40,15 @@ class MyShop:
         return effective_settings(self.shop)
 
 
+# Where Russian is what a shop's customers and e-mails are written in, unless a person chose otherwise.
+RUSSIAN_SPEAKING_COUNTRIES = frozenset({"RU", "BY", "KZ", "KG"})
+
+
+def shop_language(country: str) -> str:
+    """The language of a shop in `country`: for its own e-mail, and for a customer who chose none."""
+    return "ru" if country in RUSSIAN_SPEAKING_COUNTRIES else "en"
+
+
 def effective_settings(shop: Shop) -> dict[str, Any]:
     """Every known setting of the shop, defaults filled in (delivery fees as decimal strings)."""
     stored = {key: value for key, value in (shop.settings or {}).items() if key in SETTINGS_DEFAULTS}

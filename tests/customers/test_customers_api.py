@@ -208,3 +208,16 @@ def test_a_retried_create_with_the_same_idempotency_key_makes_one_customer(manag
     assert (first.status_code, retry.status_code) == (201, 201)
     assert retry.json == first.json and retry.headers["Idempotent-Replayed"] == "true"
     assert db.session.scalar(select(func.count()).where(Customer.shop_id == shop.id)) == 1
+
+
+def test_a_customer_without_a_language_gets_the_shops(app, manager):
+    berlin = ShopFactory(timezone="Europe/Berlin", country="DE")
+    berlin_manager = staff_client(app, berlin, "manager")
+    db.session.commit()
+
+    here = manager.post("/api/v1/customers", json={"name": "Анна", "phone": "+79161230001"})
+    there = berlin_manager.post("/api/v1/customers", json={"name": "Anna", "phone": "+4915112345678"})
+    chosen = berlin_manager.post("/api/v1/customers", json={"name": "Ida", "phone": "+4915112345679", "language": "ru"})
+
+    assert [r.status_code for r in (here, there, chosen)] == [201, 201, 201]
+    assert [r.get_json()["language"] for r in (here, there, chosen)] == ["ru", "en", "ru"]
