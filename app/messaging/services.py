@@ -114,11 +114,12 @@ def queue_message(
         "created_at": now,
         "updated_at": now,
     }
-    message_id = db.session.execute(_insert_once(values).returning(MessageLog.id)).scalar()
-    if message_id is None:
+    # One statement: the row comes back from the INSERT itself (nothing when the key was taken).
+    message = db.session.scalars(_insert_once(values).returning(MessageLog)).first()
+    if message is None:
         return None
-    _enqueue_send(message_id, to, secret_values, queue=queue, description=description, failure_ttl=failure_ttl)
-    return db.session.get(MessageLog, message_id)
+    _enqueue_send(message.id, to, secret_values, queue=queue, description=description, failure_ttl=failure_ttl)
+    return message
 
 
 def _enqueue_send(

@@ -264,7 +264,8 @@ def test_the_customer_hears_when_the_order_is_out_and_when_it_is_delivered(messa
 
     out, delivered = messages("order_status")
     assert (out.customer_id, out.order_id, out.template) == (order.customer_id, order.id, "order_out_for_delivery")
-    assert text_of(out) == f"Blumen am Eck: ваш заказ {order.number} у курьера и будет доставлен 29 марта, 10:00–14:00."
+    # Taken by phone without a language, in a German shop: the customer reads English.
+    assert text_of(out) == f"Blumen am Eck: your order {order.number} is on its way and arrives 29 March, 10:00–14:00."
     assert delivered.template == "order_delivered"
     assert out.recipient_masked == "+7********33"  # the customer who pays, not the recipient
 
