@@ -13,7 +13,7 @@ from sqlalchemy import delete, exists, or_, select, update
 from app.audit import services as audit
 from app.auth import external
 from app.auth.models import LoginSession, RefreshToken
-from app.auth.passwords import verify_password
+from app.auth.passwords import hash_password, needs_rehash, verify_password
 from app.auth.tokens import issue_pair, revoke_jti, revoke_sessions, start_session
 from app.common.phones import InvalidPhone, normalize_phone
 from app.common.types import utcnow
@@ -45,6 +45,8 @@ def authenticate(*, identifier: str, password: str) -> User:
     password_ok = verify_password(user.password_hash if user else None, password)
     if user is None or not password_ok or not user.is_active:
         raise Unauthorized(BAD_CREDENTIALS)
+    if needs_rehash(user.password_hash):  # committed with the login session that follows
+        user.password_hash = hash_password(password)
     return user
 
 

@@ -65,6 +65,8 @@ class ProductionTask(TimestampMixin, db.Model):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         # The workshop's list, by due time; and the tablets' sync.
         Index("ix_production_tasks_shop_due", "shop_id", "due_at"),
+        # The workshop's open tasks by due time (status IN pending, in_progress): read on every poll.
+        Index("ix_production_tasks_shop_status_due", "shop_id", "status", "due_at"),
         Index("ix_production_tasks_shop_updated", "shop_id", "updated_at"),
         Index("ix_production_tasks_order", "order_id"),
         Index("ix_production_tasks_florist", "florist_id"),

@@ -118,3 +118,19 @@ def test_unknown_user_and_wrong_password_take_about_the_same_time(app, http, sta
 
     # Without the dummy verification the unknown user would answer many times faster than argon2 allows.
     assert 0.5 < unknown / wrong < 2.0
+
+
+def test_a_password_hashed_with_old_argon2_settings_still_logs_in_and_is_rehashed_lighter(http):
+    old_hash = PasswordHasher(memory_cost=65536, time_cost=3, parallelism=4).hash("correct horse battery")
+    user = UserFactory(password_hash=old_hash)
+    db.session.commit()
+
+    response = http.post(LOGIN, json={"login": user.email, "password": "correct horse battery"})
+
+    assert response.status_code == 200
+    db.session.refresh(user)
+    assert user.password_hash != old_hash
+    assert "m=19456,t=2,p=1" in user.password_hash
+    assert passwords.verify_password(user.password_hash, "correct horse battery")
+    again = http.post(LOGIN, json={"login": user.email, "password": "correct horse battery"})
+    assert again.status_code == 200
