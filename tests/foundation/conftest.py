@@ -105,14 +105,19 @@ class StubServer:
 
 @pytest.fixture
 def stub_server() -> Iterator[StubServer]:
-    """A real HTTP server on 127.0.0.1 answering 200 `{}` to every POST and recording it (bodies un-gzipped)."""
+    """A real HTTP server on 127.0.0.1 answering 200 `{}` to every POST and recording it (bodies decompressed)."""
     recorded: list[RecordedRequest] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.headers.get("Content-Encoding") == "gzip":
+            encoding = self.headers.get("Content-Encoding")
+            if encoding == "gzip":
                 body = gzip.decompress(body)
+            elif encoding == "br":  # sentry-sdk prefers brotli when it is installed (locust brings it)
+                import brotli
+
+                body = brotli.decompress(body)
             recorded.append(RecordedRequest("POST", self.path, dict(self.headers), body))
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
