@@ -117,7 +117,8 @@ class StaffCreateSchema(Schema):
         validate=PASSWORD_LENGTH,
         metadata={"description": "Optional: staff without one log in by OTP. Only for a new account."},
     )
-    language = fields.String(load_default="ru", validate=validate.OneOf(LANGUAGES))
+    # Not given: the shop's language (Russian in Russian-speaking countries, else English).
+    language = fields.String(load_default=None, validate=validate.OneOf(LANGUAGES))
     external_id = external_id_field()
 
 

@@ -24,6 +24,7 @@ from app.common.types import utcnow
 from app.errors import ConflictError, NotFoundError, PermissionDenied, RuleViolation
 from app.extensions import db
 from app.shops.models import Shop
+from app.shops.services import shop_language
 from app.users.models import Membership, Role, User
 
 USER_FIELDS = ["phone", "email", "name", "language", "is_active"]
@@ -256,7 +257,7 @@ def invite_staff(
     role: str,
     email: str | None = None,
     password: str | None = None,
-    language: str = "ru",
+    language: str | None = None,
     external_id: str | None = None,
 ) -> Membership:
     """Add a person to the shop's staff: a new account, or a membership for someone known elsewhere."""
@@ -280,7 +281,7 @@ def invite_staff(
             name=name,
             email=email,
             password=password,
-            language=language,
+            language=language or shop_language(shop.country),
             shop_id=shop_id,
             role=new_role,
             external_id=external_id,

@@ -91,6 +91,17 @@ def test_invite_parses_the_phone_with_the_shops_country(app, login):
     assert response.json["phone"] == "+493012345678"
 
 
+def test_invited_staff_without_a_language_get_the_shops(admin, login):
+    berlin = ShopFactory(country="DE", timezone="Europe/Berlin")
+    boss = login("admin", shop=berlin)
+
+    here = admin.post("/api/v1/users", json={"name": "Kirill", "phone": "+79165550001", "role": "courier"})
+    there = boss.post("/api/v1/users", json={"name": "Jonas", "phone": "030 12345679", "role": "courier"})
+
+    assert [here.status_code, there.status_code] == [201, 201]
+    assert [here.json["language"], there.json["language"]] == ["ru", "en"]
+
+
 def test_invite_rejects_a_phone_that_is_not_one(admin):
     response = admin.post("/api/v1/users", json={"name": "X", "phone": "12345", "role": "courier"})
 
