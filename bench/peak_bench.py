@@ -38,8 +38,6 @@ RESULTS = ROOT / "bench" / ".results"
 APP_PORT, BASELINE_PORT, SMS_PORT = 8101, 8102, 8125
 BIN = Path(sys.executable).parent
 ENDPOINTS = ["orders_list", "order_detail", "deliveries", "tasks"]
-# An index the workshop's list would use; not in the app's migrations (yet): --with-suggested-index tries it.
-SUGGESTED_INDEX = ("ix_bench_production_tasks_shop_status_due", "production_tasks (shop_id, status, due_at)")
 
 
 def server_env(args) -> dict[str, str]:
@@ -260,16 +258,6 @@ def run(args) -> dict:
     RESULTS.mkdir(exist_ok=True)
     data = peak_data.ensure(args.database_url, orders=args.orders, reuse=not args.fresh)
     sizes = peak_data.count_rows(args.database_url, peak_data.TABLES)
-    connection = psycopg2.connect(args.database_url)
-    with connection, connection.cursor() as cursor:
-        name, target = SUGGESTED_INDEX
-        cursor.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON {target}"
-            if args.with_suggested_index
-            else f"DROP INDEX IF EXISTS {name}"
-        )
-        cursor.execute("ANALYZE production_tasks")
-    connection.close()
     env = server_env(args)
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()  # only the bench's own database
     fixture(args.database_url, RESULTS / "fixture.json")
@@ -367,7 +355,6 @@ def main() -> None:
     parser.add_argument("--load-step-seconds", type=int, default=40)
     parser.add_argument("--rate", type=float, default=300)
     parser.add_argument("--duration", type=int, default=600, help="seconds of the March 8 mix")
-    parser.add_argument("--with-suggested-index", action="store_true", help="add an index the migrations lack")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     if args.workers < 1 or args.redis_db == 15:

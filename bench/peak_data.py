@@ -453,6 +453,7 @@ def ensure(url: str, *, orders: int, reuse: bool) -> dict:
     found = generated_with(url) if reuse else None
     if found and found["orders"] == orders:
         print(f"reusing {url}: {orders:,} orders generated {found['generated_at']:%Y-%m-%d %H:%M}", flush=True)
+        migrate(url)  # the data stays; the schema follows the app's newest migrations (indexes added since)
         return found
     return generate(url, orders=orders)
 
