@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -48,7 +47,7 @@ import psycopg2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import count_rows, migrate, recreate_database, run_steps  # noqa: E402
+from bench.scratch import count_rows, machine, migrate, recreate_database, run_steps, server_version  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_scans"
 REDIS_URL = "redis://127.0.0.1:6379/11"  # this benchmark's own Redis database: flushed, nobody else's
@@ -515,28 +514,6 @@ def explain_occasion_query(url: str, *, instant: datetime) -> dict[str, float]:
 
 
 # --- the document ----------------------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f", {kb / 1024 / 1024:.0f} GB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs (nproc){memory}, {platform.system()} {platform.release()}"
-
-
-def server_version(url: str) -> str:
-    return f"PostgreSQL {_query(url, 'SHOW server_version')[0][0]}"
 
 
 def _median(runs: list[Run], attribute: str) -> float:

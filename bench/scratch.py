@@ -7,6 +7,7 @@ start with "bench".
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -106,3 +107,31 @@ def count_rows(url: str, tables: Iterable[str]) -> dict[str, int]:
             counts[table] = cursor.fetchone()[0]
     connection.close()
     return counts
+
+
+def machine() -> str:
+    """The CPU, cores, memory and kernel, as a benchmark report names its machine."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 1024 / 1024:.0f} GB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{cpu}, {os.cpu_count()} CPUs (nproc){memory}, {platform.system()} {platform.release()}"
+
+
+def server_version(url: str) -> str:
+    connection = psycopg2.connect(url)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+    connection.close()
+    return f"PostgreSQL {version}"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -50,19 +49,6 @@ STATUS_MESSAGES = {
 }
 
 
-@dataclass(frozen=True)
-class Recipient:
-    channel: str
-    to: str
-    user_id: int
-    language: str
-
-
-def _staff(user: User) -> Recipient:
-    channel, to = channel_for_user(user)
-    return Recipient(channel=channel, to=to, user_id=user.id, language=templates.language_for(user.language))
-
-
 def _shops(shop_ids: Iterable[int]) -> dict[int, Shop]:
     ids = sorted(set(shop_ids))
     if not ids:
@@ -78,8 +64,9 @@ def _zone(shop: Shop) -> ZoneInfo | None:
         return None
 
 
-def _local(moment: datetime, shop: Shop) -> datetime:
-    return moment.astimezone(_zone(shop) or ZoneInfo("UTC"))
+def _clock(moment: datetime, shop: Shop) -> str:
+    """The shop's wall-clock time of `moment`, as "09:00"."""
+    return moment.astimezone(_zone(shop) or ZoneInfo("UTC")).strftime("%H:%M")
 
 
 def _already_queued(keys: Sequence[str]) -> set[str]:
@@ -126,6 +113,37 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%MZ")
 
 
+def _tell_staff(
+    person: User,
+    *,
+    kind: str,
+    template: str,
+    key: str,
+    order: Order,
+    shop: Shop,
+    description: str,
+    extra: dict[str, object] | None = None,
+) -> bool:
+    """Queue one message about `order` to a member of staff, on their channel and in their language;
+    False when its key was queued already."""
+    channel, to = channel_for_user(person)
+    language = templates.language_for(person.language)
+    message = queue_message(
+        kind=kind,
+        channel=channel,
+        to=to,
+        template=template,
+        language=language,
+        occurrence_key=key,
+        context={**_order_context(order, shop, language), **(extra or {})},
+        shop_id=order.shop_id,
+        user_id=person.id,
+        order_id=order.id,
+        description=description,
+    )
+    return message is not None
+
+
 # --- the courier: 60 minutes before the window opens ---------------------------------------------------
 
 
@@ -157,21 +175,15 @@ def scan_courier_reminders(now: datetime | None = None) -> int:
         shop = shops[order.shop_id]
         if courier is None or _zone(shop) is None:
             continue
-        to = _staff(courier)
-        message = queue_message(
+        queued += _tell_staff(
+            courier,
             kind="courier_reminder",
-            channel=to.channel,
-            to=to.to,
             template="courier_reminder",
-            language=to.language,
-            occurrence_key=keys[order.id],
-            context=_order_context(order, shop, to.language),
-            shop_id=order.shop_id,
-            user_id=to.user_id,
-            order_id=order.id,
+            key=keys[order.id],
+            order=order,
+            shop=shop,
             description=f"send courier reminder for order {order.id}",
         )
-        queued += message is not None
     db.session.commit()
     log.info("courier reminder scan queued %d message(s)", queued)
     return queued
@@ -210,29 +222,21 @@ def scan_florist_reminders(now: datetime | None = None) -> int:
         shop = shops[task.shop_id]
         if key in done or _zone(shop) is None:
             continue
-        to = _staff(person)
-        context = {
-            **_order_context(order, shop, to.language),
-            "product": task.product_name,
-            "quantity": task.quantity,
-            "due": _local(task.due_at, shop).strftime("%H:%M"),
-            "task_id": task.id,
-        }
-        template = "florist_reminder" if person.id == task.florist_id else "florist_reminder_unclaimed"
-        message = queue_message(
+        queued += _tell_staff(
+            person,
             kind="florist_reminder",
-            channel=to.channel,
-            to=to.to,
-            template=template,
-            language=to.language,
-            occurrence_key=key,
-            context=context,
-            shop_id=task.shop_id,
-            user_id=to.user_id,
-            order_id=order.id,
+            template="florist_reminder" if person.id == task.florist_id else "florist_reminder_unclaimed",
+            key=key,
+            order=order,
+            shop=shop,
             description=f"send florist reminder for task {task.id}",
+            extra={
+                "product": task.product_name,
+                "quantity": task.quantity,
+                "due": _clock(task.due_at, shop),
+                "task_id": task.id,
+            },
         )
-        queued += message is not None
     db.session.commit()
     log.info("florist reminder scan queued %d message(s)", queued)
     return queued
@@ -301,26 +305,16 @@ def scan_overdue_orders(now: datetime | None = None) -> int:
         if key in done:
             continue
         shop = shops[order.shop_id]
-        to = _staff(person)
-        context = {
-            **_order_context(order, shop, to.language),
-            "status": order.status,
-            "since": _local(at, shop).strftime("%H:%M"),
-        }
-        message = queue_message(
+        queued += _tell_staff(
+            person,
             kind=kind,
-            channel=to.channel,
-            to=to.to,
             template=kind,
-            language=to.language,
-            occurrence_key=key,
-            context=context,
-            shop_id=order.shop_id,
-            user_id=to.user_id,
-            order_id=order.id,
+            key=key,
+            order=order,
+            shop=shop,
             description=f"send {kind.replace('_', ' ')} alert for order {order.id}",
+            extra={"status": order.status, "since": _clock(at, shop)},
         )
-        queued += message is not None
     db.session.commit()
     log.info("overdue scan queued %d message(s)", queued)
     return queued
