@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, or_, select, union
+from sqlalchemy import Select, exists, or_, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -891,14 +891,15 @@ def anonymize_orders_of(shop_id: int, customer_id: int, actor_id: int | None = N
         return []
     production.forget_card_texts(shop_id=shop_id, order_ids=order_ids)
     photos = courier.forget_trips(shop_id=shop_id, order_ids=order_ids)
-    for change in db.session.scalars(
-        select(OrderStatusChange).where(
+    db.session.execute(
+        update(OrderStatusChange)
+        .where(
             OrderStatusChange.shop_id == shop_id,
             OrderStatusChange.order_id.in_(order_ids),
             OrderStatusChange.comment != "",
         )
-    ):
-        change.comment = customers.ERASED
+        .values(comment=customers.ERASED)
+    )
     for entry in db.session.scalars(
         select(AuditEntry).where(
             AuditEntry.shop_id == shop_id,
