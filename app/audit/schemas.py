@@ -1,6 +1,6 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from app.common.schemas import DateRangeArgs
+from app.common.schemas import DateRangeArgs, Schema
 
 
 class AuditEntrySchema(Schema):

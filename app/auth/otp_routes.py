@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from app.auth import otp
 from app.auth.ratelimits import TOO_MANY, configured, hashed
@@ -12,7 +12,7 @@ from app.auth.routes import blp
 from app.auth.schemas import TokenPairSchema
 from app.common.net import client_ip
 from app.common.phones import InvalidPhone, normalize_phone
-from app.common.schemas import PhoneField
+from app.common.schemas import PhoneField, Schema
 from app.extensions import limiter
 
 

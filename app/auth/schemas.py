@@ -1,5 +1,6 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from app.common.schemas import Schema
 from app.users.schemas import UserWithMembershipsSchema
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow import fields, validate, validates_schema
 
-from app.common.schemas import StrictSchema
+from app.common.schemas import Schema, StrictSchema
 from app.storage import public_url
 from app.warehouse.schemas import DecimalString, Money, ObjectId, Quantity, QueryId, no_repeats
 

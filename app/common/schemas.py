@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+import marshmallow
+from marshmallow import ValidationError, fields, validate
 
+from app.common.dumping import compile_plan, run_plan
 from app.common.phones import InvalidPhone, normalize_phone
+
+_NOT_COMPILED = object()
+
+
+class Schema(marshmallow.Schema):
+    """Every schema of the API: marshmallow's, with its dump compiled once per schema instance (app/common/dumping.py).
+
+    Hooks (pre_dump, post_dump) and `many` work as in marshmallow, which still serializes the fields the plan does
+    not know.
+    """
+
+    def _serialize(self, obj, *, many: bool = False):
+        plan = self.__dict__.get("_dump_plan", _NOT_COMPILED)
+        if plan is _NOT_COMPILED:
+            # Racing threads compile the same plan; either copy will do.
+            plan = self.__dict__["_dump_plan"] = compile_plan(self)
+        if plan is None:
+            return super()._serialize(obj, many=many)
+        if many and obj is not None:
+            return [run_plan(self, plan, each) for each in obj]
+        return run_plan(self, plan, obj)
 
 
 class StrictSchema(Schema):

@@ -157,4 +157,4 @@ class OrderCourier(MethodView):
         order = services.assign_courier(
             shop_id=shop.shop_id, order_id=order_id, courier_id=data["courier_id"], actor_id=shop.user.id
         )
-        return order, 200, {"ETag": order_tag(order)}
+        return order, 200, {"ETag": order_tag(order.id, order.version)}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from app.common.schemas import StrictSchema
+from app.common.schemas import Schema, StrictSchema
 from app.courier.models import FailureReason
 from app.orders.models import OrderStatus
 from app.storage import public_url

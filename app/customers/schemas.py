@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import calendar
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.common.schemas import StrictSchema
+from app.common.schemas import Schema, StrictSchema
 from app.users.schemas import LANGUAGES, no_nul
 
 LEAP_YEAR = 2000  # a date without a year may be 29 February

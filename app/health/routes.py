@@ -1,7 +1,8 @@
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from app.common.api import Blueprint
+from app.common.schemas import Schema
 from app.errors import ServiceUnavailable
 from app.health import services
 

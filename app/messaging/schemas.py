@@ -1,8 +1,8 @@
 """The message log and the queues as admins and managers read them: recipients masked, no job arguments."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from app.common.schemas import DateRangeArgs
+from app.common.schemas import DateRangeArgs, Schema
 from app.messaging.models import MESSAGE_STATUSES
 from app.messaging.providers import CHANNELS
 from app.messaging.services import is_stuck

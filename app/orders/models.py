@@ -176,14 +176,23 @@ class Order(TimestampMixin, db.Model):
 
     @property
     def amount_due(self) -> Decimal:
-        """What is still to collect; nothing for a cancelled order (money back is a refund)."""
-        if self.status == OrderStatus.CANCELLED.value:
-            return ZERO
-        return max(self.total - self.paid_amount, ZERO)
+        return amount_due(self.status, self.total, self.paid_amount)
 
     @property
     def pickup_time(self) -> str | None:
-        return self.window_start if self.fulfillment == Fulfillment.PICKUP.value else None
+        return pickup_time(self.fulfillment, self.window_start)
+
+
+def amount_due(status: str, total: Decimal, paid_amount: Decimal) -> Decimal:
+    """What is still to collect; nothing for a cancelled order (money back is a refund)."""
+    if status == OrderStatus.CANCELLED.value:
+        return ZERO
+    return max(total - paid_amount, ZERO)
+
+
+def pickup_time(fulfillment: str, window_start: str) -> str | None:
+    """A pickup's time is its window start; a delivery has none."""
+    return window_start if fulfillment == Fulfillment.PICKUP.value else None
 
 
 class OrderItem(db.Model):

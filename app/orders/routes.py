@@ -8,7 +8,7 @@ from flask.views import MethodView
 from app.auth.access import MANAGERS, current_shop, shop_access
 from app.common.api import Blueprint
 from app.idempotency.decorators import idempotent
-from app.orders import services
+from app.orders import reading, services
 from app.orders.schemas import (
     OrderCreateSchema,
     OrderDetailSchema,
@@ -48,7 +48,7 @@ def _actor_id() -> int:
 
 
 def _with_etag(order, status: int = 200):
-    return order, status, {"ETag": services.order_tag(order)}
+    return order, status, {"ETag": services.order_tag(order.id, order.version)}
 
 
 @blp.route("")
@@ -59,7 +59,7 @@ class Orders(MethodView):
     @blp.paginate()
     def get(self, args, pagination_parameters):
         """Orders by delivery day and window; filters combine, `q` searches numbers, names and phones."""
-        orders, total = services.list_orders(
+        orders, total = reading.list_orders(
             shop_id=current_shop().shop_id,
             statuses=args.get("status"),
             date_from=args.get("date_from"),
@@ -94,7 +94,8 @@ class OrderById(MethodView):
     @blp.response(200, OrderDetailSchema, headers=ETAG_HEADER)
     def get(self, order_id):
         """One order with its lines, payments, totals and the amount due."""
-        return _with_etag(services.get_order(shop_id=current_shop().shop_id, order_id=order_id))
+        card = reading.order_card(shop_id=current_shop().shop_id, order_id=order_id)
+        return card, 200, {"ETag": services.order_tag(card["id"], card["version"])}
 
     @shop_access(*MANAGERS)
     @blp.arguments(OrderUpdateSchema)
@@ -178,7 +179,7 @@ class CustomerOrders(MethodView):
     @customer_orders_blp.paginate()
     def get(self, customer_id, pagination_parameters):
         """The customer's orders, latest delivery first."""
-        orders, total = services.list_customer_orders(
+        orders, total = reading.list_customer_orders(
             shop_id=current_shop().shop_id,
             customer_id=customer_id,
             page=pagination_parameters.page,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.common.schemas import StrictSchema
+from app.common.schemas import Schema, StrictSchema
 from app.orders.models import Fulfillment, OrderSource, OrderStatus, PaymentMethod, PaymentStatus
 from app.shops.schemas import validate_hh_mm
 from app.warehouse.schemas import DecimalString, Money, ObjectId, QueryId, UserRefSchema, no_repeats

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, or_, select, union, update
+from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -107,9 +107,9 @@ def on_cancelled(order: Order, actor_id: int | None) -> None:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def order_tag(order: Order) -> str:
+def order_tag(order_id: int, version: int) -> str:
     """The order's ETag: it changes with every change of the order, its lines, status or payments."""
-    return f'"order-{order.id}-v{order.version}"'
+    return f'"order-{order_id}-v{version}"'
 
 
 def _matches(if_match: str, tag: str) -> bool:
@@ -148,93 +148,6 @@ def lock_order(*, shop_id: int, order_id: int) -> Order:
     if order is None:
         raise NotFoundError("Order not found.")
     return order
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def orders_query(
-    *,
-    shop_id: int,
-    statuses: list[str] | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    window_start: str | None = None,
-    fulfillment: str | None = None,
-    courier_id: int | None = None,
-    unassigned: bool | None = None,
-    customer_id: int | None = None,
-    q: str | None = None,
-    updated_since: datetime | None = None,
-) -> Select:
-    """The shop's orders matching the filters, by delivery day and window, with what a list shows of them."""
-    stmt = select(Order).where(Order.shop_id == shop_id)
-    if statuses:
-        stmt = stmt.where(Order.status.in_(statuses))
-    if date_from:
-        stmt = stmt.where(Order.delivery_date >= date_from)
-    if date_to:
-        stmt = stmt.where(Order.delivery_date <= date_to)
-    if window_start:
-        stmt = stmt.where(Order.window_start == window_start)
-    if fulfillment:
-        stmt = stmt.where(Order.fulfillment == fulfillment)
-    if courier_id:
-        stmt = stmt.where(Order.courier_id == courier_id)
-    if unassigned is not None:
-        stmt = stmt.where(Order.courier_id.is_(None) if unassigned else Order.courier_id.is_not(None))
-    if customer_id:
-        stmt = stmt.where(Order.customer_id == customer_id)
-    if updated_since:
-        stmt = stmt.where(Order.updated_at >= updated_since)
-    if q:
-        stmt = stmt.where(Order.id.in_(_orders_matching(shop_id, q)))
-    return _with_details(stmt.order_by(Order.delivery_date, Order.window_start, Order.id))
-
-
-def list_orders(*, page: int, page_size: int, **filters: Any) -> tuple[list[Order], int]:
-    """A page of `orders_query(**filters)`; five statements whatever the page size."""
-    return page_of(orders_query(**filters), page=page, page_size=page_size)
-
-
-def _orders_matching(shop_id: int, q: str):
-    """The ids of the shop's orders whose number, recipient or customer matches `q`.
-
-    Two halves joined by UNION, so that each OR runs over one table and PostgreSQL serves it from that
-    table's trigram indexes (ix_orders_*_trgm, ix_customers_*_trgm), not by filtering every order.
-    """
-    pattern = _like(q.strip())
-    digits = "".join(ch for ch in q if ch.isdigit())
-    on_order = [Order.number.ilike(pattern), Order.recipient_name.ilike(pattern), Order.recipient_phone.ilike(pattern)]
-    on_customer = [Customer.name.ilike(pattern), Customer.phone.ilike(pattern)]
-    if len(digits) >= 3:  # "916 123" finds +79161234567
-        on_order.append(Order.recipient_phone.like(f"%{digits}%"))
-        on_customer.append(Customer.phone.like(f"%{digits}%"))
-    try:  # a whole phone as people write it ("8 916 123-45-67") finds its E.164 form
-        phone = normalize_phone(q, _shop(shop_id).country)
-        on_order.append(Order.recipient_phone == phone)
-        on_customer.append(Customer.phone == phone)
-    except InvalidPhone:
-        pass
-    customers_matching = select(Customer.id).where(Customer.shop_id == shop_id, or_(*on_customer))
-    return union(
-        select(Order.id).where(Order.shop_id == shop_id, or_(*on_order)),
-        select(Order.id).where(Order.shop_id == shop_id, Order.customer_id.in_(customers_matching)),
-    )
-
-
-def list_customer_orders(*, shop_id: int, customer_id: int, page: int, page_size: int) -> tuple[list[Order], int]:
-    """A customer's orders, newest delivery first; 404 when the customer is not this shop's."""
-    if not db.session.scalar(select(Customer.id).where(Customer.id == customer_id, Customer.shop_id == shop_id)):
-        raise NotFoundError("Customer not found.")
-    stmt = _with_details(
-        select(Order)
-        .where(Order.shop_id == shop_id, Order.customer_id == customer_id)
-        .order_by(Order.delivery_date.desc(), Order.window_start.desc(), Order.id.desc())
-    )
-    return page_of(stmt, page=page, page_size=page_size)
 
 
 def list_history(*, shop_id: int, order_id: int, page: int, page_size: int) -> tuple[list[OrderStatusChange], int]:
@@ -605,7 +518,7 @@ def update_order(
         )
     with _all_or_nothing():
         order = lock_order(shop_id=shop_id, order_id=order_id)
-        if not _matches(if_match, order_tag(order)):
+        if not _matches(if_match, order_tag(order.id, order.version)):
             raise PreconditionFailed(
                 "The order was changed since you read it; reload it and try again.",
                 errors={"headers": {"If-Match": ["Does not match the current version."]}},

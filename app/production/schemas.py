@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
-from app.common.schemas import StrictSchema
+from app.common.schemas import Schema, StrictSchema
 from app.orders.models import Fulfillment, OrderStatus
 from app.production.models import TaskStatus
 from app.warehouse.schemas import ObjectId, QueryId, UserRefSchema

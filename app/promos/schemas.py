@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow import fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from app.common.schemas import StrictSchema
+from app.common.schemas import Schema, StrictSchema
 from app.promos.models import PROMO_KINDS
 from app.users.schemas import no_nul
 from app.warehouse.schemas import MAX_PRICE, Money

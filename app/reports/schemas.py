@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
+from app.common.schemas import Schema
 from app.courier.models import FailureReason
 from app.reports.periods import GroupBy
 from app.reports.services import DEFAULT_EXPIRING_DAYS, DEFAULT_TOP

@@ -8,8 +8,9 @@ from decimal import Decimal
 from functools import lru_cache
 
 import phonenumbers
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from app.common.schemas import Schema
 from app.users.models import ROLE_VALUES
 from app.users.schemas import no_nul
 

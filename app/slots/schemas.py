@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
+from app.common.schemas import Schema
 from app.warehouse.schemas import Money
 
 

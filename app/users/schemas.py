@@ -1,6 +1,7 @@
 from flask import g, has_request_context
-from marshmallow import Schema, ValidationError, fields, post_dump, validate
+from marshmallow import ValidationError, fields, post_dump, validate
 
+from app.common.schemas import Schema
 from app.users.models import ROLE_VALUES
 
 LANGUAGES = ("ru", "en")

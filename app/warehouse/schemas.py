@@ -6,9 +6,9 @@ import decimal
 from datetime import date
 from decimal import Decimal
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.common.schemas import DateRangeArgs, StrictSchema
+from app.common.schemas import DateRangeArgs, Schema, StrictSchema
 from app.warehouse.models import ItemKind, MovementKind, WriteOffReason
 
 MAX_ID = 2**31 - 1

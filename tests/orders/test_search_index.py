@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql
 
 from app.extensions import db
-from app.orders.services import orders_query
+from app.orders.reading import orders_select
 
 ORDER_INDEXES = {"ix_orders_number_trgm", "ix_orders_recipient_name_trgm", "ix_orders_recipient_phone_trgm"}
 CUSTOMER_INDEXES = {"ix_customers_name_trgm", "ix_customers_phone_trgm"}
@@ -56,7 +56,7 @@ def test_q_on_100k_orders_uses_the_trigram_indexes(shop):
     db.session.execute(text("SET LOCAL enable_seqscan = off"))
 
     for q in ("lebedeva", "916 123", "0423-0017"):
-        found = orders_query(shop_id=shop.id, q=q)
+        found = orders_select(shop_id=shop.id, q=q)
         count = select(func.count()).select_from(found.order_by(None).subquery())
         page = found.limit(20)
         for stmt in (count, page):
@@ -64,5 +64,5 @@ def test_q_on_100k_orders_uses_the_trigram_indexes(shop):
             assert used >= ORDER_INDEXES, (q, used)
             assert used & CUSTOMER_INDEXES, (q, used)
 
-    by_phone = orders_query(shop_id=shop.id, q="916 000012")  # recipients +7916000012x
+    by_phone = orders_select(shop_id=shop.id, q="916 000012")  # recipients +7916000012x
     assert db.session.scalar(select(func.count()).select_from(by_phone.order_by(None).subquery())) == 10
