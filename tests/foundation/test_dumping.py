@@ -36,7 +36,7 @@ def _all_schemas(cls: type) -> list[type]:
 SCHEMAS = sorted(set(_all_schemas(Schema)), key=lambda cls: f"{cls.__module__}.{cls.__name__}")
 
 DECIMALS = st.one_of(
-    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10**9, max_value=10**9),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**9), max_value=10**9),
     st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-1000, max_value=1000),
     st.sampled_from([Decimal("0"), Decimal("-0.00"), Decimal("1E+3"), Decimal("2.345"), Decimal("2.355")]),
     st.floats(allow_nan=False, allow_infinity=False, width=32),
