@@ -17,7 +17,8 @@ from typing import TypeVar
 import redis
 from flask import Flask, current_app, g
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import LoginSession, RefreshToken
 from app.common.types import utcnow
@@ -97,6 +98,16 @@ def _subject_for_lookup(jwt_data: dict) -> tuple[User | None, str | None]:
     return _load_subject(jwt_data)
 
 
+# Every authenticated request runs this: the user, their login and (joined) the memberships every shop view checks,
+# in one statement built once (building it per request cost more than running it).
+SUBJECT = (
+    select(User, LoginSession.id, LoginSession.revoked_at)
+    .outerjoin(LoginSession, and_(LoginSession.id == bindparam("session_id"), LoginSession.user_id == User.id))
+    .where(User.id == bindparam("user_id"))
+    .options(joinedload(User.memberships))
+)
+
+
 def _load_subject(jwt_data: dict) -> tuple[User | None, str | None]:
     try:
         user_id = int(jwt_data["sub"])
@@ -104,11 +115,7 @@ def _load_subject(jwt_data: dict) -> tuple[User | None, str | None]:
         return None, "unknown user"
     sid = jwt_data.get("sid")
     if sid:
-        row = db.session.execute(
-            select(User, LoginSession.id, LoginSession.revoked_at)
-            .outerjoin(LoginSession, and_(LoginSession.id == str(sid), LoginSession.user_id == User.id))
-            .where(User.id == user_id)
-        ).first()
+        row = db.session.execute(SUBJECT, {"user_id": user_id, "session_id": str(sid)}).unique().first()
         if row is None:
             return None, "unknown user"
         user, session_id, session_revoked_at = row

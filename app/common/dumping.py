@@ -76,9 +76,7 @@ def converter(field: fields.Field) -> Converter | None:
     slow = field._serialize
     if _defined_by(field, "_serialize", fields.String):
         return lambda value: value if type(value) is str else slow(value, None, None)
-    if _defined_by(field, "_serialize", fields.Boolean):
-        return lambda value: value if value is True or value is False else slow(value, None, None)
-    if type(field) is fields.Raw:
+    if _defined_by(field, "_serialize", fields.Field):  # Raw, Boolean: the value as it is
         return lambda value: value
     if _defined_by(field, "_serialize", fields.Nested):
         return lambda value: None if value is None else slow(value, None, None)
