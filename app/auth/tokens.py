@@ -106,6 +106,7 @@ SUBJECT = (
     .where(User.id == bindparam("user_id"))
     .options(joinedload(User.memberships))
 )
+SESSIONLESS_SUBJECT = select(User).where(User.id == bindparam("user_id")).options(joinedload(User.memberships))
 
 
 def _load_subject(jwt_data: dict) -> tuple[User | None, str | None]:
@@ -122,7 +123,7 @@ def _load_subject(jwt_data: dict) -> tuple[User | None, str | None]:
         if session_id is None or session_revoked_at is not None:
             return user, "login ended"
     else:
-        user = db.session.get(User, user_id)
+        user = db.session.execute(SESSIONLESS_SUBJECT, {"user_id": user_id}).unique().scalar_one_or_none()
         if user is None:
             return None, "unknown user"
     if issued_before_cutoff(jwt_data, user):

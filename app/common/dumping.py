@@ -17,11 +17,13 @@ from typing import Any
 
 from marshmallow import Schema as MarshmallowSchema
 from marshmallow import fields, missing
+from marshmallow.decorators import POST_DUMP, PRE_DUMP
 
 Converter = Callable[[Any], Any]
 # (field name, attribute read, output key, field, converter or None when marshmallow serializes the field)
 Step = tuple[str, str, str, fields.Field, Converter | None]
 ISO_FORMATTERS = (dt.datetime.isoformat, dt.date.isoformat)
+_NOT_COMPILED = object()
 
 
 def _definer(cls: type, name: str) -> type | None:
@@ -79,13 +81,34 @@ def converter(field: fields.Field) -> Converter | None:
     if _defined_by(field, "_serialize", fields.Field):  # Raw, Boolean: the value as it is
         return lambda value: value
     if _defined_by(field, "_serialize", fields.Nested):
-        return lambda value: None if value is None else slow(value, None, None)
+        return _nested(field)
     if _defined_by(field, "_serialize", fields.List):
         inner = converter(field.inner)
         if inner is None:
             return None
         return lambda value: None if value is None else [inner(each) for each in value]
     return _number(field) or _temporal(field)
+
+
+def _nested(field: fields.Nested) -> Converter:
+    """The nested schema's own plan, run directly; its dump (hooks and all) when it has no plan."""
+    schema = field.schema
+    many = schema.many or field.many
+    slow = field._serialize
+    if schema._hooks[PRE_DUMP] or schema._hooks[POST_DUMP]:
+        return lambda value: None if value is None else slow(value, None, None)
+
+    def nested(value):
+        if value is None:
+            return None
+        plan = plan_of(schema)  # looked up on use: a schema may nest itself
+        if plan is None:
+            return slow(value, None, None)
+        if many:
+            return [run_plan(schema, plan, each) for each in value]
+        return run_plan(schema, plan, value)
+
+    return nested
 
 
 def _plain_access(field: fields.Field) -> bool:
@@ -110,6 +133,15 @@ def compile_plan(schema: MarshmallowSchema) -> list[Step] | None:
     return plan
 
 
+def plan_of(schema: MarshmallowSchema) -> list[Step] | None:
+    """The schema's plan, compiled on first use and kept on the schema instance (its fields are fixed by then)."""
+    plan = schema.__dict__.get("_dump_plan", _NOT_COMPILED)
+    if plan is _NOT_COMPILED:
+        # Racing threads compile the same plan; either copy will do.
+        plan = schema.__dict__["_dump_plan"] = compile_plan(schema)
+    return plan
+
+
 def _getter(obj: Any) -> Callable[[str], Any]:
     """marshmallow's `utils.get_value` for one object: item first, then attribute; `missing` if neither."""
     if type(obj) is dict:
@@ -127,11 +159,12 @@ def _getter(obj: Any) -> Callable[[str], Any]:
 
 
 def run_plan(schema: MarshmallowSchema, plan: list[Step], obj: Any) -> dict:
-    get = _getter(obj)
+    is_dict = type(obj) is dict  # the readers' rows: looked up inline, the commonest case
+    get = None if is_dict else _getter(obj)
     out = schema.dict_class()
     for name, source, key, field, convert in plan:
         if convert is not None:
-            value = get(source)
+            value = (obj[source] if source in obj else getattr(obj, source, missing)) if is_dict else get(source)
             if value is not missing:
                 out[key] = convert(value)
                 continue

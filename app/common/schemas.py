@@ -5,10 +5,8 @@ from __future__ import annotations
 import marshmallow
 from marshmallow import ValidationError, fields, validate
 
-from app.common.dumping import compile_plan, run_plan
+from app.common.dumping import plan_of, run_plan
 from app.common.phones import InvalidPhone, normalize_phone
-
-_NOT_COMPILED = object()
 
 
 class Schema(marshmallow.Schema):
@@ -19,10 +17,7 @@ class Schema(marshmallow.Schema):
     """
 
     def _serialize(self, obj, *, many: bool = False):
-        plan = self.__dict__.get("_dump_plan", _NOT_COMPILED)
-        if plan is _NOT_COMPILED:
-            # Racing threads compile the same plan; either copy will do.
-            plan = self.__dict__["_dump_plan"] = compile_plan(self)
+        plan = plan_of(self)
         if plan is None:
             return super()._serialize(obj, many=many)
         if many and obj is not None:

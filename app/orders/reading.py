@@ -2,9 +2,9 @@
 
 The day's list is the busiest read of the admin app on a peak day. Loading 50 orders, their lines, customers and
 couriers as ORM objects (identity map, instance state, attribute instrumentation) cost about a third of the
-request (docs/performance.md); these readers run the same statements and hand plain rows to the same schemas
-(`OrderSchema`, `OrderDetailSchema`), which dump them exactly as they dump an `Order`
-(tests/orders/test_reading.py compares the two).
+request (docs/performance.md). These readers take the customer and the courier in the page's own join (a page is
+three statements: the count, the page, its lines), and hand plain rows to the same schemas (`OrderSchema`,
+`OrderDetailSchema`), which dump them exactly as they dump an `Order` (tests/orders/test_reading.py compares them).
 
 Writes keep using the ORM (`services.get_order`): they need the locked, changed objects anyway.
 """
@@ -12,7 +12,7 @@ Writes keep using the ORM (`services.get_order`): they need the locked, changed 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -83,14 +83,26 @@ PAYMENT_COLUMNS = (
     PAYMENTS.created_by_id,
     PAYMENTS.created_at,
 )
+# The customer's and the courier's names come along in the page's own statement.
+PAGE_COLUMNS = (
+    *ORDER_COLUMNS,
+    CUSTOMERS.name.label("customer_name"),
+    CUSTOMERS.phone.label("customer_phone"),
+    USERS.name.label("courier_name"),
+)
+PAGE_FROM = Order.__table__.join(Customer.__table__, CUSTOMERS.id == ORDERS.customer_id).outerjoin(
+    User.__table__, USERS.id == ORDERS.courier_id
+)
 DAY_ORDER = (ORDERS.delivery_date, ORDERS.window_start, ORDERS.id)
 # Built once, run with parameters: building a statement costs about as much CPU as running it.
 IDS = bindparam("ids", expanding=True)
 LINES_OF = select(*ITEM_COLUMNS).where(LINES.order_id.in_(IDS)).order_by(LINES.id)
 PAYMENTS_OF = select(*PAYMENT_COLUMNS).where(PAYMENTS.order_id.in_(IDS)).order_by(PAYMENTS.id)
-CUSTOMERS_OF = select(CUSTOMERS.id, CUSTOMERS.name, CUSTOMERS.phone).where(CUSTOMERS.id.in_(IDS))
-COURIERS_OF = select(USERS.id, USERS.name).where(USERS.id.in_(IDS))
-ONE_ORDER = select(*ORDER_COLUMNS).where(ORDERS.id == bindparam("order_id"), ORDERS.shop_id == bindparam("shop_id"))
+ONE_ORDER = (
+    select(*PAGE_COLUMNS)
+    .select_from(PAGE_FROM)
+    .where(ORDERS.id == bindparam("order_id"), ORDERS.shop_id == bindparam("shop_id"))
+)
 
 
 def _like(text: str) -> str:
@@ -167,44 +179,34 @@ def order_filters(
     return where
 
 
-def rows_page(stmt: Select, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
-    """A page of a Core select as dicts, and how many rows the whole select has: two statements."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    offset = min((page - 1) * page_size, MAX_OFFSET)
-    rows = db.session.execute(stmt.limit(page_size).offset(offset)).mappings()
-    return [dict(row) for row in rows], total or 0
+def _page_select(where: list[ColumnElement[bool]], order_by: Iterable[ColumnElement[Any]]) -> Select:
+    return select(*PAGE_COLUMNS).select_from(PAGE_FROM).where(*where).order_by(*order_by)
 
 
-def _by_id(stmt: Select, ids: list[int]) -> dict[int, Any]:
-    return {row["id"]: row for row in db.session.execute(stmt, {"ids": ids}).mappings()}
-
-
-def _grouped(stmt: Select, ids: list[int]) -> defaultdict[int, list[Any]]:
-    groups: defaultdict[int, list[Any]] = defaultdict(list)
+def _grouped(stmt: Select, ids: list[int]) -> defaultdict[int, list[dict[str, Any]]]:
+    groups: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in db.session.execute(stmt, {"ids": ids}).mappings():
-        groups[row["order_id"]].append(row)
+        groups[row["order_id"]].append(dict(row))
     return groups
 
 
-def _ids(values: Iterable[int | None]) -> list[int]:
-    return sorted({value for value in values if value is not None})
-
-
-def with_details(orders: Sequence[dict[str, Any]], *, payments: bool = False) -> Sequence[dict[str, Any]]:
-    """Each order row completed with its lines, customer, courier (and payments): one statement each."""
+def with_details(orders: list[dict[str, Any]], *, payments: bool = False) -> list[dict[str, Any]]:
+    """Page rows completed with their lines (and payments), one statement each, and their people."""
     order_ids = [order["id"] for order in orders]
     if not order_ids:
         return orders
     lines = _grouped(LINES_OF, order_ids)
-    people = _by_id(CUSTOMERS_OF, _ids(o["customer_id"] for o in orders))
-    courier_ids = _ids(o["courier_id"] for o in orders)
-    couriers = _by_id(COURIERS_OF, courier_ids) if courier_ids else {}
     if payments:
         paid = _grouped(PAYMENTS_OF, order_ids)
     for order in orders:
         order["items"] = lines[order["id"]]
-        order["customer"] = people[order["customer_id"]]
-        order["courier"] = couriers.get(order["courier_id"])
+        order["customer"] = {
+            "id": order["customer_id"],
+            "name": order.pop("customer_name"),
+            "phone": order.pop("customer_phone"),
+        }
+        courier_name = order.pop("courier_name")
+        order["courier"] = None if order["courier_id"] is None else {"id": order["courier_id"], "name": courier_name}
         order["amount_due"] = amount_due(order["status"], order["total"], order["paid_amount"])
         order["pickup_time"] = pickup_time(order["fulfillment"], order["window_start"])
         if payments:
@@ -212,30 +214,34 @@ def with_details(orders: Sequence[dict[str, Any]], *, payments: bool = False) ->
     return orders
 
 
+def _listed(
+    where: list[ColumnElement[bool]], order_by: Iterable[ColumnElement[Any]], *, page: int, page_size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of orders with their details and how many match: three statements whatever the page size."""
+    total = db.session.scalar(select(func.count()).select_from(Order.__table__).where(*where)) or 0
+    offset = min((page - 1) * page_size, MAX_OFFSET)
+    rows = db.session.execute(_page_select(where, order_by).limit(page_size).offset(offset)).mappings()
+    return with_details([dict(row) for row in rows]), total
+
+
 def orders_select(**filters: Any) -> Select:
-    """The shop's orders matching the filters (see `order_filters`), by day and window."""
-    return select(*ORDER_COLUMNS).where(*order_filters(**filters)).order_by(*DAY_ORDER)
+    """The shop's orders matching the filters (see `order_filters`), by day and window, as a page shows them."""
+    return _page_select(order_filters(**filters), DAY_ORDER)
 
 
-def list_orders(*, page: int, page_size: int, **filters: Any) -> tuple[Sequence[dict[str, Any]], int]:
-    """A page of `orders_select(**filters)` with the details; five statements whatever the page size."""
-    orders, total = rows_page(orders_select(**filters), page=page, page_size=page_size)
-    return with_details(orders), total
+def list_orders(*, page: int, page_size: int, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+    """A page of the shop's orders matching the filters, by day and window."""
+    return _listed(order_filters(**filters), DAY_ORDER, page=page, page_size=page_size)
 
 
 def list_customer_orders(
     *, shop_id: int, customer_id: int, page: int, page_size: int
-) -> tuple[Sequence[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], int]:
     """A customer's orders, newest delivery first; 404 when the customer is not this shop's."""
     if not db.session.scalar(select(CUSTOMERS.id).where(CUSTOMERS.id == customer_id, CUSTOMERS.shop_id == shop_id)):
         raise NotFoundError("Customer not found.")
-    stmt = (
-        select(*ORDER_COLUMNS)
-        .where(ORDERS.shop_id == shop_id, ORDERS.customer_id == customer_id)
-        .order_by(*(column.desc() for column in DAY_ORDER))
-    )
-    orders, total = rows_page(stmt, page=page, page_size=page_size)
-    return with_details(orders), total
+    where = [ORDERS.shop_id == shop_id, ORDERS.customer_id == customer_id]
+    return _listed(where, [column.desc() for column in DAY_ORDER], page=page, page_size=page_size)
 
 
 def order_card(*, shop_id: int, order_id: int) -> dict[str, Any]:
