@@ -18,10 +18,12 @@ from typing import Any
 from marshmallow import Schema as MarshmallowSchema
 from marshmallow import fields, missing
 from marshmallow.decorators import POST_DUMP, PRE_DUMP
+from marshmallow.utils import get_value
 
 Converter = Callable[[Any], Any]
-# (field name, attribute read, output key, field, converter or None when marshmallow serializes the field)
-Step = tuple[str, str, str, fields.Field, Converter | None]
+# (field name, attribute read, whether it is a dotted path, output key, field, converter or None when
+# marshmallow serializes the field)
+Step = tuple[str, str, bool, str, fields.Field, Converter | None]
 ISO_FORMATTERS = (dt.datetime.isoformat, dt.date.isoformat)
 _NOT_COMPILED = object()
 
@@ -112,12 +114,11 @@ def _nested(field: fields.Nested) -> Converter:
 
 
 def _plain_access(field: fields.Field) -> bool:
-    """The field reads one attribute of the object, with no custom lookup of its own."""
+    """The field reads an attribute (or a dotted path) of the object, with no custom lookup of its own."""
     return (
         field._CHECK_ATTRIBUTE
         and _defined_by(field, "serialize", fields.Field)
         and _defined_by(field, "get_value", fields.Field)
-        and "." not in (field.attribute or "")
     )
 
 
@@ -129,7 +130,8 @@ def compile_plan(schema: MarshmallowSchema) -> list[Step] | None:
     for name, field in schema.dump_fields.items():
         key = field.data_key if field.data_key is not None else name
         convert = converter(field) if _plain_access(field) else None
-        plan.append((name, field.attribute or name, key, field, convert))
+        source = field.attribute or name
+        plan.append((name, source, "." in source, key, field, convert))
     return plan
 
 
@@ -162,9 +164,12 @@ def run_plan(schema: MarshmallowSchema, plan: list[Step], obj: Any) -> dict:
     is_dict = type(obj) is dict  # the readers' rows: looked up inline, the commonest case
     get = None if is_dict else _getter(obj)
     out = schema.dict_class()
-    for name, source, key, field, convert in plan:
+    for name, source, dotted, key, field, convert in plan:
         if convert is not None:
-            value = (obj[source] if source in obj else getattr(obj, source, missing)) if is_dict else get(source)
+            if dotted:
+                value = get_value(obj, source, missing)
+            else:
+                value = (obj[source] if source in obj else getattr(obj, source, missing)) if is_dict else get(source)
             if value is not missing:
                 out[key] = convert(value)
                 continue

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from marshmallow import fields, validate
+from marshmallow.utils import get_value
 
 from app.common.schemas import Schema, StrictSchema
 from app.courier.models import FailureReason
@@ -55,7 +56,7 @@ class DeliverySchema(Schema):
     )
     amount_collected = Money(required=True, allow_none=True, dump_only=True)
     photo_url = fields.Function(
-        lambda card: public_url(card.photo_key),
+        lambda card: public_url(get_value(card, "photo_key")),  # a card, or a list row (a dict)
         required=True,
         allow_none=True,
         metadata={"type": ["string", "null"], "description": "Proof of delivery."},

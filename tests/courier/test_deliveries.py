@@ -159,8 +159,45 @@ def test_the_delivery_list_runs_the_same_statements_for_5_or_50(front, boss, as_
             cards = ok(courier.get(DELIVERIES, query_string={"page_size": size}))
         counts[size] = len(statements)
         assert len(cards) == min(size, 7)
-    # the caller and their memberships, the count, the page, its trips
-    assert counts[5] == counts[50] <= 5, counts
+    # the caller with their memberships, the count, the page with its trips
+    assert counts[5] == counts[50] == 3, counts
+
+
+def test_the_listed_deliveries_are_the_delivery_cards(app, front, boss, as_role):
+    import io
+
+    from app.courier import services
+    from app.courier.schemas import DeliverySchema
+    from app.users.models import Role
+    from tests.production.workshop import photo
+
+    courier = as_role("courier")
+    waiting = delivery_in(front, "ready", courier, comment="Code 1234")
+    failed = delivery_in(front, "ready", courier, window_start=EVENING)
+    delivered = delivery_in(front, "ready", courier)
+    ok(courier.post(f"{DELIVERIES}/{failed}/pickup"))
+    ok(courier.post(f"{DELIVERIES}/{failed}/fail", json={"reason": "nobody_home"}))
+    ok(courier.post(f"{DELIVERIES}/{delivered}/pickup"))
+    ok(courier.put(f"{DELIVERIES}/{delivered}/photo", data={"photo": (io.BytesIO(photo()), "door.jpg")}))
+    ok(courier.post(f"{DELIVERIES}/{delivered}/deliver", json={"amount_collected": "1000.00"}))
+    untouched = place(front, delivery(front), status="ready")  # a courier set, no trip row yet
+    untouched.courier_id = courier.user.id
+    db.session.commit()
+    db.session.expire_all()
+    mine = {"shop_id": front.shop_id, "viewer_id": courier.user.id, "viewer_role": Role.COURIER}
+
+    rows, total = services.list_deliveries(**mine, page=1, page_size=50)
+
+    cards = [services.get_delivery(**mine, order_id=row["order"]["id"]) for row in rows]
+    with app.test_request_context():  # photo links are absolute URLs
+        listed = DeliverySchema(many=True).dump(rows)
+        assert listed == DeliverySchema(many=True).dump(cards)
+    assert total == 4 and {row["order_id"] for row in listed} == {waiting, failed, delivered, untouched.id}
+    by_id = {row["order_id"]: row for row in listed}
+    assert by_id[waiting]["picked_up_at"] is None and by_id[waiting]["note"] == "Code 1234"
+    assert by_id[failed]["failure_reason"] == "nobody_home"
+    assert by_id[untouched.id]["attempts"] is None
+    assert by_id[delivered]["photo_url"] and by_id[delivered]["amount_collected"] == "1000.00"
 
 
 # --- the steps ---------------------------------------------------------------------------------

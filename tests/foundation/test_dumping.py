@@ -76,7 +76,28 @@ def _object(schema: marshmallow.Schema, depth: int = 0) -> st.SearchStrategy:
     attrs = {field.attribute or name: _value(field, depth) for name, field in schema.dump_fields.items()}
     # Some attributes left out: marshmallow then skips the key (or uses dump_default).
     chosen = st.fixed_dictionaries({}, optional=attrs) if attrs else st.just({})
-    return st.one_of(chosen, chosen.map(lambda values: SimpleNamespace(**values)))
+    return st.one_of(chosen.map(_nested), chosen.map(lambda values: _nested(values, into=SimpleNamespace)))
+
+
+class _Inner(dict):
+    """An object a dotted attribute reads through (not a value a field dumps)."""
+
+
+def _nested(values: dict, into=dict):
+    """{"order.id": 5} → {"order": {"id": 5}}: dotted attributes read through an inner object."""
+    tree = _Inner()
+    for path, value in values.items():
+        *parents, leaf = path.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, _Inner())
+        node[leaf] = value
+
+    def build(node: _Inner):
+        built = {key: build(child) if type(child) is _Inner else child for key, child in node.items()}
+        return into(**built)
+
+    return build(tree)
 
 
 @pytest.fixture
@@ -116,5 +137,5 @@ def test_an_orders_fields_all_have_a_one_call_converter():
 
     plan = schema.__dict__["_dump_plan"]
     assert plan is not None
-    slow = [name for name, _source, _key, _field, convert in plan if convert is None]
+    slow = [step[0] for step in plan if step[-1] is None]
     assert slow == [], slow  # every field of an order has a one-call converter
