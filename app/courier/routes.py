@@ -16,8 +16,8 @@ from app.courier.schemas import (
     PhotoUploadSchema,
 )
 from app.idempotency.decorators import idempotent
+from app.orders import reading
 from app.orders.schemas import OrderDetailSchema
-from app.orders.services import order_tag
 from app.users.models import Role
 
 blp = Blueprint(
@@ -154,7 +154,7 @@ class OrderCourier(MethodView):
     def post(self, data, order_id):
         """Assign or reassign an active courier of the shop to a delivery order (null: take it back)."""
         shop = current_shop()
-        order = services.assign_courier(
+        services.assign_courier(
             shop_id=shop.shop_id, order_id=order_id, courier_id=data["courier_id"], actor_id=shop.user.id
         )
-        return order, 200, {"ETag": order_tag(order.id, order.version)}
+        return reading.answered(shop_id=shop.shop_id, order_id=order_id)

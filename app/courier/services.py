@@ -249,7 +249,7 @@ def assign_courier(
                 changes={"courier_id": [before, courier_id]},
             )
         _commit(commit)
-    return orders.get_order(shop_id=shop_id, order_id=order_id)
+    return order
 
 
 # --- the courier's steps -------------------------------------------------------------------------

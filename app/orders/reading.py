@@ -6,7 +6,7 @@ request (docs/performance.md). These readers take the customer and the courier i
 three statements: the count, the page, its lines), and hand plain rows to the same schemas (`OrderSchema`,
 `OrderDetailSchema`), which dump them exactly as they dump an `Order` (tests/orders/test_reading.py compares them).
 
-Writes keep using the ORM (`services.get_order`): they need the locked, changed objects anyway.
+Writes change ORM objects (locked, then committed) and answer with the card read afresh (`answered`).
 """
 
 from __future__ import annotations
@@ -250,3 +250,14 @@ def order_card(*, shop_id: int, order_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFoundError("Order not found.")
     return with_details([dict(row)], payments=True)[0]
+
+
+def answered(*, shop_id: int, order_id: int, status: int = 200) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """A view's answer with the order card: the card, the status and its ETag (after a write, read afresh)."""
+    card = order_card(shop_id=shop_id, order_id=order_id)
+    return card, status, {"ETag": etag(card["id"], card["version"])}
+
+
+def etag(order_id: int, version: int) -> str:
+    """An order's ETag: it changes with every change of the order, its lines, status or payments."""
+    return f'"order-{order_id}-v{version}"'

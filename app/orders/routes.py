@@ -47,8 +47,8 @@ def _actor_id() -> int:
     return current_shop().user.id
 
 
-def _with_etag(order, status: int = 200):
-    return order, status, {"ETag": services.order_tag(order.id, order.version)}
+def _answered(order_id: int, status: int = 200):
+    return reading.answered(shop_id=current_shop().shop_id, order_id=order_id, status=status)
 
 
 @blp.route("")
@@ -85,7 +85,7 @@ class Orders(MethodView):
     def post(self, data):
         """Take an order: prices from the catalogue, window capacity and promo use taken, totals computed."""
         order = services.create_order(shop_id=current_shop().shop_id, actor_id=_actor_id(), data=data)
-        return _with_etag(services.get_order(shop_id=order.shop_id, order_id=order.id), 201)
+        return _answered(order.id, 201)
 
 
 @blp.route("/<int:order_id>")
@@ -94,8 +94,7 @@ class OrderById(MethodView):
     @blp.response(200, OrderDetailSchema, headers=ETAG_HEADER)
     def get(self, order_id):
         """One order with its lines, payments, totals and the amount due."""
-        card = reading.order_card(shop_id=current_shop().shop_id, order_id=order_id)
-        return card, 200, {"ETag": services.order_tag(card["id"], card["version"])}
+        return _answered(order_id)
 
     @shop_access(*MANAGERS)
     @blp.arguments(OrderUpdateSchema)
@@ -113,7 +112,7 @@ class OrderById(MethodView):
             data=data,
             if_match=request.headers.get("If-Match"),
         )
-        return _with_etag(order)
+        return _answered(order.id)
 
 
 @blp.route("/<int:order_id>/status")
@@ -135,7 +134,7 @@ class OrderStatusChanges(MethodView):
             status=data["status"],
             comment=data["comment"],
         )
-        return _with_etag(order)
+        return _answered(order.id)
 
 
 @blp.route("/<int:order_id>/history")
@@ -168,7 +167,7 @@ class OrderPayments(MethodView):
         payment, created = services.record_payment(
             shop_id=current_shop().shop_id, order_id=order_id, actor_id=_actor_id(), **data
         )
-        order = services.get_order(shop_id=current_shop().shop_id, order_id=order_id)
+        order = reading.order_card(shop_id=current_shop().shop_id, order_id=order_id)
         return {"payment": payment, "order": order}, 201 if created else 200
 
 

@@ -35,7 +35,7 @@ from app.customers import services as customers
 from app.customers.models import Customer
 from app.errors import ConflictError, NotFoundError, PreconditionFailed, PreconditionRequired, RuleViolation
 from app.extensions import db
-from app.orders import transitions
+from app.orders import reading, transitions
 from app.orders.models import (
     EDITABLE_STATUSES,
     ZERO,
@@ -107,9 +107,9 @@ def on_cancelled(order: Order, actor_id: int | None) -> None:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def order_tag(order_id: int, version: int) -> str:
+def order_tag(order: Order) -> str:
     """The order's ETag: it changes with every change of the order, its lines, status or payments."""
-    return f'"order-{order_id}-v{version}"'
+    return reading.etag(order.id, order.version)
 
 
 def _matches(if_match: str, tag: str) -> bool:
@@ -124,17 +124,6 @@ def _with_details(stmt: Select) -> Select:
         # The courier's shop memberships are not shown: do not let User's eager memberships load.
         selectinload(Order.courier).lazyload(User.memberships),
     )
-
-
-def get_order(*, shop_id: int, order_id: int) -> Order:
-    """One order of the shop with its lines, customer, courier and payments; 404 for any other shop's."""
-    stmt = _with_details(select(Order).where(Order.id == order_id, Order.shop_id == shop_id)).options(
-        selectinload(Order.payments)
-    )
-    order = db.session.scalars(stmt).first()
-    if order is None:
-        raise NotFoundError("Order not found.")
-    return order
 
 
 def lock_order(*, shop_id: int, order_id: int) -> Order:
@@ -518,7 +507,7 @@ def update_order(
         )
     with _all_or_nothing():
         order = lock_order(shop_id=shop_id, order_id=order_id)
-        if not _matches(if_match, order_tag(order.id, order.version)):
+        if not _matches(if_match, order_tag(order)):
             raise PreconditionFailed(
                 "The order was changed since you read it; reload it and try again.",
                 errors={"headers": {"If-Match": ["Does not match the current version."]}},
@@ -565,7 +554,7 @@ def update_order(
             )
             on_changed(order, actor_id)
         db.session.commit()
-    return get_order(shop_id=shop_id, order_id=order_id)
+    return order
 
 
 # --- status ----------------------------------------------------------------------------------
@@ -626,7 +615,7 @@ def change_status(
         if order.status == target.value:  # a retry: nothing changes, no second history row
             if commit:
                 db.session.commit()
-            return get_order(shop_id=shop_id, order_id=order_id)
+            return order
         allowed = allowed_for(order)
         if target.value not in allowed:
             raise transitions.forbidden(order, target.value, allowed=allowed)
@@ -638,7 +627,7 @@ def change_status(
             db.session.commit()
         else:
             db.session.flush()
-    return get_order(shop_id=shop_id, order_id=order_id)
+    return order
 
 
 # --- payments --------------------------------------------------------------------------------
