@@ -67,6 +67,9 @@ class ProductionTask(TimestampMixin, db.Model):
         Index("ix_production_tasks_shop_due", "shop_id", "due_at"),
         # The workshop's open tasks by due time (status IN pending, in_progress): read on every poll.
         Index("ix_production_tasks_shop_status_due", "shop_id", "status", "due_at"),
+        # A florist's open tasks (their own or unassigned) and the count: without it PostgreSQL ANDs the
+        # florist's whole history (ix_production_tasks_florist) into the plan, 4 ms instead of 0.2 at 1M orders.
+        Index("ix_production_tasks_shop_status_florist", "shop_id", "status", "florist_id"),
         Index("ix_production_tasks_shop_updated", "shop_id", "updated_at"),
         Index("ix_production_tasks_order", "order_id"),
         Index("ix_production_tasks_florist", "florist_id"),
