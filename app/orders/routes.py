@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
+from sqlalchemy import inspect
 
 from app.auth.access import MANAGERS, current_shop, shop_access
 from app.common.api import Blueprint
@@ -85,7 +86,8 @@ class Orders(MethodView):
     def post(self, data):
         """Take an order: prices from the catalogue, window capacity and promo use taken, totals computed."""
         order = services.create_order(shop_id=current_shop().shop_id, actor_id=_actor_id(), data=data)
-        return _answered(order.id, 201)
+        # The committed order is expired: its key, without reading the row again.
+        return _answered(inspect(order).identity[0], 201)
 
 
 @blp.route("/<int:order_id>")
@@ -105,14 +107,14 @@ class OrderById(MethodView):
     @blp.doc(parameters=[IF_MATCH])
     def patch(self, data, order_id):
         """Change a new or confirmed order (recipient, address, card, comment, lines, day and window)."""
-        order = services.update_order(
+        services.update_order(
             shop_id=current_shop().shop_id,
             order_id=order_id,
             actor_id=_actor_id(),
             data=data,
             if_match=request.headers.get("If-Match"),
         )
-        return _answered(order.id)
+        return _answered(order_id)
 
 
 @blp.route("/<int:order_id>/status")
@@ -127,14 +129,14 @@ class OrderStatusChanges(MethodView):
 
         Asking for the status the order already has answers the order as it is.
         """
-        order = services.change_status(
+        services.change_status(
             shop_id=current_shop().shop_id,
             order_id=order_id,
             actor_id=_actor_id(),
             status=data["status"],
             comment=data["comment"],
         )
-        return _answered(order.id)
+        return _answered(order_id)
 
 
 @blp.route("/<int:order_id>/history")
