@@ -12,12 +12,13 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import TypeVar
 
 import redis
 from flask import Flask, current_app, g
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from app.auth.models import LoginSession, RefreshToken
@@ -98,15 +99,20 @@ def _subject_for_lookup(jwt_data: dict) -> tuple[User | None, str | None]:
     return _load_subject(jwt_data)
 
 
-# Every authenticated request runs this: the user, their login and (joined) the memberships every shop view checks,
-# in one statement built once (building it per request cost more than running it).
-SUBJECT = (
-    select(User, LoginSession.id, LoginSession.revoked_at)
-    .outerjoin(LoginSession, and_(LoginSession.id == bindparam("session_id"), LoginSession.user_id == User.id))
-    .where(User.id == bindparam("user_id"))
-    .options(joinedload(User.memberships))
-)
-SESSIONLESS_SUBJECT = select(User).where(User.id == bindparam("user_id")).options(joinedload(User.memberships))
+@cache
+def _subject_statements() -> tuple[Select, Select]:
+    """Every authenticated request runs one of these: the user, their login and (joined) the memberships every
+    shop view checks. Built once (building a statement per request cost more than running it), on first use,
+    when every model is mapped.
+    """
+    with_login = (
+        select(User, LoginSession.id, LoginSession.revoked_at)
+        .outerjoin(LoginSession, and_(LoginSession.id == bindparam("session_id"), LoginSession.user_id == User.id))
+        .where(User.id == bindparam("user_id"))
+        .options(joinedload(User.memberships))
+    )
+    sessionless = select(User).where(User.id == bindparam("user_id")).options(joinedload(User.memberships))
+    return with_login, sessionless
 
 
 def _load_subject(jwt_data: dict) -> tuple[User | None, str | None]:
@@ -116,14 +122,16 @@ def _load_subject(jwt_data: dict) -> tuple[User | None, str | None]:
         return None, "unknown user"
     sid = jwt_data.get("sid")
     if sid:
-        row = db.session.execute(SUBJECT, {"user_id": user_id, "session_id": str(sid)}).unique().first()
+        with_login, _ = _subject_statements()
+        row = db.session.execute(with_login, {"user_id": user_id, "session_id": str(sid)}).unique().first()
         if row is None:
             return None, "unknown user"
         user, session_id, session_revoked_at = row
         if session_id is None or session_revoked_at is not None:
             return user, "login ended"
     else:
-        user = db.session.execute(SESSIONLESS_SUBJECT, {"user_id": user_id}).unique().scalar_one_or_none()
+        _, sessionless = _subject_statements()
+        user = db.session.execute(sessionless, {"user_id": user_id}).unique().scalar_one_or_none()
         if user is None:
             return None, "unknown user"
     if issued_before_cutoff(jwt_data, user):
