@@ -5,7 +5,7 @@ schema's accessor, `_serialize`); a page of 50 orders is about 2,300 of those wa
 work in one step per field for the field kinds our schemas are made of (strings, integers, booleans, money
 as decimal strings, ISO dates and datetimes, raw values, nested schemas and lists of them) and hands every
 other field, and every value it does not recognise, to marshmallow itself, so the output is marshmallow's
-to the byte. `tests/common/test_dumping.py` holds the two side by side.
+to the byte. `tests/foundation/test_dumping.py` holds the two side by side, schema by schema.
 """
 
 from __future__ import annotations
@@ -145,9 +145,8 @@ def plan_of(schema: MarshmallowSchema) -> list[Step] | None:
 
 
 def _getter(obj: Any) -> Callable[[str], Any]:
-    """marshmallow's `utils.get_value` for one object: item first, then attribute; `missing` if neither."""
-    if type(obj) is dict:
-        return lambda key: obj[key] if key in obj else getattr(obj, key, missing)
+    """marshmallow's `utils.get_value` for one object that is not a dict: item first, then attribute; `missing`
+    if neither."""
     if not hasattr(obj, "__getitem__"):
         return lambda key: getattr(obj, key, missing)
 
