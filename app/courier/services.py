@@ -20,7 +20,7 @@ from sqlalchemy import exists, func, select
 
 from app import storage
 from app.audit import services as audit
-from app.common.pagination import MAX_OFFSET
+from app.common.pagination import rows_page
 from app.common.types import utcnow
 from app.courier.models import CourierAssignment, Delivery, FailureReason
 from app.errors import ConflictError, NotFoundError, RuleViolation
@@ -131,16 +131,16 @@ def list_deliveries(
         where.append(ORDERS.status.in_(statuses))
     if updated_since:
         where.append(ORDERS.updated_at >= updated_since)
-    total = db.session.scalar(select(func.count()).select_from(Order.__table__).where(*where)) or 0
-    page_stmt = (
+    rows, total = rows_page(
         select(*DELIVERY_COLUMNS)
         .select_from(DELIVERIES_FROM)
         .where(*where)
-        .order_by(ORDERS.delivery_date, ORDERS.window_start, ORDERS.id)
-        .limit(page_size)
-        .offset(min((page - 1) * page_size, MAX_OFFSET))
+        .order_by(ORDERS.delivery_date, ORDERS.window_start, ORDERS.id),
+        count=select(func.count()).select_from(Order.__table__).where(*where),
+        page=page,
+        page_size=page_size,
     )
-    return [_delivery_row(dict(row)) for row in db.session.execute(page_stmt).mappings()], total
+    return [_delivery_row(row) for row in rows], total
 
 
 def get_delivery(*, shop_id: int, order_id: int, viewer_id: int, viewer_role: Role) -> DeliveryCard:

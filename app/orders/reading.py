@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, union
 
-from app.common.pagination import MAX_OFFSET
+from app.common.pagination import rows_page
 from app.common.phones import InvalidPhone, normalize_phone
 from app.customers.models import Customer
 from app.errors import NotFoundError
@@ -218,10 +218,9 @@ def _listed(
     where: list[ColumnElement[bool]], order_by: Iterable[ColumnElement[Any]], *, page: int, page_size: int
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of orders with their details and how many match: three statements whatever the page size."""
-    total = db.session.scalar(select(func.count()).select_from(Order.__table__).where(*where)) or 0
-    offset = min((page - 1) * page_size, MAX_OFFSET)
-    rows = db.session.execute(_page_select(where, order_by).limit(page_size).offset(offset)).mappings()
-    return with_details([dict(row) for row in rows]), total
+    count = select(func.count()).select_from(Order.__table__).where(*where)
+    rows, total = rows_page(_page_select(where, order_by), count=count, page=page, page_size=page_size)
+    return with_details(rows), total
 
 
 def orders_select(**filters: Any) -> Select:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from app.audit import services as audit
 from app.catalogue.models import RecipeComponent
-from app.common.pagination import MAX_OFFSET
+from app.common.pagination import rows_page
 from app.common.types import utcnow
 from app.errors import ConflictError, NotFoundError, RuleViolation
 from app.extensions import db
@@ -224,15 +224,13 @@ def list_tasks(
         stmt = stmt.where(TASKS.order_id == order_id)
     if updated_since:
         stmt = stmt.where(TASKS.updated_at >= updated_since)
-    total = db.session.scalar(stmt.with_only_columns(func.count()).select_from(ProductionTask.__table__)) or 0
-    page_stmt = (
-        stmt.with_only_columns(*TASK_COLUMNS)
-        .select_from(TASKS_FROM)
-        .order_by(TASKS.due_at, TASKS.id)
-        .limit(page_size)
-        .offset(min((page - 1) * page_size, MAX_OFFSET))
+    rows, total = rows_page(
+        stmt.with_only_columns(*TASK_COLUMNS).select_from(TASKS_FROM).order_by(TASKS.due_at, TASKS.id),
+        count=stmt.with_only_columns(func.count()).select_from(ProductionTask.__table__),
+        page=page,
+        page_size=page_size,
     )
-    return [_task_row(dict(row)) for row in db.session.execute(page_stmt).mappings()], total
+    return [_task_row(row) for row in rows], total
 
 
 def get_task(*, shop_id: int, task_id: int, viewer_id: int | None, viewer_role: Role) -> ProductionTask:
