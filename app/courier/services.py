@@ -1,6 +1,6 @@
 """Delivery rules: a manager assigns a courier; the courier picks up, delivers or fails, and proves it.
 
-Every step locks the order row first (`orders.services.lock_order`), so a step and its retries,
+Every step locks the order row first (`orders.transitions.lock_order`), so a step and its retries,
 or a step and a manager's cancel, queue instead of interleaving. A step repeated after it was made
 answers the delivery as it is (no second history row, no second payment); a step the order can no
 longer take (it was cancelled, delivered, or given to another courier meanwhile) is 409 with the
@@ -202,7 +202,7 @@ def assign_courier(
     with _undo_on_error():
         if courier_id is not None:
             _require_courier(shop_id, courier_id)
-        order = orders.lock_order(shop_id=shop_id, order_id=order_id)
+        order = transitions.lock_order(shop_id=shop_id, order_id=order_id)
         if order.fulfillment != Fulfillment.DELIVERY.value:
             raise ConflictError(
                 "A pickup order has no courier.", errors={"fulfillment": ["The customer collects it in the shop."]}
@@ -293,7 +293,7 @@ def _lock_delivery(shop_id: int, order_id: int, actor_id: int, actor_role: Role,
     """The order locked, if the caller may act on it as a delivery: another shop's, a pickup, or (for a courier)
     one never given to them is 404; one given to them and then to someone else is 409."""
     try:
-        order = orders.lock_order(shop_id=shop_id, order_id=order_id)
+        order = transitions.lock_order(shop_id=shop_id, order_id=order_id)
     except NotFoundError:
         raise NotFoundError("Delivery not found.") from None
     if order.fulfillment != Fulfillment.DELIVERY.value:

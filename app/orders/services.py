@@ -48,6 +48,8 @@ from app.orders.models import (
     Payment,
     PaymentStatus,
 )
+from app.orders.transitions import lock_order
+from app.production import services as production
 from app.promos import services as promos
 from app.promos.models import PromoCode
 from app.shops.models import Shop
@@ -77,13 +79,10 @@ ORDER_AUDIT_FIELDS = [
 
 
 # --- production (app/production): the florists' tasks follow the order ---------------------------
-# Imported in the functions: the production service imports this module (lock_order).
 
 
 def on_confirmed(order: Order, actor_id: int | None) -> None:
     """In the confirming transaction, after the stock is reserved: one task per line that needs assembly."""
-    from app.production import services as production
-
     production.plan_tasks(order, actor_id=actor_id)
 
 
@@ -92,15 +91,11 @@ def on_changed(order: Order, actor_id: int | None) -> None:
     window (due time) and card."""
     if order.status != OrderStatus.CONFIRMED.value:
         return
-    from app.production import services as production
-
     production.plan_tasks(order, actor_id=actor_id)
 
 
 def on_cancelled(order: Order, actor_id: int | None) -> None:
     """In the cancelling transaction, after stock, window and promo use were given back: open tasks cancelled."""
-    from app.production import services as production
-
     production.cancel_tasks(order, actor_id=actor_id)
 
 
@@ -124,19 +119,6 @@ def _with_details(stmt: Select) -> Select:
         # The courier's shop memberships are not shown: do not let User's eager memberships load.
         selectinload(Order.courier).lazyload(User.memberships),
     )
-
-
-def lock_order(*, shop_id: int, order_id: int) -> Order:
-    """The order row locked (SELECT ... FOR UPDATE) and read afresh: moves of one order queue here."""
-    order = db.session.scalars(
-        select(Order)
-        .where(Order.id == order_id, Order.shop_id == shop_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if order is None:
-        raise NotFoundError("Order not found.")
-    return order
 
 
 def list_history(*, shop_id: int, order_id: int, page: int, page_size: int) -> tuple[list[OrderStatusChange], int]:
@@ -764,7 +746,6 @@ def anonymize_orders_of(shop_id: int, customer_id: int, actor_id: int | None = N
     orders' audit entries. Does not commit: returns the stored files (photos) to delete once it has.
     """
     from app.courier import services as courier  # it imports this module
-    from app.production import services as production
 
     orders = db.session.scalars(
         select(Order)

@@ -1,15 +1,18 @@
 """The order lifecycle of SPEC §6 as data, and the one function that moves an order along it.
 
 Every move writes a history row and an audit entry in the caller's transaction. Callers lock the
-order first (`services.lock_order`), so two moves of one order never interleave.
+order first (`lock_order`, here below the orders, production and courier services that all move
+orders), so two moves of one order never interleave.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from app.audit import services as audit
-from app.errors import ConflictError
+from app.errors import ConflictError, NotFoundError
 from app.extensions import db
 from app.orders.models import OPEN_STATUSES, Order, OrderStatus, OrderStatusChange
 
@@ -38,6 +41,19 @@ LIFECYCLE: tuple[Transition, ...] = (
     Transition(S.READY, S.COMPLETED, True),  # pickup handed over
     *(Transition(source, S.CANCELLED, True) for source in OPEN_STATUSES),
 )
+
+
+def lock_order(*, shop_id: int, order_id: int) -> Order:
+    """The order row locked (SELECT ... FOR UPDATE) and read afresh: moves of one order queue here."""
+    order = db.session.scalars(
+        select(Order)
+        .where(Order.id == order_id, Order.shop_id == shop_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if order is None:
+        raise NotFoundError("Order not found.")
+    return order
 
 
 def allowed_targets(source: str, *, by_status_endpoint: bool | None = None) -> list[str]:

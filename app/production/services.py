@@ -26,11 +26,13 @@ from app.common.pagination import rows_page
 from app.common.types import utcnow
 from app.errors import ConflictError, NotFoundError, RuleViolation
 from app.extensions import db
+from app.orders import transitions
 from app.orders.models import Order, OrderStatus
 from app.production.models import OPEN_TASK_STATUSES, ProductionTask, TaskStatus, recipe_line
 from app.shops.models import Shop
 from app.shops.services import effective_settings
 from app.users.models import Membership, Role, User
+from app.warehouse import stock
 from app.warehouse.models import Item
 
 T = TaskStatus
@@ -263,14 +265,12 @@ def _lock_task(shop_id: int, task_id: int) -> ProductionTask:
 
 def _lock_order_then_task(shop_id: int, task_id: int) -> tuple[Order, ProductionTask]:
     """The task's order locked first, then the task: the lock order every order change uses."""
-    from app.orders.services import lock_order  # the orders service calls back into this module
-
     order_id = db.session.scalar(
         select(ProductionTask.order_id).where(ProductionTask.id == task_id, ProductionTask.shop_id == shop_id)
     )
     if order_id is None:
         raise NotFoundError("Production task not found.")
-    order = lock_order(shop_id=shop_id, order_id=order_id)
+    order = transitions.lock_order(shop_id=shop_id, order_id=order_id)
     return order, _lock_task(shop_id, task_id)
 
 
@@ -372,8 +372,6 @@ def start_task(
 ) -> ProductionTask:
     """The florist starts assembling (an unassigned task becomes theirs); the order's first start moves it
     from confirmed to in production. Admins and managers may start a task on a florist's behalf."""
-    from app.orders import transitions
-
     with _undo_on_error():
         order, task = _lock_order_then_task(shop_id, task_id)
         if _hidden_from(task, role=actor_role, user_id=actor_id):
@@ -420,9 +418,6 @@ def complete_task(
 ) -> ProductionTask:
     """The bouquet is made. The order's last task consumes its reserved stock (expiring batches first,
     cost of goods on the order) and makes the order ready, once, under the order's row lock."""
-    from app.orders import transitions
-    from app.warehouse import stock
-
     with _undo_on_error():
         order, task = _lock_order_then_task(shop_id, task_id)
         if _hidden_from(task, role=actor_role, user_id=actor_id):
