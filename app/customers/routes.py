@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 
+from app import privacy
 from app.auth.access import MANAGERS, current_shop, shop_access
 from app.common.api import Blueprint
 from app.customers import services
@@ -157,7 +158,7 @@ class CustomerExport(MethodView):
     @blp.response(200, CustomerExportSchema)
     def get(self, customer_id):
         """Everything held about the customer, as JSON: the record, dates, audit trail and orders."""
-        return services.export_customer(shop_id=_shop_id(), customer_id=customer_id)
+        return privacy.export_customer(shop_id=_shop_id(), customer_id=customer_id)
 
 
 @blp.route("/<int:customer_id>/anonymize")
@@ -167,4 +168,4 @@ class CustomerAnonymize(MethodView):
     @blp.response(200, CustomerSchema, headers=ETAG_HEADER)
     def post(self, customer_id):
         """Erase the customer's personal data for good (orders stay for the books); repeating it changes nothing."""
-        return _with_tag(services.anonymize_customer(shop_id=_shop_id(), customer_id=customer_id, actor_id=_actor_id()))
+        return _with_tag(privacy.anonymize_customer(shop_id=_shop_id(), customer_id=customer_id, actor_id=_actor_id()))

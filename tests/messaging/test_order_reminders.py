@@ -13,8 +13,8 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from app import privacy
 from app.courier import services as couriers
-from app.customers import services as customers
 from app.extensions import db, queues
 from app.messaging import templates
 from app.messaging.models import MessageLog
@@ -285,7 +285,7 @@ def test_no_status_messages_when_the_shop_has_them_off_or_the_customer_is_anonym
     shop, front = messaging_shop
     courier = member(shop, "courier")
     order = take(front, status="ready", courier=courier)
-    customers.anonymize_customer(shop_id=shop.id, customer_id=order.customer_id, actor_id=None)
+    privacy.anonymize_customer(shop_id=shop.id, customer_id=order.customer_id, actor_id=None)
     couriers.pick_up(shop_id=shop.id, order_id=order.id, actor_id=courier.id, actor_role=Role.COURIER)
     assert messages("order_status") == []
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from app.customers import services as customers
+from app import privacy
 from app.errors import NotFoundError
 from app.extensions import db
 from app.orders import reading
@@ -32,7 +32,7 @@ def _orders_of_every_kind(front, boss):
     boss.post(f"/api/v1/orders/{made[0].id}/payments", json={"amount": "1000.00", "method": "cash"})
     boss.post(f"/api/v1/orders/{made[0].id}/payments", json={"amount": "-250.50", "method": "card", "note": "back"})
     boss.post(f"/api/v1/orders/{made[2].id}/status", json={"status": "cancelled", "comment": "changed mind"})
-    customers.anonymize_customer(shop_id=front.shop_id, customer_id=made[4].customer_id, actor_id=None)
+    privacy.anonymize_customer(shop_id=front.shop_id, customer_id=made[4].customer_id, actor_id=None)
     db.session.expire_all()
     return made
 
