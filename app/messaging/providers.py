@@ -22,6 +22,7 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import IO, Any, Protocol
 
+from app.config import SMS_PROVIDERS
 from app.log import mask_phone, mask_sensitive
 
 log = logging.getLogger(__name__)
@@ -260,4 +261,4 @@ def sms_channel(config: Mapping[str, Any]) -> str:
         return "sms"
     if provider == "console":
         return "console"
-    raise ValueError(f"SMS_PROVIDER={provider!r} is not one of console, smsru")
+    raise ValueError(f"SMS_PROVIDER={provider!r} is not one of {', '.join(SMS_PROVIDERS)}")

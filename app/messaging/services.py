@@ -28,6 +28,7 @@ from app.extensions import db, queues, redis_client
 from app.jobs import enqueue_after_commit, retry_policy
 from app.log import mask_sensitive
 from app.messaging import templates
+from app.messaging.jobs import send_message
 from app.messaging.models import MessageLog
 from app.messaging.providers import CHANNELS, ProviderError, mask_recipient, sms_channel
 from app.shops.models import Shop
@@ -131,8 +132,6 @@ def _enqueue_send(
     description: str | None,
     failure_ttl: int = FAILED_JOB_KEPT_SECONDS,
 ) -> None:
-    from app.messaging.jobs import send_message  # the job module imports this one
-
     enqueue_after_commit(
         queue,
         send_message,
@@ -155,39 +154,6 @@ def _insert_once(values: dict[str, Any]):
     if dialect == "sqlite":
         return sqlite_insert(MessageLog).values(values).on_conflict_do_nothing(index_elements=["occurrence_key"])
     return insert(MessageLog).values(values)
-
-
-def claim(message_id: int) -> MessageLog | None:
-    """queued → sending, atomically, counting the try; None when another job has it or it is done."""
-    claimed = db.session.execute(
-        update(MessageLog)
-        .where(MessageLog.id == message_id, MessageLog.status == "queued")
-        .values(status="sending", attempts=MessageLog.attempts + 1, updated_at=utcnow())
-        .returning(MessageLog.id)
-    ).scalar()
-    db.session.commit()
-    return db.session.get(MessageLog, claimed) if claimed is not None else None
-
-
-def mark_sent(message_id: int, *, provider_message_id: str) -> None:
-    now = utcnow()
-    db.session.execute(
-        update(MessageLog)
-        .where(MessageLog.id == message_id, MessageLog.status == "sending")
-        .values(status="sent", provider_message_id=provider_message_id, error=None, sent_at=now, updated_at=now)
-    )
-    db.session.commit()
-
-
-def mark_failed_try(message_id: int, *, error: str, final: bool) -> None:
-    """Record a failed try: back to queued for the next try, or failed for good."""
-    db.session.rollback()  # whatever the failed try left in the session is not ours to commit
-    db.session.execute(
-        update(MessageLog)
-        .where(MessageLog.id == message_id, MessageLog.status == "sending")
-        .values(status="failed" if final else "queued", error=error[:1000], updated_at=utcnow())
-    )
-    db.session.commit()
 
 
 # --- the message log as admins and managers see it ------------------------------------------------

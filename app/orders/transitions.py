@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.audit import services as audit
 from app.errors import ConflictError, NotFoundError
 from app.extensions import db
+from app.messaging.order_reminders import order_status_changed
 from app.orders.models import OPEN_STATUSES, Order, OrderStatus, OrderStatusChange
 
 S = OrderStatus
@@ -105,6 +106,4 @@ def move(*, order: Order, target: OrderStatus, actor_id: int | None, comment: st
         entity_id=order.id,
         changes=changes,
     )
-    from app.messaging.order_reminders import order_status_changed  # it imports the order models
-
     order_status_changed(order)
