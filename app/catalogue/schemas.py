@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate, validates_schema
 
-from app.common.schemas import Schema, StrictSchema
+from app.common.schemas import DecimalString, Money, ObjectId, Quantity, QueryId, Schema, StrictSchema, no_repeats
 from app.storage import public_url
-from app.warehouse.schemas import DecimalString, Money, ObjectId, Quantity, QueryId, no_repeats
 
 
 class CategorySchema(Schema):

@@ -8,11 +8,10 @@ from decimal import Decimal
 from marshmallow import fields, validate
 from marshmallow.utils import get_value
 
-from app.common.schemas import Schema, StrictSchema
+from app.common.schemas import DecimalString, Money, ObjectId, QueryId, Schema, StrictSchema
 from app.courier.models import FailureReason
 from app.orders.models import OrderStatus
 from app.storage import public_url
-from app.warehouse.schemas import DecimalString, Money, ObjectId, QueryId
 
 STATUSES = [s.value for s in OrderStatus]
 REASONS = [r.value for r in FailureReason]

@@ -7,10 +7,9 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.common.schemas import Schema, StrictSchema
+from app.common.schemas import DecimalString, Money, ObjectId, QueryId, Schema, StrictSchema, UserRefSchema, no_repeats
 from app.orders.models import Fulfillment, OrderSource, OrderStatus, PaymentMethod, PaymentStatus
 from app.shops.schemas import validate_hh_mm
-from app.warehouse.schemas import DecimalString, Money, ObjectId, QueryId, UserRefSchema, no_repeats
 
 MAX_AMOUNT = Decimal("9999999999.99")
 # Far enough for any real order; keeps date arithmetic in every time zone away from year 9999.

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from app.common.schemas import Schema, StrictSchema
+from app.common.schemas import ObjectId, QueryId, Schema, StrictSchema, UserRefSchema
 from app.orders.models import Fulfillment, OrderStatus
 from app.production.models import TaskStatus
-from app.warehouse.schemas import ObjectId, QueryId, UserRefSchema
 
 TASK_STATUSES = [s.value for s in TaskStatus]
 QUANTITY_DOC = {"type": "string", "format": "decimal", "example": "5.000", "pattern": r"^-?\d+(\.\d+)?$"}

@@ -7,10 +7,9 @@ from decimal import Decimal
 from marshmallow import fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from app.common.schemas import Schema, StrictSchema
+from app.common.schemas import MAX_ID, MAX_PRICE, Money, Schema, StrictSchema
 from app.promos.models import PROMO_KINDS
 from app.users.schemas import no_nul
-from app.warehouse.schemas import MAX_PRICE, Money
 
 CODE_FIELD = {
     "validate": [
@@ -50,7 +49,7 @@ class PromoCodeCreateSchema(StrictSchema):
     value = Money(required=True, maximum=MAX_PRICE, metadata=VALUE_DOC)
     min_order_total = Money(load_default=Decimal("0"))
     max_uses = fields.Integer(
-        strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=2**31 - 1)
+        strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=MAX_ID)
     )
     valid_from = fields.AwareDateTime(allow_none=True, load_default=None)
     valid_until = fields.AwareDateTime(allow_none=True, load_default=None)
@@ -71,7 +70,7 @@ class PromoCodeUpdateSchema(StrictSchema):
     max_uses = fields.Integer(
         strict=True,
         allow_none=True,
-        validate=validate.Range(min=0, max=2**31 - 1),
+        validate=validate.Range(min=0, max=MAX_ID),
         metadata={"description": "null: unlimited; below the uses made, the code is used up."},
     )
     valid_from = fields.AwareDateTime(allow_none=True)

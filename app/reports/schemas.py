@@ -9,12 +9,11 @@ from datetime import date
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.common.schemas import Schema
+from app.common.schemas import DecimalString, Schema
 from app.courier.models import FailureReason
 from app.reports.periods import GroupBy
 from app.reports.services import DEFAULT_EXPIRING_DAYS, DEFAULT_TOP
 from app.warehouse.models import WriteOffReason
-from app.warehouse.schemas import DecimalString
 
 # Far enough for any real order; keeps date arithmetic in every time zone away from year 9999.
 DATES = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from app.common.schemas import Schema
-from app.warehouse.schemas import Money
+from app.common.schemas import Money, Schema
 
 
 class DeliverySlotQueryArgsSchema(Schema):

@@ -2,76 +2,26 @@
 
 from __future__ import annotations
 
-import decimal
 from datetime import date
 from decimal import Decimal
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import fields, validate, validates_schema
 
-from app.common.schemas import DateRangeArgs, Schema, StrictSchema
+from app.common.schemas import (
+    DateRangeArgs,
+    Money,
+    ObjectId,
+    Quantity,
+    QueryId,
+    Schema,
+    StrictSchema,
+    UserRefSchema,
+    no_repeats,
+)
 from app.warehouse.models import ItemKind, MovementKind, WriteOffReason
 
-MAX_ID = 2**31 - 1
-MAX_PRICE = Decimal("999999999")  # NUMERIC(12, 2) holds ten integer digits
 # One line's quantity and unit cost: their product (a line's cost) still fits NUMERIC(12, 2).
-MAX_QUANTITY = Decimal("99999.999")
 MAX_UNIT_COST = Decimal("99999.99")
-
-
-class DecimalString(fields.Decimal):
-    """A decimal as a string in and out; more decimal places than the column holds is an error, not a rounding."""
-
-    def __init__(self, places: int, *, example: str, **kwargs):
-        metadata = {"type": "string", "format": "decimal", "example": example, **kwargs.pop("metadata", {})}
-        super().__init__(places=places, as_string=True, metadata=metadata, **kwargs)
-        self.max_places = places
-
-    def _validated(self, value):
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        try:
-            exponent = Decimal(str(value)).as_tuple().exponent
-        except (decimal.InvalidOperation, ValueError, TypeError):
-            raise self.make_error("invalid") from None
-        if isinstance(exponent, int) and exponent < -self.max_places:
-            raise ValidationError(f"At most {self.max_places} decimal places.")
-        return super()._validated(value)
-
-
-def Quantity(*, positive: bool = True, **kwargs) -> DecimalString:
-    """A stock quantity: three decimal places (0.5 kg of eucalyptus)."""
-    if "validate" not in kwargs and not kwargs.get("dump_only"):
-        kwargs["validate"] = validate.Range(min=0, min_inclusive=not positive, max=MAX_QUANTITY)
-    return DecimalString(3, example="12.500", **kwargs)
-
-
-def Money(*, maximum: Decimal = MAX_PRICE, **kwargs) -> DecimalString:
-    """An amount of money in the shop's currency: two decimal places."""
-    if "validate" not in kwargs and not kwargs.get("dump_only"):
-        kwargs["validate"] = validate.Range(min=0, max=maximum)
-    return DecimalString(2, example="45.50", **kwargs)
-
-
-def ObjectId(*, strict: bool = True, **kwargs) -> fields.Integer:
-    """The id of a row: a positive 32-bit integer (in a query string, digits are fine)."""
-    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
-
-
-def QueryId(**kwargs) -> fields.Integer:
-    return ObjectId(strict=False, **kwargs)
-
-
-def no_repeats(rows: list[dict], key: str, field: str = "lines") -> None:
-    seen: set = set()
-    for index, row in enumerate(rows):
-        if row[key] in seen:
-            raise ValidationError({index: {key: ["Appears twice in the list."]}}, field)
-        seen.add(row[key])
-
-
-class UserRefSchema(Schema):
-    id = fields.Integer(required=True)
-    name = fields.String(required=True)
 
 
 # --- items -----------------------------------------------------------------------------------
