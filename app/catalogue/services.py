@@ -25,11 +25,6 @@ from app.warehouse.services import version_tag
 PRODUCT_FIELDS = ["name", "description", "category_id", "price", "is_active", "needs_assembly"]
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 # --- categories ------------------------------------------------------------------------------
 
 
@@ -164,8 +159,9 @@ def list_products(
     if active is not None:
         stmt = stmt.where(Product.is_active.is_(active))
     if q:
-        pattern = _like(q)
-        stmt = stmt.where(or_(Product.name.ilike(pattern), Product.description.ilike(pattern)))
+        stmt = stmt.where(
+            or_(Product.name.icontains(q, autoescape=True), Product.description.icontains(q, autoescape=True))
+        )
     return page_of(stmt.order_by(Product.name, Product.id), page=page, page_size=page_size)
 
 

@@ -46,11 +46,6 @@ ERASED = "[erased]"
 ENTITY = "customer"
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _matches(if_match: str, tag: str) -> bool:
     candidates = {c.strip().removeprefix("W/") for c in if_match.split(",")}
     return "*" in candidates or tag in candidates
@@ -232,10 +227,10 @@ def customers_query(
         stmt = stmt.where(Customer.language == language)
     if q:
         # Both served by trigram GIN indexes on PostgreSQL (ix_customers_name_trgm, ix_customers_phone_trgm).
-        matches = [Customer.name.ilike(_like(q.strip()))]
+        matches = [Customer.name.icontains(q.strip(), autoescape=True)]
         digits = re.sub(r"\D", "", q)
         if digits:
-            matches.append(Customer.phone.like(_like(digits)))
+            matches.append(Customer.phone.contains(digits, autoescape=True))
         stmt = stmt.where(or_(*matches))
     return stmt
 

@@ -105,28 +105,23 @@ ONE_ORDER = (
 )
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _orders_matching(shop_id: int, q: str):
     """The ids of the shop's orders whose number, recipient or customer matches `q`.
 
     Two halves joined by UNION, so that each OR runs over one table and PostgreSQL serves it from that
     table's trigram indexes (ix_orders_*_trgm, ix_customers_*_trgm), not by filtering every order.
     """
-    pattern = _like(q.strip())
+    text = q.strip()
     digits = "".join(ch for ch in q if ch.isdigit())
     on_order = [
-        ORDERS.number.ilike(pattern),
-        ORDERS.recipient_name.ilike(pattern),
-        ORDERS.recipient_phone.ilike(pattern),
+        ORDERS.number.icontains(text, autoescape=True),
+        ORDERS.recipient_name.icontains(text, autoescape=True),
+        ORDERS.recipient_phone.icontains(text, autoescape=True),
     ]
-    on_customer = [CUSTOMERS.name.ilike(pattern), CUSTOMERS.phone.ilike(pattern)]
+    on_customer = [CUSTOMERS.name.icontains(text, autoescape=True), CUSTOMERS.phone.icontains(text, autoescape=True)]
     if len(digits) >= 3:  # "916 123" finds +79161234567
-        on_order.append(ORDERS.recipient_phone.like(f"%{digits}%"))
-        on_customer.append(CUSTOMERS.phone.like(f"%{digits}%"))
+        on_order.append(ORDERS.recipient_phone.contains(digits, autoescape=True))
+        on_customer.append(CUSTOMERS.phone.contains(digits, autoescape=True))
     try:  # a whole phone as people write it ("8 916 123-45-67") finds its E.164 form
         phone = normalize_phone(q, db.session.scalar(select(SHOPS.country).where(SHOPS.id == shop_id)))
         on_order.append(ORDERS.recipient_phone == phone)

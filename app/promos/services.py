@@ -120,8 +120,7 @@ def list_promo_codes(
     if active is not None:
         stmt = stmt.where(PromoCode.active.is_(active))
     if q:
-        escaped = normalize_code(q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(PromoCode.code.like(f"%{escaped}%"))
+        stmt = stmt.where(PromoCode.code.contains(normalize_code(q), autoescape=True))
     return page_of(stmt.order_by(PromoCode.created_at.desc(), PromoCode.id.desc()), page=page, page_size=page_size)
 
 

@@ -109,11 +109,6 @@ def _staff_query():
     )
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def list_staff(
     *,
     shop_id: int,
@@ -131,10 +126,10 @@ def list_staff(
         stmt = stmt.where(Membership.is_active if active else Membership.deactivated_at.is_not(None))
     if q:
         text = q.strip()
-        conditions = [User.name.ilike(_like(text)), User.email.ilike(_like(text))]
+        conditions = [User.name.icontains(text, autoescape=True), User.email.icontains(text, autoescape=True)]
         digits = "".join(ch for ch in text if ch.isdigit())
         if digits and set(text) <= PHONE_CHARACTERS:  # "916 55" is a phone fragment; "Room 5" is not
-            conditions.append(User.phone.like(_like(digits)))
+            conditions.append(User.phone.contains(digits, autoescape=True))
         stmt = stmt.where(or_(*conditions))
     stmt = stmt.order_by(User.name, User.id)
     return page_of(stmt, page=page, page_size=page_size)

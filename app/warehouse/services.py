@@ -44,11 +44,6 @@ def shop_today(shop_id: int) -> date:
     return datetime.now(ZoneInfo(shop.timezone)).date()
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 # --- items -----------------------------------------------------------------------------------
 
 
@@ -124,7 +119,7 @@ def list_items(
     if active is not None:
         stmt = stmt.where(Item.is_active.is_(active))
     if q:
-        stmt = stmt.where(Item.name.ilike(_like(q)))
+        stmt = stmt.where(Item.name.icontains(q, autoescape=True))
     return page_of(stmt.order_by(Item.name, Item.id), page=page, page_size=page_size)
 
 
@@ -271,7 +266,7 @@ def list_supplies(
     if received_to:
         stmt = stmt.where(Supply.received_on <= received_to)
     if supplier:
-        stmt = stmt.where(Supply.supplier.ilike(_like(supplier)))
+        stmt = stmt.where(Supply.supplier.icontains(supplier, autoescape=True))
     return page_of(stmt.order_by(Supply.received_on.desc(), Supply.id.desc()), page=page, page_size=page_size)
 
 

@@ -158,6 +158,20 @@ def test_search_by_part_of_the_name_or_digits_of_the_phone(manager, shop, other_
     assert {anna.id, boris.id} <= {c["id"] for c in manager.get(URL).json}
 
 
+def test_search_takes_wildcards_and_the_escape_character_literally(manager, shop):
+    names = ("A_B Flowers", "AxB Flowers", "50% Off", "500 Roses", "C/D Studio", "C\\D Studio")
+    for number, name in enumerate(names, start=1):
+        make_customer(shop, name=name, phone=f"+7916111111{number}")  # no "50" in any phone
+
+    def found(q):
+        return sorted(c["name"] for c in manager.get(URL, query_string={"q": q}).json)
+
+    assert found("a_b") == ["A_B Flowers"]
+    assert found("50%") == ["50% Off"]
+    assert found("C/D") == ["C/D Studio"]
+    assert found("C\\D") == ["C\\D Studio"]
+
+
 def test_filters_by_consent_language_and_anonymized(manager, shop):
     make_customer(shop, name="Consenting", marketing_consent=True)
     make_customer(shop, name="English", language="en")
