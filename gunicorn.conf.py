@@ -27,7 +27,8 @@ def _int(name: str, default: int) -> int:
     return exit_on_config_error(read)
 
 
-worker_class = "gthread"
+# gthread, answering the errors gunicorn raises itself (a URI too long ...) as JSON, not HTML.
+worker_class = "app.gunicorn_worker.JsonErrorWorker"
 workers = _int("WEB_CONCURRENCY", 2)
 threads = _int("GUNICORN_THREADS", 4)
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"

@@ -66,14 +66,17 @@ class ServiceUnavailable(DomainError):
     status_code = 503
 
 
-def error_response(status_code: int, message: str, errors: dict | None = None, headers: dict | None = None):
-    body = {
+def error_body(status_code: int, message: str, errors: dict | None = None) -> dict[str, Any]:
+    return {
         "code": status_code,
         "status": HTTP_STATUS_CODES.get(status_code, "Error"),
         "message": message,
         "errors": errors or {},
     }
-    response = jsonify(body)
+
+
+def error_response(status_code: int, message: str, errors: dict | None = None, headers: dict | None = None):
+    response = jsonify(error_body(status_code, message, errors))
     response.status_code = status_code
     for name, value in (headers or {}).items():
         response.headers[name] = value
