@@ -17,6 +17,7 @@ DEV_SECRET = "dev-only-secret-never-use-in-production-0001"
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", DEV_SECRET.lower()}
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 STORAGE_BACKENDS = ("local", "s3")
+DATABASE_CONNECT_TIMEOUT = 5  # seconds
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 RATE_LIMITS = (
@@ -129,8 +130,15 @@ class BaseConfig:
         self.EXTERNAL_JWT_AUDIENCE = _env("EXTERNAL_JWT_AUDIENCE")
         self.EXTERNAL_JWT_USER_CLAIM = _env("EXTERNAL_JWT_USER_CLAIM", "sub")
 
+    @property
+    def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:
+        options: dict = {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            # A host that never answers is a 503 within seconds, not a request hung past gunicorn's timeout.
+            options["connect_args"] = {"connect_timeout": DATABASE_CONNECT_TIMEOUT}
+        return options
+
     # Fixed settings shared by every mode.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024  # a 10 MB image plus its multipart envelope
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)

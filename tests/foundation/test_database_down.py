@@ -4,12 +4,13 @@ one error shape and logs one line, not a traceback; /health/db says so; a failin
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 from flask import Blueprint
 from sqlalchemy import text
 
-from app.config import TestConfig
+from app.config import DATABASE_CONNECT_TIMEOUT, TestConfig
 from app.extensions import db
 from tests.foundation.processes import gunicorn, production_env
 from tests.helpers import ApiClient
@@ -62,6 +63,26 @@ def test_every_request_needing_postgresql_answers_503_with_retry_after_and_logs_
         assert " WARNING " in problem and "database unavailable: OperationalError: connection to server" in problem
         assert "Connection refused" in problem, name
         assert f"app.access: {method} {path} -> 503 in " in access, name
+
+
+@pytest.mark.committed
+def test_a_database_host_that_never_answers_is_a_503_within_the_connect_timeout(make_app, error_body, app_log):
+    with socket.socket() as silent:  # the kernel completes the handshake; nobody ever answers PostgreSQL's hello
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        config = TestConfig()
+        config.SQLALCHEMY_DATABASE_URI = f"postgresql://postgres@127.0.0.1:{silent.getsockname()[1]}/flowercrm"
+        client = make_app(config=config).test_client()
+
+        started = time.monotonic()
+        with app_log() as output:
+            response = client.post("/api/v1/auth/login", json={"login": "+79160000001", "password": "x" * 8})
+        waited = time.monotonic() - started
+
+    assert error_body(response, 503)["message"] == MESSAGE
+    assert DATABASE_CONNECT_TIMEOUT <= waited < 3 * DATABASE_CONNECT_TIMEOUT  # libpq may try twice (SSL, then not)
+    assert "database unavailable: OperationalError: connection to server" in output.getvalue()
+    assert "timeout expired" in output.getvalue() and "Traceback" not in output.getvalue()
 
 
 @pytest.mark.committed
