@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, current_app, g, got_request_exception, jsonify
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
@@ -87,8 +87,11 @@ def database_unavailable(error: Exception) -> bool:
     """PostgreSQL refused or dropped the connection, or the pool had none to give: an outage, not a bug."""
     if isinstance(error, PoolTimeout):
         return True
-    # No statement: it failed while connecting. Invalidated: the server went away under a statement.
-    return isinstance(error, DBAPIError) and (error.statement is None or error.connection_invalidated)
+    if not isinstance(error, OperationalError):
+        return False
+    # Invalidated: the server went away under a statement. Neither a statement nor a SQLSTATE: it failed
+    # while connecting (a failed COMMIT has no statement either, but the server's SQLSTATE says why).
+    return error.connection_invalidated or (error.statement is None and getattr(error.orig, "pgcode", None) is None)
 
 
 def short_reason(error: Exception) -> str:

@@ -19,7 +19,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from app.errors import error_body
 
 # The status gunicorn gives each error it raises; any other malformed request is a 400.
-STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
+STATUS_BY_ERROR = (
     # A header the app tried to send is the app's fault, not the client's.
     ((errors.InvalidResponseHeader, errors.InvalidResponseHeaderName), 500),
     (errors.LimitRequestLine, 414),
