@@ -102,7 +102,7 @@ def gunicorn(env: dict[str, str], log_dir: Path, *, workers: int = 1) -> Iterato
         listener.close()
 
 
-def _wait_until_serving(server: Gunicorn, timeout: float = 40) -> None:
+def _wait_until_serving(server: Gunicorn, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
