@@ -10,6 +10,8 @@ from typing import TypeVar
 
 import redis
 from limits import parse_many
+from limits.errors import ConfigurationError as LimitsConfigurationError
+from limits.storage import storage_from_string
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -196,6 +198,10 @@ class BaseConfig:
                 redis.ConnectionPool.from_url(self.REDIS_URL)  # parses only; nothing connects here
             except ValueError:
                 raise ConfigError("REDIS_URL is not a Redis URL, e.g. redis://host:6379/0.") from None
+        try:
+            storage_from_string(self.RATELIMIT_STORAGE_URI)  # builds a client; nothing connects here
+        except LimitsConfigurationError:
+            raise ConfigError("RATELIMIT_STORAGE_URI is not a storage flask-limiter knows, e.g. redis://...") from None
 
     def validate_sms_provider(self) -> None:
         # A typo would otherwise surface only when a known phone asks for a code (and answer differently).

@@ -26,6 +26,7 @@ BAD = {
     "RATELIMIT_LOGIN_PER_IP": "ten a minute",
     "DATABASE_URL": "postgres://flowercrm@db/flowercrm",
     "REDIS_URL": "http://127.0.0.1:6379/0",
+    "RATELIMIT_STORAGE_URI": "http://127.0.0.1:6379/0",
 }
 
 
