@@ -3,6 +3,8 @@ and the rate limiter keeps counting in Redis (it once took the parser's Recursio
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -10,6 +12,7 @@ from app.common.jsonparse import MAX_DEPTH
 from app.customers.models import Customer
 from app.extensions import db, redis_client
 from app.orders.models import Order
+from tests.foundation.processes import gunicorn, production_env
 
 LOGIN = "/api/v1/auth/login"
 OTP_REQUEST = "/api/v1/auth/otp/request"
@@ -113,3 +116,20 @@ def test_ordinary_invalid_json_keeps_its_answer(client, error_body):
     body = error_body(post_json(client, LOGIN, '{"login": '), 400)
 
     assert body["errors"] == {"json": ["Invalid JSON body."]}
+
+
+def test_on_gunicorn_hostile_bodies_are_400_and_the_login_limit_still_holds_in_redis(tmp_path):
+    env = production_env(SMS_PROVIDER="smsru", RATELIMIT_LOGIN_PER_IP="5 per minute")
+    json_headers = {"Content-Type": "application/json"}
+    with gunicorn(env, tmp_path) as server:
+        hostile = [server.request("POST", LOGIN, arrays(10_000).encode(), json_headers) for _ in range(3)]
+        wrong = b'{"login": "nobody@example.test", "password": "x"}'
+        statuses = [server.request("POST", LOGIN, wrong, json_headers)[0] for _ in range(3)]
+        counters = limiter_counters()
+
+    for status, _headers, body in hostile:
+        assert status == 400 and json.loads(body)["errors"] == {"json": [TOO_DEEP]}
+    assert statuses == [401, 401, 429]
+    assert [count for key, count in counters.items() if "127.0.0.1" in key] == [6]
+    assert "Rate limit storage unreachable" not in server.log()
+    assert "Traceback" not in server.log() and "-> 500" not in server.log()
