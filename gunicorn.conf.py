@@ -7,20 +7,38 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from app.config import ConfigError, exit_on_config_error, load_config
+
 # The same .env the app reads, so WEB_CONCURRENCY / PORT there apply too (the shell wins).
 load_dotenv(override=False)
 
-worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# The app's settings, checked once here in the master: a worker whose app cannot start is respawned forever.
+exit_on_config_error(load_config)
+
+
+def _int(name: str, default: int) -> int:
+    def read() -> int:
+        value = os.environ.get(name, str(default))
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{name}={value!r} is not a whole number.") from None
+
+    return exit_on_config_error(read)
+
+
+# gthread, answering the errors gunicorn raises itself (a URI too long ...) as JSON, not HTML.
+worker_class = "app.gunicorn_worker.JsonErrorWorker"
+workers = _int("WEB_CONCURRENCY", 2)
+threads = _int("GUNICORN_THREADS", 4)
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
 
 # Recycle workers now and then so a slow leak never grows; the jitter keeps them from restarting together.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "100"))
+max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
 
 # Each worker builds its own app: no database or Redis connection is shared across a fork.
 preload_app = False

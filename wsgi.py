@@ -1,5 +1,6 @@
 """WSGI entry point for gunicorn and the flask CLI."""
 
 from app import create_app
+from app.config import exit_on_config_error
 
-app = create_app()
+app = exit_on_config_error(create_app)

@@ -2,14 +2,36 @@
 
 import logging
 import os
+import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
+
+import redis
+from limits import parse_many
+from limits.errors import ConfigurationError as LimitsConfigurationError
+from limits.storage import storage_from_string
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 DEV_SECRET = "dev-only-secret-never-use-in-production-0001"
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", DEV_SECRET.lower()}
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 STORAGE_BACKENDS = ("local", "s3")
 SMS_PROVIDERS = ("console", "smsru")
+DATABASE_CONNECT_TIMEOUT = 5  # seconds
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+RATE_LIMITS = (
+    "RATELIMIT_LOGIN_PER_IP",
+    "RATELIMIT_LOGIN_PER_IDENTIFIER",
+    "RATELIMIT_REFRESH_PER_IP",
+    "RATELIMIT_EXCHANGE_PER_IP",
+    "RATELIMIT_OTP_REQUEST_PER_PHONE",
+    "RATELIMIT_OTP_REQUEST_PER_IP",
+    "RATELIMIT_OTP_VERIFY_PER_PHONE",
+)
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +41,19 @@ def _env(name: str, default: str = "") -> str:
 
 
 def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+    value = os.environ.get(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number.") from None
+
+
+def _env_ints(name: str, default: str) -> list[int]:
+    value = _env(name, default)
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a comma-separated list of whole numbers.") from None
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -33,6 +67,17 @@ class ConfigError(RuntimeError):
     """The configuration is unsafe or incomplete; the app refuses to start."""
 
 
+T = TypeVar("T")
+
+
+def exit_on_config_error(start: Callable[[], T]) -> T:
+    """`start()` for a process's entry point: a configuration error ends it with one line on stderr and exit 1."""
+    try:
+        return start()
+    except ConfigError as exc:
+        sys.exit(f"Configuration error: {exc}")
+
+
 class BaseConfig:
     ENV_NAME = "base"
 
@@ -43,8 +88,8 @@ class BaseConfig:
         self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")
         self.REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
         self.CORS_ORIGINS = [o.strip() for o in _env("CORS_ORIGINS").split(",") if o.strip()]
-        self.LOG_FORMAT = _env("LOG_FORMAT", "text")
-        self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+        self.LOG_FORMAT = _env("LOG_FORMAT", "text").strip().lower()
+        self.LOG_LEVEL = _env("LOG_LEVEL", "INFO").strip().upper()  # "warning", as gunicorn spells it, too
         self.SENTRY_DSN = _env("SENTRY_DSN")
         self.SMS_PROVIDER = _env("SMS_PROVIDER", "console")
         self.SMSRU_API_ID = _env("SMSRU_API_ID")
@@ -78,9 +123,7 @@ class BaseConfig:
         self.RATELIMIT_OTP_REQUEST_PER_IP = _env("RATELIMIT_OTP_REQUEST_PER_IP", "30 per hour")
         self.RATELIMIT_OTP_VERIFY_PER_PHONE = _env("RATELIMIT_OTP_VERIFY_PER_PHONE", "10 per 15 minutes")
         # Seconds between tries of a message send job; one more try than intervals.
-        self.MESSAGE_RETRY_INTERVALS = [
-            int(s) for s in _env("MESSAGE_RETRY_INTERVALS", "10,30,90").split(",") if s.strip()
-        ]
+        self.MESSAGE_RETRY_INTERVALS = _env_ints("MESSAGE_RETRY_INTERVALS", "10,30,90")
         # A trusted identity service whose tokens POST /auth/exchange trades for ours (off when no issuer).
         self.EXTERNAL_JWT_ISSUER = _env("EXTERNAL_JWT_ISSUER")
         self.EXTERNAL_JWT_ALGORITHM = _env("EXTERNAL_JWT_ALGORITHM", "RS256")
@@ -90,8 +133,15 @@ class BaseConfig:
         self.EXTERNAL_JWT_AUDIENCE = _env("EXTERNAL_JWT_AUDIENCE")
         self.EXTERNAL_JWT_USER_CLAIM = _env("EXTERNAL_JWT_USER_CLAIM", "sub")
 
+    @property
+    def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:
+        options: dict = {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            # A host that never answers is a 503 within seconds, not a request hung past gunicorn's timeout.
+            options["connect_args"] = {"connect_timeout": DATABASE_CONNECT_TIMEOUT}
+        return options
+
     # Fixed settings shared by every mode.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024 + 64 * 1024  # a 10 MB image plus its multipart envelope
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
@@ -117,9 +167,42 @@ class BaseConfig:
 
     def validate(self) -> None:
         """Refuse to run with settings that are unsafe in this mode."""
+        self.validate_logging()
+        self.validate_rate_limits()
+        self.validate_urls()
         self.validate_external_jwt()
         self.validate_storage()
         self.validate_sms_provider()
+
+    def validate_logging(self) -> None:
+        if self.LOG_LEVEL not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL={self.LOG_LEVEL!r} is not one of {', '.join(LOG_LEVELS)} (any case).")
+        if self.LOG_FORMAT not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT={self.LOG_FORMAT!r} is not one of {', '.join(LOG_FORMATS)}.")
+
+    def validate_rate_limits(self) -> None:
+        # The limiter reads them per request and silently drops a limit it cannot parse: refuse it here instead.
+        for name in RATE_LIMITS:
+            try:
+                parse_many(getattr(self, name))
+            except ValueError:
+                raise ConfigError(f"{name}={getattr(self, name)!r} is not a rate limit like '10 per minute'.") from None
+
+    def validate_urls(self) -> None:
+        if self.SQLALCHEMY_DATABASE_URI:
+            try:
+                make_url(self.SQLALCHEMY_DATABASE_URI).get_dialect()
+            except (ArgumentError, NoSuchModuleError):
+                raise ConfigError("DATABASE_URL is not a database URL, e.g. postgresql://user@host/name.") from None
+        if not self.REDIS_URL.startswith("memory://"):
+            try:
+                redis.ConnectionPool.from_url(self.REDIS_URL)  # parses only; nothing connects here
+            except ValueError:
+                raise ConfigError("REDIS_URL is not a Redis URL, e.g. redis://host:6379/0.") from None
+        try:
+            storage_from_string(self.RATELIMIT_STORAGE_URI)  # builds a client; nothing connects here
+        except LimitsConfigurationError:
+            raise ConfigError("RATELIMIT_STORAGE_URI is not a storage flask-limiter knows, e.g. redis://...") from None
 
     def validate_sms_provider(self) -> None:
         # A typo would otherwise surface only when a known phone asks for a code (and answer differently).
@@ -190,11 +273,14 @@ class ProductionConfig(BaseConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.JWT_SECRET_KEY.strip().lower() in PLACEHOLDER_SECRETS or len(self.JWT_SECRET_KEY) < 32:
-            raise ConfigError(
-                "JWT_SECRET_KEY is missing, a placeholder or shorter than 32 characters; "
-                "set a long random value (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
-            )
+        # SECRET_KEY keys the OTP code hashes; unset (or empty), it is JWT_SECRET_KEY, checked just the same.
+        for name in ("JWT_SECRET_KEY", "SECRET_KEY"):
+            secret = getattr(self, name)
+            if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < 32:
+                raise ConfigError(
+                    f"{name} is missing, a placeholder or shorter than 32 characters; set a long random value "
+                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+                )
         if not self.SQLALCHEMY_DATABASE_URI:
             raise ConfigError("DATABASE_URL is not set.")
         if self.REDIS_URL.startswith("memory://") or self.JOBS_INLINE:

@@ -8,10 +8,13 @@ from typing import Any
 
 import flask_smorest
 from marshmallow import ValidationError, fields
-from webargs.flaskparser import FlaskParser
+from webargs import core
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
+
+from app.common import jsonparse
 
 PAGINATION_HEADER_DOC = {
     "description": (
@@ -87,6 +90,20 @@ def _nul_errors(value: Any) -> Any:
 
 
 class Parser(FlaskParser):
+    def load_json(self, req, schema):
+        # webargs' own parse is the standard library's, unbounded: 10,000 levels deep was a RecursionError (500).
+        if not is_json_request(req):
+            return core.missing
+        body = req.get_data(cache=True)
+        if not body:
+            return core.missing
+        try:
+            return jsonparse.loads(body.decode())
+        except jsonparse.TooDeep as exc:
+            abort(400, exc=exc, messages={"json": [str(exc)]})
+        except ValueError as exc:  # invalid JSON or not UTF-8, as webargs says it
+            abort(400, exc=exc, messages={"json": ["Invalid JSON body."]})
+
     def pre_load(self, location_data, *, schema, req, location):
         # PostgreSQL text cannot hold NUL: refuse it as a 422 naming the field, not a 500 from the driver.
         errors = _nul_errors(location_data)

@@ -6,6 +6,7 @@ import logging
 
 from sqlalchemy import text
 
+from app.errors import short_reason
 from app.extensions import db, redis_client
 
 log = logging.getLogger(__name__)
@@ -15,8 +16,8 @@ def database_ok() -> bool:
     try:
         db.session.execute(text("SELECT 1"))
         return True
-    except Exception:  # any failure means "down" to a health check
-        log.warning("health: database unreachable", exc_info=True)
+    except Exception as exc:  # any failure means "down" to a health check; one line, polled every few seconds
+        log.warning("health: database unreachable (%s)", short_reason(exc))
         db.session.rollback()
         return False
 
@@ -24,6 +25,6 @@ def database_ok() -> bool:
 def redis_ok() -> bool:
     try:
         return bool(redis_client.ping())
-    except Exception:
-        log.warning("health: redis unreachable", exc_info=True)
+    except Exception as exc:
+        log.warning("health: redis unreachable (%s)", short_reason(exc))
         return False

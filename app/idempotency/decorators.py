@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 
+from app.common import jsonparse
 from app.common.api import add_doc_parameter
 from app.errors import RuleViolation
 from app.extensions import db
@@ -50,7 +51,7 @@ def _fingerprint() -> str:
     body = request.get_data(cache=True)
     if request.is_json:
         try:
-            body = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":")).encode()
+            body = json.dumps(jsonparse.loads(body or b"null"), sort_keys=True, separators=(",", ":")).encode()
         except ValueError:
             pass  # invalid JSON is hashed as sent; the view will reject it anyway
     digest.update(body)

@@ -22,6 +22,7 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import IO, Any, Protocol
 
+from app.common import jsonparse
 from app.config import SMS_PROVIDERS
 from app.log import mask_phone, mask_sensitive
 
@@ -108,7 +109,7 @@ def _network_error(name: str, exc: OSError) -> ProviderError:
 
 def _json_or_none(body: bytes) -> dict | None:
     try:
-        data = json.loads(body)
+        data = jsonparse.loads(body)
     except ValueError:
         return None
     return data if isinstance(data, dict) else None

@@ -23,7 +23,8 @@ import app as app_package
 from app.common.schemas import Schema
 
 for module in pkgutil.walk_packages(app_package.__path__, "app."):
-    importlib.import_module(module.name)
+    if module.name != "app.jobs.cron":  # rq cron's settings file: importing it checks this process's config
+        importlib.import_module(module.name)
 
 
 def _all_schemas(cls: type) -> list[type]:

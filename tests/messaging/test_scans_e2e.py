@@ -52,9 +52,10 @@ def test_rq_cron_runs_the_scans_every_minute():
     assert {(p.queue, p.interval, p.cron) for p in scans.values()} == {("default", 60, None)}
 
 
-def test_a_reminder_arrives_once_through_cron_and_a_real_worker(app, sms_stub):
+def test_a_reminder_arrives_once_through_cron_and_a_real_worker(app, sms_stub, monkeypatch):
     customer_with_a_date()
     db.session.commit()
+    monkeypatch.setenv("APP_ENV", "testing")  # loading the schedule checks the settings, as `rq cron` does
     scheduler = CronScheduler(connection=redis_client.client)
     scheduler.load_config_from_file(str(ROOT / "app" / "jobs" / "cron.py"))
     assert {"scan_occasion_reminders", "scan_stock_digests"} <= {job.name for job in scheduler.get_jobs()}

@@ -1,0 +1,116 @@
+"""The app's real processes for tests: a production environment on the test services, and gunicorn
+as `make serve` runs it (gunicorn.conf.py), listening on a socket the test opened on a free port."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.config import TestConfig
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+GOOD_SECRET = "q9V-3rXc7LmT1pZs8KfW2nYb6HdJ0gUe4Ao5"
+# Variables the app or gunicorn.conf.py read, cleared so the shell running the tests cannot leak in.
+APP_VARIABLES = (
+    "APP_ENV", "SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "RATELIMIT_STORAGE_URI", "LOG_LEVEL",
+    "LOG_FORMAT", "JOBS_INLINE", "SMS_PROVIDER", "SENTRY_DSN", "PORT", "GUNICORN_BIND", "WEB_CONCURRENCY",
+    "GUNICORN_THREADS", "PROMETHEUS_MULTIPROC_DIR", "FLASK_APP",
+)  # fmt: skip
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    """A complete, safe production environment on the test database and Redis, with `overrides` on top."""
+    services = TestConfig()
+    env = {name: value for name, value in os.environ.items() if name not in APP_VARIABLES}
+    env.update(
+        APP_ENV="production",
+        JWT_SECRET_KEY=GOOD_SECRET,
+        DATABASE_URL=services.SQLALCHEMY_DATABASE_URI,
+        REDIS_URL=services.REDIS_URL,
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class Gunicorn:
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def raw(self, data: bytes, timeout: float = 10) -> bytes:
+        """Send `data` as it is on a fresh connection; everything the server answers before closing."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as connection:
+            connection.sendall(data)
+            chunks = []
+            while chunk := connection.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log_dir: Path, *, workers: int = 1) -> Iterator[Gunicorn]:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    listener.set_inheritable(True)
+    port = listener.getsockname()[1]
+    log_path = log_dir / f"gunicorn-{port}.log"
+    env = {**env, "GUNICORN_BIND": f"fd://{listener.fileno()}", "WEB_CONCURRENCY": str(workers)}
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=REPO,
+            env=env,
+            pass_fds=(listener.fileno(),),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = Gunicorn(port, process, log_path)
+    try:
+        _wait_until_serving(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        listener.close()
+
+
+def _wait_until_serving(server: Gunicorn, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise AssertionError(f"gunicorn exited with {server.process.returncode}:\n{server.log()[-3000:]}")
+        try:
+            if server.request("GET", "/health")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"gunicorn did not answer /health in {timeout} s:\n{server.log()[-3000:]}")
