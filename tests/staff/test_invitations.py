@@ -11,11 +11,13 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
 from app.common.types import utcnow
-from app.extensions import db
+from app.extensions import db, queues
+from app.jobs.worker import build_worker
 from app.messaging.models import MessageLog
 from app.users.models import Membership, StaffInvitation, User
 from tests.factories import TEST_PASSWORD, MembershipFactory, ShopFactory, UserFactory
 from tests.helpers import ApiClient
+from tests.messaging.stub_server import StubServer, smsru_sent
 
 USERS, INVITATIONS, MINE = "/api/v1/users", "/api/v1/invitations", "/api/v1/users/me/invitations"
 
@@ -106,6 +108,23 @@ def test_the_invitee_is_told_outside_the_shops_message_log(admin, shop, olga):
     assert (message.shop_id, message.user_id, message.language, message.status) == (None, olga.id, "en", "queued")
     assert message.context["shop"] == shop.name
     assert admin.get("/api/v1/notifications").json == []
+
+
+def test_a_worker_sends_the_invitation_by_sms_in_the_persons_language(app, admin, shop, olga, monkeypatch):
+    with StubServer() as sms_ru:
+        monkeypatch.setitem(app.config, "SMS_PROVIDER", "smsru")
+        monkeypatch.setitem(app.config, "SMSRU_API_URL", sms_ru.url)
+        monkeypatch.setitem(app.config, "SMSRU_API_ID", "test-api-id")
+        sms_ru.always(200, smsru_sent)
+
+        phone, shop_name = olga.phone, shop.name  # the worker ends the test's session
+        invite(admin, phone)
+        build_worker(app, [queues.get("messages")], simple=True).work(burst=True)
+
+    [sent] = sms_ru.requests
+    assert sent.form["to"] == phone.lstrip("+")
+    assert sent.text.startswith(f"Flower CRM: the shop {shop_name} invites you") and "accept" in sent.text
+    assert db.session.scalars(select(MessageLog.status).where(MessageLog.kind == "staff_invitation")).one() == "sent"
 
 
 def test_a_new_phone_is_on_the_staff_at_once_and_needs_no_message(admin, shop):

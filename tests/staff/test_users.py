@@ -342,16 +342,23 @@ def test_inviting_a_person_deactivated_here_points_to_reactivation(admin, courie
     assert "is_active" in response.json["errors"]["phone"][0]
 
 
-def test_inviting_a_person_deactivated_everywhere_else_brings_their_account_back(app, admin, other_shop, member):
+def test_a_person_deactivated_everywhere_else_logs_in_to_accept_and_joins(app, admin, shop, other_shop, member):
     person, _ = member(other_shop, "florist")
     other_admin = member(other_shop, "admin")[1]
     assert other_admin.delete(f"/api/v1/users/{person.id}").status_code == 204
     assert log_in(app, person.phone, TEST_PASSWORD).status_code == 401
 
     response = admin.post("/api/v1/users", json={"name": "F", "phone": person.phone, "role": "florist"})
+    login = log_in(app, person.phone, TEST_PASSWORD)  # they may log in again, to answer
+    mine = bearer(login.json["access_token"])
+    accepted = ApiClient(app).post(f"/api/v1/users/me/invitations/{response.json['id']}/accept", headers=mine)
 
     assert response.status_code == 201
-    assert log_in(app, person.phone, TEST_PASSWORD).status_code == 200
+    assert (login.status_code, login.json["user"]["memberships"]) == (200, [])
+    assert accepted.status_code == 200
+    assert ApiClient(app).get("/api/v1/auth/me", headers=mine).json["memberships"] == [
+        {"shop_id": shop.id, "role": "florist"}
+    ]
 
 
 # --- details, validation, audit -----------------------------------------------------------------
