@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager, joinedload, with_expression
 
@@ -265,7 +265,6 @@ def invite_staff(
     password: str | None = None,
     language: str | None = None,
     external_id: str | None = None,
-    now: datetime | None = None,
 ) -> StaffInvitation:
     """Offer the shop's role to the person with this phone; the answer is the same whoever owns it.
 
@@ -273,7 +272,7 @@ def invite_staff(
     membership at once. Someone who already has an account is invited: they join only when they accept, and
     until then the shop learns nothing about them; the account fields given here are not applied to it.
     """
-    now = now or utcnow()
+    now = utcnow()
     new_role = Role(role)
     _ensure_may_manage(actor_role, new_role)
     if external_id is not None:
@@ -289,6 +288,7 @@ def invite_staff(
         phone=phone,
         name=name,
         role=new_role.value,
+        status=InvitationStatus.PENDING.value,
         invited_by_id=actor.id,
         expires_at=now + INVITATION_LIFETIME,
     )
@@ -374,7 +374,8 @@ def _tell_invitee(invitation: StaffInvitation, *, user: User, shop: Shop) -> Non
 # --- invitations, as the shop sees them --------------------------------------------------------------
 
 
-def _state_filter(status: str, now: datetime):
+def _state_filter(status: str, now: datetime) -> ColumnElement[bool]:
+    """Invitations whose status, as people see it (pending past its time reads expired), is `status`."""
     pending = StaffInvitation.status == InvitationStatus.PENDING.value
     if status == InvitationStatus.PENDING.value:
         return pending & (StaffInvitation.expires_at > now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -298,31 +299,67 @@ def test_invitee_endpoints_need_a_login(app):
 # --- at the same moment ----------------------------------------------------------------------------------
 
 
-@pytest.mark.committed
-def test_accepting_twice_at_once_makes_one_membership(app):
+def at_once(*calls: Callable[[], int]) -> list[int]:
+    """Run the calls in threads released together; their answers' statuses, in the order given."""
+    start, statuses = threading.Barrier(len(calls)), [0] * len(calls)
+
+    def run(index: int, call: Callable[[], int]) -> None:
+        start.wait()
+        statuses[index] = call()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return statuses
+
+
+def _invited_elsewhere(app) -> tuple[ApiClient, ApiClient, int, int, int]:
+    """A shop's admin invites a florist of another shop: (admin, person, shop id, person id, invitation id)."""
     shop, elsewhere = ShopFactory(), ShopFactory()
     boss, person = UserFactory(), UserFactory()
     MembershipFactory(user=boss, shop=shop, role="admin")
     MembershipFactory(user=person, shop=elsewhere, role="florist")
     db.session.commit()
-    shop_id, person_id = shop.id, person.id
-    invitation_id = invite(ApiClient(app, user=boss, shop_id=shop_id), person.phone).json["id"]
-    clients = [ApiClient(app, user=person) for _ in range(2)]
-    start, statuses = threading.Barrier(2), []
+    admin_client, person_client = ApiClient(app, user=boss, shop_id=shop.id), ApiClient(app, user=person)
+    ids = shop.id, person.id
+    return admin_client, person_client, *ids, invite(admin_client, person.phone).json["id"]
 
-    def accept(client: ApiClient) -> None:
-        start.wait()
-        statuses.append(client.post(f"{MINE}/{invitation_id}/accept").status_code)
 
-    threads = [threading.Thread(target=accept, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
+def joined(person_id: int, shop_id: int) -> int:
     db.session.remove()
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.user_id == person_id, Membership.shop_id == shop_id)
+    )
+
+
+@pytest.mark.committed
+def test_accepting_twice_at_once_makes_one_membership(app):
+    _, person, shop_id, person_id, invitation_id = _invited_elsewhere(app)
+    twin = ApiClient(app)
+    twin.token = person.token
+
+    statuses = at_once(*(lambda c=c: c.post(f"{MINE}/{invitation_id}/accept").status_code for c in (person, twin)))
+
     assert statuses == [200, 200]
-    count = select(func.count()).select_from(Membership).where(Membership.user_id == person_id)
-    assert db.session.scalar(count.where(Membership.shop_id == shop_id)) == 1
-    joined = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "accept_invitation")
-    assert db.session.scalar(joined) == 1
+    assert joined(person_id, shop_id) == 1
+    accepted = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "accept_invitation")
+    assert db.session.scalar(accepted) == 1
+
+
+@pytest.mark.committed
+def test_an_accept_and_a_revoke_at_once_end_one_way_or_the_other(app):
+    for _ in range(3):
+        admin_client, person, shop_id, person_id, invitation_id = _invited_elsewhere(app)
+
+        statuses = at_once(
+            lambda p=person, i=invitation_id: p.post(f"{MINE}/{i}/accept").status_code,
+            lambda a=admin_client, i=invitation_id: a.delete(f"{INVITATIONS}/{i}").status_code,
+        )
+
+        members = joined(person_id, shop_id)
+        status = db.session.get(StaffInvitation, invitation_id).status
+        assert (status, members, statuses) in [("accepted", 1, [200, 409]), ("revoked", 0, [409, 204])]
