@@ -124,13 +124,14 @@ def _register_blueprints(app: Flask) -> None:
     from app.slots.routes import blp as delivery_slots_blp
     from app.storage import media
     from app.users.routes import blp as users_blp
+    from app.users.routes import invitations_blp
     from app.warehouse.routes import blp as warehouse_blp
 
     app.register_blueprint(assets)
     app.register_blueprint(media)
     for blueprint in (categories_blp, products_blp, warehouse_blp):
         api.register_blueprint(blueprint)
-    for blueprint in (health_blp, auth_blp, shops_blp, users_blp, audit_blp):
+    for blueprint in (health_blp, auth_blp, shops_blp, users_blp, invitations_blp, audit_blp):
         api.register_blueprint(blueprint)
     api.register_blueprint(messaging_blp)
     for blueprint in (customers_blp, delivery_slots_blp, promo_codes_blp):

@@ -15,6 +15,13 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ru": "Flower CRM, ваш код: {code}. Действует {minutes} мин. Никому его не сообщайте.",
         "en": "Flower CRM, your login code: {code}. Valid for {minutes} min. Do not share it.",
     },
+    # To a person who already has an account: they join the shop only by accepting in the app.
+    "staff_invitation": {
+        "ru": "Flower CRM: магазин «{shop}» приглашает вас в команду. Откройте приложение, чтобы принять "
+        "или отклонить приглашение (действует {days} дн.).",
+        "en": "Flower CRM: the shop {shop} invites you to its staff. Open the app to accept or decline "
+        "(valid for {days} days).",
+    },
     # Occasion reminders to customers: {name} is never empty (see scans.customer_name).
     "occasion_reminder": {
         "ru": "{shop}: {name}, напоминаем, что {date} — {label}. Закажите цветы заранее, и мы доставим их вовремя.",

@@ -80,6 +80,8 @@ class PaymentStatus(StrEnum):
     UNPAID = "unpaid"
     PARTLY_PAID = "partly_paid"
     PAID = "paid"
+    # The shop holds more than the order costs (a cancelled order costs nothing): `overpaid_amount` goes back.
+    OVERPAID = "overpaid"
     REFUNDED = "refunded"
 
 
@@ -179,6 +181,10 @@ class Order(TimestampMixin, db.Model):
         return amount_due(self.status, self.total, self.paid_amount)
 
     @property
+    def overpaid_amount(self) -> Decimal:
+        return overpaid_amount(self.status, self.total, self.paid_amount)
+
+    @property
     def pickup_time(self) -> str | None:
         return pickup_time(self.fulfillment, self.window_start)
 
@@ -188,6 +194,12 @@ def amount_due(status: str, total: Decimal, paid_amount: Decimal) -> Decimal:
     if status == OrderStatus.CANCELLED.value:
         return ZERO
     return max(total - paid_amount, ZERO)
+
+
+def overpaid_amount(status: str, total: Decimal, paid_amount: Decimal) -> Decimal:
+    """What the shop holds beyond what the order costs, to give back; all of it for a cancelled order."""
+    costs = ZERO if status == OrderStatus.CANCELLED.value else total
+    return max(paid_amount - costs, ZERO)
 
 
 def pickup_time(fulfillment: str, window_start: str) -> str | None:

@@ -23,7 +23,7 @@ from app.common.phones import InvalidPhone, normalize_phone
 from app.customers.models import Customer
 from app.errors import NotFoundError
 from app.extensions import db
-from app.orders.models import Order, OrderItem, Payment, amount_due, pickup_time
+from app.orders.models import Order, OrderItem, Payment, amount_due, overpaid_amount, pickup_time
 from app.shops.models import Shop
 from app.users.models import User
 
@@ -203,6 +203,7 @@ def with_details(orders: list[dict[str, Any]], *, payments: bool = False) -> lis
         courier_name = order.pop("courier_name")
         order["courier"] = None if order["courier_id"] is None else {"id": order["courier_id"], "name": courier_name}
         order["amount_due"] = amount_due(order["status"], order["total"], order["paid_amount"])
+        order["overpaid_amount"] = overpaid_amount(order["status"], order["total"], order["paid_amount"])
         order["pickup_time"] = pickup_time(order["fulfillment"], order["window_start"])
         if payments:
             order["payments"] = paid[order["id"]]

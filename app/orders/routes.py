@@ -165,7 +165,11 @@ class OrderPayments(MethodView):
     @blp.alt_response(200, schema=PaymentResultSchema, description="This provider payment was already recorded.")
     @blp.alt_response(409, description="Another order has this provider payment, or the order is cancelled.")
     def post(self, data, order_id):
-        """Record a payment (or a refund, negative); answers the order's payment status and amount due."""
+        """Record a payment of at most the amount due, or a refund (negative) of at most what was paid.
+
+        A `provider_payment_id` sent here is a reference and lifts no cap (422 above the amount due); only a
+        payment provider's own confirmation may record more. Answers the order's payment status and amounts.
+        """
         payment, created = services.record_payment(
             shop_id=current_shop().shop_id, order_id=order_id, actor_id=_actor_id(), **data
         )

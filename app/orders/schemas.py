@@ -15,6 +15,9 @@ MAX_AMOUNT = Decimal("9999999999.99")
 # Far enough for any real order; keeps date arithmetic in every time zone away from year 9999.
 DATES = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31))
 STATUSES = [s.value for s in OrderStatus]
+PAYMENT_STATUSES = [s.value for s in PaymentStatus]
+OVERPAID_DOC = "Held beyond what the order costs (all that was paid, if cancelled): to refund."
+STATUS_DOC = "`overpaid`: a provider confirmed more than was due, or the order was cancelled or cut after payment."
 HH_MM_DOC = {"example": "10:00", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
 
 
@@ -80,7 +83,8 @@ class OrderSchema(Schema):
     total = Money(required=True, dump_only=True, metadata={"description": "subtotal − discount + delivery_fee."})
     paid_amount = Money(required=True, dump_only=True, metadata={"description": "Payments less refunds."})
     amount_due = Money(required=True, dump_only=True, metadata={"description": "Still to collect; 0 if cancelled."})
-    payment_status = fields.String(required=True, metadata={"enum": [s.value for s in PaymentStatus]})
+    overpaid_amount = Money(required=True, dump_only=True, metadata={"description": OVERPAID_DOC})
+    payment_status = fields.String(required=True, metadata={"enum": PAYMENT_STATUSES, "description": STATUS_DOC})
     promo_code = fields.String(required=True, allow_none=True)
     courier_id = fields.Integer(required=True, allow_none=True)
     courier = fields.Nested(UserRefSchema, required=True, allow_none=True)
@@ -114,7 +118,8 @@ class OrderPaymentSummarySchema(Schema):
     total = Money(required=True, dump_only=True)
     paid_amount = Money(required=True, dump_only=True)
     amount_due = Money(required=True, dump_only=True)
-    payment_status = fields.String(required=True, metadata={"enum": [s.value for s in PaymentStatus]})
+    overpaid_amount = Money(required=True, dump_only=True, metadata={"description": OVERPAID_DOC})
+    payment_status = fields.String(required=True, metadata={"enum": PAYMENT_STATUSES, "description": STATUS_DOC})
 
 
 class PaymentResultSchema(Schema):
@@ -239,7 +244,10 @@ class PaymentCreateSchema(StrictSchema):
     method = fields.String(required=True, validate=validate.OneOf([m.value for m in PaymentMethod]))
     provider_payment_id = fields.String(
         validate=validate.Length(min=1, max=128),
-        metadata={"description": "The payment provider's id; one payment per id in the shop."},
+        metadata={
+            "description": "The payment provider's id, as a reference: one payment per id in the shop. It lifts no "
+            "cap: a payment is at most the amount due."
+        },
     )
     note = fields.String(load_default="", validate=validate.Length(max=1000))
 

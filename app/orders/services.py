@@ -46,6 +46,7 @@ from app.orders.models import (
     OrderStatus,
     OrderStatusChange,
     Payment,
+    PaymentMethod,
     PaymentStatus,
 )
 from app.orders.schemas import OrderExportSchema, StatusChangeSchema
@@ -282,7 +283,9 @@ def _has_payments(order: Order) -> bool:
 
 
 def _settle_payment_status(order: Order, *, has_payments: bool) -> None:
-    if order.paid_amount > 0:
+    if order.overpaid_amount > 0:  # never silent: the order says money is to go back
+        order.payment_status = PaymentStatus.OVERPAID.value
+    elif order.paid_amount > 0:
         paid = order.paid_amount >= order.total
         order.payment_status = (PaymentStatus.PAID if paid else PaymentStatus.PARTLY_PAID).value
     elif has_payments:  # money came in and all of it went back
@@ -606,6 +609,8 @@ def change_status(
             raise RuleViolation("Say why the order is cancelled.", errors={"comment": ["Required to cancel."]})
         STATUS_STEPS[target](order, actor_id, comment)
         transitions.move(order=order, target=target, actor_id=actor_id, comment=comment)
+        if target == OrderStatus.CANCELLED:  # a cancelled order costs nothing: what was paid is now to give back
+            _settle_payment_status(order, has_payments=_has_payments(order))
         if commit:
             db.session.commit()
         else:
@@ -642,17 +647,20 @@ def record_payment(
     note: str = "",
     commit: bool = True,
 ) -> tuple[Payment, bool]:
-    """Record money in (or a refund, negative); `(payment, created)`. A provider id seen before
-    returns that payment and records nothing; a payment by hand above the amount due is 422."""
+    """Money staff took in (or a refund, negative); `(payment, created)`.
+
+    Staff are held to the order: a payment is at most the amount due (422) and a cancelled order takes
+    none (409), whatever the request carries. A `provider_payment_id` typed in is a reference, not a
+    provider's confirmation: it keeps one payment per id (seen before, that payment is answered and nothing
+    is recorded), and lifts no cap. Only `record_provider_payment` may take more than is due.
+    """
     with _all_or_nothing():
         order = lock_order(shop_id=shop_id, order_id=order_id)
         if provider_payment_id:
             existing = _by_provider_id(shop_id, provider_payment_id)
             if existing is not None:
                 return _same_payment(order, existing), False
-        # A provider's payment has already moved the money: it is recorded whatever the order says (and refunded
-        # if need be); a payment typed in by hand is held to what the order is owed.
-        if amount > 0 and not provider_payment_id:
+        if amount > 0:
             if order.status == OrderStatus.CANCELLED.value:
                 raise ConflictError(
                     "A cancelled order takes no payments, only refunds.",
@@ -663,51 +671,110 @@ def record_payment(
                     "That is more than the amount due.",
                     errors={"amount": [f"At most {order.amount_due:.2f} is due."]},
                 )
-        elif amount < 0 and -amount > order.paid_amount:
-            raise RuleViolation(
-                "A refund cannot exceed what was paid.",
-                errors={"amount": [f"At most {order.paid_amount:.2f} was paid."]},
-            )
-        payment = Payment(
-            shop_id=shop_id,
-            order_id=order.id,
+        payment, created = _record(
+            order, actor_id=actor_id, amount=amount, method=method, provider_payment_id=provider_payment_id, note=note
+        )
+        _commit_or_flush(commit)
+    return payment, created
+
+
+def record_provider_payment(
+    *,
+    shop_id: int,
+    order_id: int,
+    amount: Decimal,
+    provider_payment_id: str,
+    method: str = PaymentMethod.ONLINE.value,
+    note: str = "",
+    commit: bool = True,
+) -> tuple[Payment, bool]:
+    """A payment provider's own confirmation that money arrived; `(payment, created)`.
+
+    For the code that talks to the provider (its webhook or status check), never for a staff request:
+    the money has already moved, so it is recorded whatever the order says, above the amount due or on a
+    cancelled order, and the order shows it as `overpaid` until a refund gives it back. The same provider id
+    again answers the payment recorded first.
+    """
+    if amount <= 0 or not provider_payment_id:
+        raise ValueError("a provider's confirmation carries its payment id and a positive amount")
+    with _all_or_nothing():
+        order = lock_order(shop_id=shop_id, order_id=order_id)
+        existing = _by_provider_id(shop_id, provider_payment_id)
+        if existing is not None:
+            return _same_payment(order, existing), False
+        payment, created = _record(
+            order,
+            actor_id=None,
             amount=amount,
             method=method,
-            provider_payment_id=provider_payment_id or None,
-            note=note or "",
-            created_by_id=actor_id,
+            provider_payment_id=provider_payment_id,
+            note=note,
+            provider_confirmed=True,
         )
-        try:
-            with db.session.begin_nested():
-                db.session.add(payment)
-        except IntegrityError:  # the same provider payment recorded by a concurrent request on another order
-            existing = _by_provider_id(shop_id, provider_payment_id or "")
-            if existing is None:
-                raise
-            return _same_payment(order, existing), False
-        before = (str(order.paid_amount), order.payment_status)
-        order.paid_amount += amount
-        _settle_payment_status(order, has_payments=True)
-        order.version += 1
-        order.updated_at = utcnow()
-        audit.record(
-            shop_id=shop_id,
-            actor_id=actor_id,
-            action="refund" if amount < 0 else "payment",
-            entity_type="order",
-            entity_id=order.id,
-            changes={
-                "payment_id": [None, payment.id],
-                "amount": [None, str(amount)],
-                "method": [None, method],
-                "paid_amount": [before[0], str(order.paid_amount)],
-                "payment_status": [before[1], order.payment_status],
-            },
+        _commit_or_flush(commit)
+    return payment, created
+
+
+def _commit_or_flush(commit: bool) -> None:
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
+
+
+def _record(
+    order: Order,
+    *,
+    actor_id: int | None,
+    amount: Decimal,
+    method: str,
+    provider_payment_id: str | None,
+    note: str,
+    provider_confirmed: bool = False,
+) -> tuple[Payment, bool]:
+    """The payment added to the locked order, its paid amount and status, and the audit entry; `(payment, created)`."""
+    if amount < 0 and -amount > order.paid_amount:
+        raise RuleViolation(
+            "A refund cannot exceed what was paid.",
+            errors={"amount": [f"At most {order.paid_amount:.2f} was paid."]},
         )
-        if commit:
-            db.session.commit()
-        else:
-            db.session.flush()
+    payment = Payment(
+        shop_id=order.shop_id,
+        order_id=order.id,
+        amount=amount,
+        method=method,
+        provider_payment_id=provider_payment_id or None,
+        note=note or "",
+        created_by_id=actor_id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(payment)
+    except IntegrityError:  # the same provider payment recorded by a concurrent request on another order
+        existing = _by_provider_id(order.shop_id, provider_payment_id or "")
+        if existing is None:
+            raise
+        return _same_payment(order, existing), False
+    before = (str(order.paid_amount), order.payment_status)
+    order.paid_amount += amount
+    _settle_payment_status(order, has_payments=True)
+    order.version += 1
+    order.updated_at = utcnow()
+    audit.record(
+        shop_id=order.shop_id,
+        actor_id=actor_id,
+        action="refund" if amount < 0 else "payment",
+        entity_type="order",
+        entity_id=order.id,
+        changes={
+            "payment_id": [None, payment.id],
+            "amount": [None, str(amount)],
+            "method": [None, method],
+            "paid_amount": [before[0], str(order.paid_amount)],
+            "payment_status": [before[1], order.payment_status],
+            **({"provider_confirmed": [None, True]} if provider_confirmed else {}),
+        },
+    )
     return payment, True
 
 

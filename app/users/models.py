@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
@@ -83,3 +83,50 @@ class Membership(TimestampMixin, db.Model):
     @classmethod
     def _is_active_expression(cls):
         return cls.deactivated_at.is_(None)
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+    # A pending invitation past `expires_at` reads as expired; it is stored so when the shop invites again.
+    EXPIRED = "expired"
+
+
+class StaffInvitation(TimestampMixin, db.Model):
+    """A shop's offer of a role to a person. Someone who already has an account joins only by accepting it;
+    a phone new to the system gets its account and membership at once, and an accepted invitation as the record.
+
+    The shop sees what it typed (phone, name, role) and the answer, never the account behind the phone until
+    the person accepts.
+    """
+
+    __tablename__ = "staff_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    # The invitee's account: never shown to the shop before they accept.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(10), default=InvitationStatus.PENDING.value)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    shop: Mapped["Shop"] = relationship()  # noqa: F821  resolved by name on the registry
+
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'manager', 'florist', 'courier')", name="role_known"),
+        CheckConstraint("status IN ('pending', 'accepted', 'declined', 'revoked', 'expired')", name="status_known"),
+        Index("ix_staff_invitations_shop_created", "shop_id", "created_at"),
+        Index("ix_staff_invitations_user_status", "user_id", "status"),
+    )
+
+    def state(self, now: datetime) -> str:
+        """The status as the people see it: a pending invitation past its time is expired."""
+        if self.status == InvitationStatus.PENDING.value and self.expires_at <= now:
+            return InvitationStatus.EXPIRED.value
+        return self.status

@@ -7,15 +7,28 @@ from app.common.api import Blueprint
 from app.idempotency.decorators import idempotent
 from app.users import services
 from app.users.schemas import (
+    InvitationQueryArgsSchema,
     MeUpdateSchema,
+    MyInvitationSchema,
     PasswordChangeSchema,
+    StaffAddedSchema,
     StaffCreateSchema,
+    StaffInvitationSchema,
     StaffQueryArgsSchema,
     StaffSchema,
     StaffUpdateSchema,
     UserWithMembershipsSchema,
 )
 
+invitations_blp = Blueprint(
+    "invitations",
+    __name__,
+    url_prefix="/api/v1/invitations",
+    description=(
+        "The shop's invitations: what it typed, the role and the answer. A person who already has an account joins "
+        "only by accepting; until then the shop sees nothing of their account."
+    ),
+)
 blp = Blueprint(
     "users",
     __name__,
@@ -49,10 +62,11 @@ class StaffList(MethodView):
     @shop_access(*MANAGERS)
     @idempotent
     @blp.arguments(StaffCreateSchema)
-    @blp.response(201, StaffSchema)
+    @blp.response(201, StaffAddedSchema)
     @blp.alt_response(409, response="CONFLICT")
     def post(self, data):
-        """Invite a person by phone; someone already working in another shop joins this one too."""
+        """Add a person by phone. A phone new to the system is on the staff at once; someone who already has an
+        account is invited and joins when they accept. The answer is the same either way."""
         context = current_shop()
         return services.invite_staff(shop_id=context.shop_id, actor=context.user, actor_role=context.role, **data)
 
@@ -104,3 +118,73 @@ class MyPassword(MethodView):
     def post(self, data):
         """Change your password: every other session ends; the answer is your new token pair."""
         return services.change_password(user=g.user, **data)
+
+
+@blp.route("/me/invitations")
+class MyInvitations(MethodView):
+    @authenticated
+    @blp.response(200, MyInvitationSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """The invitations waiting for your answer: which shop, which role, until when."""
+        invitations, total = services.my_invitations(
+            user=g.user, page=pagination_parameters.page, page_size=pagination_parameters.page_size
+        )
+        pagination_parameters.item_count = total
+        return invitations
+
+
+@blp.route("/me/invitations/<int(max=2147483647):invitation_id>/accept")
+class AcceptInvitation(MethodView):
+    @authenticated
+    @idempotent
+    @blp.response(200, MyInvitationSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, invitation_id):
+        """Join the shop with the role offered; accepting again answers the same. 409 once declined, revoked or
+        expired."""
+        return services.answer_invitation(user=g.user, invitation_id=invitation_id, accept=True)
+
+
+@blp.route("/me/invitations/<int(max=2147483647):invitation_id>/decline")
+class DeclineInvitation(MethodView):
+    @authenticated
+    @idempotent
+    @blp.response(200, MyInvitationSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, invitation_id):
+        """Say no: the shop sees the invitation declined, nothing of your account."""
+        return services.answer_invitation(user=g.user, invitation_id=invitation_id, accept=False)
+
+
+@invitations_blp.route("")
+class Invitations(MethodView):
+    @shop_access(*MANAGERS)
+    @invitations_blp.arguments(InvitationQueryArgsSchema, location="query")
+    @invitations_blp.response(200, StaffInvitationSchema(many=True))
+    @invitations_blp.paginate()
+    def get(self, args, pagination_parameters):
+        """The shop's invitations, newest first; `status=pending` for those still waiting."""
+        invitations, total = services.list_invitations(
+            shop_id=current_shop().shop_id,
+            status=args.get("status"),
+            page=pagination_parameters.page,
+            page_size=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = total
+        return invitations
+
+
+@invitations_blp.route("/<int(max=2147483647):invitation_id>")
+class InvitationById(MethodView):
+    @shop_access(*MANAGERS)
+    @invitations_blp.response(204)
+    @invitations_blp.alt_response(409, response="CONFLICT")
+    def delete(self, invitation_id):
+        """Revoke an invitation still waiting; 409 once it was answered or expired."""
+        context = current_shop()
+        services.revoke_invitation(
+            shop_id=context.shop_id, actor=context.user, actor_role=context.role, invitation_id=invitation_id
+        )

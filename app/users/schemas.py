@@ -2,7 +2,8 @@ from flask import g, has_request_context
 from marshmallow import ValidationError, fields, post_dump, validate
 
 from app.common.schemas import Schema
-from app.users.models import ROLE_VALUES
+from app.common.types import utcnow
+from app.users.models import ROLE_VALUES, InvitationStatus
 
 LANGUAGES = ("ru", "en")
 PASSWORD_LENGTH = validate.Length(min=8, max=256)
@@ -95,6 +96,77 @@ class StaffSchema(Schema):
         return data
 
 
+INVITATION_STATES = [s.value for s in InvitationStatus]
+
+
+def _state(invitation) -> str:
+    return invitation.state(utcnow())
+
+
+class StaffInvitationSchema(Schema):
+    """An invitation as the shop sees it: what it typed, the role and the answer; the account only once accepted."""
+
+    id = fields.Integer(required=True)
+    phone = fields.String(required=True, metadata={"description": "As the shop gave it (E.164)."})
+    name = fields.String(required=True, metadata={"description": "As the shop gave it, not the account's name."})
+    role = fields.String(required=True, metadata={"enum": list(ROLE_VALUES)})
+    status = fields.Method(
+        "_status",
+        required=True,
+        metadata={"type": "string", "enum": INVITATION_STATES, "description": "A waiting one past its time: expired."},
+    )
+    user_id = fields.Method(
+        "_member",
+        required=True,
+        allow_none=True,
+        metadata={"type": "integer", "description": "The person's user id, once they are on the staff; else null."},
+    )
+    invited_by_id = fields.Integer(required=True, allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(required=True, metadata={"description": "Unanswered by then, it expires."})
+    answered_at = fields.AwareDateTime(required=True, allow_none=True)
+
+    def _status(self, invitation) -> str:
+        return _state(invitation)
+
+    def _member(self, invitation) -> int | None:
+        return invitation.user_id if invitation.status == InvitationStatus.ACCEPTED.value else None
+
+
+class StaffAddedSchema(Schema):
+    """The answer to adding a person: the same for a phone new to the system and for one that has an account."""
+
+    id = fields.Integer(required=True, metadata={"description": "The invitation's id (GET /invitations)."})
+    phone = fields.String(required=True, metadata={"description": "As given, in E.164."})
+    name = fields.String(required=True, metadata={"description": "As given."})
+    role = fields.String(required=True, metadata={"enum": list(ROLE_VALUES)})
+    created_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(
+        required=True, metadata={"description": "An invitation not answered by then expires."}
+    )
+
+
+class InvitationQueryArgsSchema(Schema):
+    status = fields.String(validate=validate.OneOf(INVITATION_STATES))
+
+
+class ShopRefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class MyInvitationSchema(Schema):
+    """An invitation as the invited person sees it."""
+
+    id = fields.Integer(required=True)
+    shop = fields.Nested(ShopRefSchema, required=True)
+    role = fields.String(required=True, metadata={"enum": list(ROLE_VALUES)})
+    status = fields.Function(_state, required=True, metadata={"type": "string", "enum": INVITATION_STATES})
+    created_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+    answered_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
 class StaffQueryArgsSchema(Schema):
     role = fields.String(validate=validate.OneOf(ROLE_VALUES))
     active = fields.Boolean(metadata={"description": "Only active (true) or only deactivated (false) staff."})
@@ -116,7 +188,10 @@ class StaffCreateSchema(Schema):
     password = fields.String(
         load_only=True,
         validate=PASSWORD_LENGTH,
-        metadata={"description": "Optional: staff without one log in by OTP. Only for a new account."},
+        metadata={
+            "description": "Optional: staff without one log in by OTP. Only for a phone new to the system; "
+            "a person who already has an account keeps theirs (so do email, language and external_id)."
+        },
     )
     # Not given: the shop's language (Russian in Russian-speaking countries, else English).
     language = fields.String(load_default=None, validate=validate.OneOf(LANGUAGES))

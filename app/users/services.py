@@ -9,11 +9,12 @@ works in another shop keeps that shop and their tokens; one shop cannot lock the
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, contains_eager, with_expression
+from sqlalchemy.orm import aliased, contains_eager, joinedload, with_expression
 
 from app.audit import services as audit
 from app.auth.passwords import hash_password, verify_password
@@ -23,15 +24,20 @@ from app.common.phones import InvalidPhone, normalize_phone
 from app.common.types import utcnow
 from app.errors import ConflictError, NotFoundError, PermissionDenied, RuleViolation
 from app.extensions import db
+from app.messaging.services import channel_for_user, queue_message
 from app.shops.models import Shop
 from app.shops.services import shop_language
-from app.users.models import Membership, Role, User
+from app.users.models import InvitationStatus, Membership, Role, StaffInvitation, User
 
 USER_FIELDS = ["phone", "email", "name", "language", "is_active"]
 # The person's own account, shared by every shop they work in: one shop may not change it for the others.
 ACCOUNT_FIELDS = ("name", "email", "language", "external_id")
 MANAGED_BY_MANAGERS = frozenset({Role.FLORIST, Role.COURIER})
 PHONE_CHARACTERS = frozenset("0123456789+-() ")
+INVITATION = "invitation"
+INVITATION_LIFETIME = timedelta(days=7)
+ALREADY_ADDED = "This phone is already on this shop's staff or invited."
+ALREADY_ADDED_HINT = "Already added: see GET /users and GET /invitations."
 # Unique constraints (named by the metadata's convention) → the field a client should fix.
 CONFLICT_FIELDS = {
     "uq_users_phone": ("phone", "Another account already has this phone."),
@@ -254,8 +260,14 @@ def invite_staff(
     password: str | None = None,
     language: str | None = None,
     external_id: str | None = None,
-) -> Membership:
-    """Add a person to the shop's staff: a new account, or a membership for someone known elsewhere."""
+) -> StaffInvitation:
+    """Offer the shop's role to the person with this phone; the answer is the same whoever owns it.
+
+    A phone new to the system gets its account (name, e-mail, password, language as given) and this shop's
+    membership at once. Someone who already has an account is invited: they join only when they accept, and
+    until then the shop learns nothing about them; the account fields given here are not applied to it.
+    """
+    now = utcnow()
     new_role = Role(role)
     _ensure_may_manage(actor_role, new_role)
     if external_id is not None:
@@ -266,6 +278,15 @@ def invite_staff(
     except InvalidPhone as exc:
         raise RuleViolation("The phone is not valid.", errors={"phone": [str(exc)]}) from None
 
+    invitation = StaffInvitation(
+        shop_id=shop_id,
+        phone=phone,
+        name=name,
+        role=new_role.value,
+        status=InvitationStatus.PENDING.value,
+        invited_by_id=actor.id,
+        expires_at=now + INVITATION_LIFETIME,
+    )
     user = find_by_phone(phone)
     if user is None:
         email = _normalize_email(email)
@@ -283,45 +304,177 @@ def invite_staff(
             actor_id=actor.id,
             commit=False,
         )
-        membership = user.memberships[0]
+        # The account was made for this shop, with what the shop typed: it is on the staff at once.
+        invitation.status, invitation.answered_at = InvitationStatus.ACCEPTED.value, now
     else:
-        membership = _add_existing_person(
-            shop_id=shop_id, actor=actor, user=user, role=new_role, password=password, external_id=external_id
-        )
+        _ensure_not_already_added(shop_id=shop_id, user=user, now=now)
+        # A person no shop employs any more may log in again, only to answer (they act in no shop until then).
+        user.is_active = True
+    invitation.user_id = user.id
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record(
+        shop_id=shop_id,
+        actor_id=actor.id,
+        action="invite",
+        entity_type=INVITATION,
+        entity_id=invitation.id,
+        changes={"role": [None, new_role.value]},
+    )
+    if invitation.status == InvitationStatus.PENDING.value:
+        _tell_invitee(invitation, user=user, shop=shop)
     _commit_or_conflict()
-    return get_staff(shop_id=shop_id, user_id=membership.user_id)
+    return invitation
 
 
-def _add_existing_person(
-    *, shop_id: int, actor: User, user: User, role: Role, password: str | None, external_id: str | None
-) -> Membership:
-    # One person, one account: their name, e-mail and password stay theirs.
-    existing = db.session.scalars(
+def _ensure_not_already_added(*, shop_id: int, user: User, now: datetime) -> None:
+    # The shop is told only what it already knows: it added this phone before, or let this person go.
+    membership = db.session.scalars(
         select(Membership).where(Membership.user_id == user.id, Membership.shop_id == shop_id)
     ).first()
-    if existing is not None:
-        hint = "Already on this shop's staff." if existing.is_active else "Deactivated here: PATCH is_active to true."
-        raise ConflictError("This person is already on this shop's staff.", errors={"phone": [hint]})
-    if password:
-        raise ConflictError(
-            "This person already has an account; only they can set its password.",
-            errors={"password": ["Leave it out for a person who already has an account."]},
+    if membership is not None and not membership.is_active:
+        hint = "Deactivated here: PATCH is_active to true."
+        raise ConflictError("This person was deactivated in this shop.", errors={"phone": [hint]})
+    waiting = db.session.scalars(
+        select(StaffInvitation)
+        .where(
+            StaffInvitation.shop_id == shop_id,
+            StaffInvitation.user_id == user.id,
+            StaffInvitation.status == InvitationStatus.PENDING.value,
         )
-    if external_id is not None and external_id != user.external_id:
-        raise ConflictError(
-            "This person already has an account; link it with PATCH /users/{id}.",
-            errors={"external_id": ["Leave it out for a person who already has an account."]},
-        )
-    membership = Membership(user_id=user.id, shop_id=shop_id, role=role.value)
-    db.session.add(membership)
-    changes: dict[str, list[Any]] = {"role": [None, role.value]}
-    if not user.is_active:  # their last shop had deactivated them; this one takes them back
-        user.is_active = True
-        changes["is_active"] = [False, True]
-    audit.record(
-        shop_id=shop_id, actor_id=actor.id, action="add_member", entity_type="user", entity_id=user.id, changes=changes
+        .with_for_update()
+    ).all()
+    for old in waiting:
+        if old.expires_at <= now:
+            old.status = InvitationStatus.EXPIRED.value
+    if membership is not None or any(old.status == InvitationStatus.PENDING.value for old in waiting):
+        raise ConflictError(ALREADY_ADDED, errors={"phone": [ALREADY_ADDED_HINT]})
+
+
+def _tell_invitee(invitation: StaffInvitation, *, user: User, shop: Shop) -> None:
+    # Not in the shop's message log (shop_id None): how the person is reached is theirs, not the shop's.
+    channel, address = channel_for_user(user)
+    queue_message(
+        kind="staff_invitation",
+        channel=channel,
+        to=address,
+        template="staff_invitation",
+        language=user.language,
+        occurrence_key=f"staff_invitation:{invitation.id}",
+        context={"shop": shop.name, "days": INVITATION_LIFETIME.days},
+        user_id=user.id,
     )
-    return membership
+
+
+# --- invitations, as the shop sees them --------------------------------------------------------------
+
+
+def _state_filter(status: str, now: datetime) -> ColumnElement[bool]:
+    """Invitations whose status, as people see it (pending past its time reads expired), is `status`."""
+    pending = StaffInvitation.status == InvitationStatus.PENDING.value
+    if status == InvitationStatus.PENDING.value:
+        return pending & (StaffInvitation.expires_at > now)
+    if status == InvitationStatus.EXPIRED.value:
+        return (StaffInvitation.status == status) | (pending & (StaffInvitation.expires_at <= now))
+    return StaffInvitation.status == status
+
+
+def list_invitations(
+    *, shop_id: int, status: str | None = None, page: int, page_size: int
+) -> tuple[list[StaffInvitation], int]:
+    """The shop's invitations, newest first: what it typed, the role and the answer."""
+    stmt = select(StaffInvitation).where(StaffInvitation.shop_id == shop_id)
+    if status:
+        stmt = stmt.where(_state_filter(status, utcnow()))
+    stmt = stmt.order_by(StaffInvitation.created_at.desc(), StaffInvitation.id.desc())
+    return page_of(stmt, page=page, page_size=page_size)
+
+
+def revoke_invitation(*, shop_id: int, actor: User, actor_role: Role, invitation_id: int) -> None:
+    """Take back an invitation still waiting for its answer; revoked already is fine."""
+    invitation = db.session.scalars(
+        select(StaffInvitation)
+        .where(StaffInvitation.id == invitation_id, StaffInvitation.shop_id == shop_id)
+        .with_for_update()
+    ).first()
+    if invitation is None:
+        raise NotFoundError("Invitation not found.")
+    _ensure_may_manage(actor_role, Role(invitation.role))
+    state = invitation.state(utcnow())
+    if state == InvitationStatus.REVOKED.value:
+        return
+    if state != InvitationStatus.PENDING.value:
+        raise ConflictError(
+            f"This invitation is {state}; only a waiting one can be revoked.", errors={"status": [state]}
+        )
+    invitation.status, invitation.answered_at = InvitationStatus.REVOKED.value, utcnow()
+    audit.record(
+        shop_id=shop_id,
+        actor_id=actor.id,
+        action="revoke",
+        entity_type=INVITATION,
+        entity_id=invitation.id,
+        changes={"status": [state, invitation.status]},
+    )
+    db.session.commit()
+
+
+# --- invitations, as the invited person sees them -----------------------------------------------------
+
+
+def my_invitations(*, user: User, page: int, page_size: int) -> tuple[list[StaffInvitation], int]:
+    """The invitations waiting for the caller's answer, newest first, with the shop's name."""
+    stmt = (
+        select(StaffInvitation)
+        .where(StaffInvitation.user_id == user.id, _state_filter(InvitationStatus.PENDING.value, utcnow()))
+        .options(joinedload(StaffInvitation.shop))
+        .order_by(StaffInvitation.created_at.desc(), StaffInvitation.id.desc())
+    )
+    return page_of(stmt, page=page, page_size=page_size)
+
+
+def answer_invitation(*, user: User, invitation_id: int, accept: bool) -> StaffInvitation:
+    """Accept (the membership is made) or decline an invitation to the caller; the same answer again is a no-op."""
+    wanted = (InvitationStatus.ACCEPTED if accept else InvitationStatus.DECLINED).value
+    # The row lock queues a twin accept (or the shop's revoke) behind this one: one membership, one answer.
+    invitation = db.session.scalars(
+        select(StaffInvitation)
+        .where(StaffInvitation.id == invitation_id, StaffInvitation.user_id == user.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if invitation is None:
+        raise NotFoundError("Invitation not found.")
+    now = utcnow()
+    state = invitation.state(now)
+    if state == wanted:
+        db.session.commit()
+        return invitation
+    if state != InvitationStatus.PENDING.value:
+        raise ConflictError(f"This invitation is {state}; it can no longer be answered.", errors={"status": [state]})
+    invitation.status, invitation.answered_at = wanted, now
+    if accept:
+        db.session.add(Membership(user_id=user.id, shop_id=invitation.shop_id, role=invitation.role))
+        # The shop learns who the person is only now, from their own acceptance.
+        audit.record(
+            shop_id=invitation.shop_id,
+            actor_id=user.id,
+            action="accept_invitation",
+            entity_type="user",
+            entity_id=user.id,
+            changes={"invitation_id": [None, invitation.id], "role": [None, invitation.role]},
+        )
+    else:
+        audit.record(
+            shop_id=invitation.shop_id,
+            actor_id=None,
+            action="decline",
+            entity_type=INVITATION,
+            entity_id=invitation.id,
+            changes={"status": [state, wanted]},
+        )
+    db.session.commit()
+    return invitation
 
 
 def update_staff(*, shop_id: int, actor: User, actor_role: Role, user_id: int, data: dict[str, Any]) -> Membership:

@@ -218,3 +218,28 @@ def test_changing_a_confirmed_orders_lines_while_another_order_is_confirmed_does
     # A's 2 roses and B's bouquet (5 roses, 1 fern) reserved; A's fern given back.
     assert stock_of(front.rose) == (D(100), D(7))
     assert stock_of(front.fern) == (D(20), D(1))
+
+
+def test_payments_and_refunds_at_once_never_pay_more_than_is_due_nor_refund_more_than_was_paid(app, front, boss):
+    order_id = place(front, delivery(front)).id  # 3200.00 due
+    payments = run_in_parallel(
+        [
+            lambda c=c, i=i: c.post(
+                f"{ORDERS}/{order_id}/payments",
+                json={"amount": "1000.00", "method": "online", "provider_payment_id": f"typed-{i}"},
+            )
+            for i, c in enumerate(clients_like(app, boss, 5))
+        ]
+    )
+    refunds = run_in_parallel(
+        [
+            lambda c=c: c.post(f"{ORDERS}/{order_id}/payments", json={"amount": "-1400.00", "method": "cash"})
+            for c in clients_like(app, boss, 5)
+        ]
+    )
+
+    assert sorted(r.status_code for r in payments) == [201, 201, 201, 422, 422]
+    assert sorted(r.status_code for r in refunds) == [201, 201, 422, 422, 422]
+    db.session.remove()
+    order = db.session.get(Order, order_id)
+    assert (order.paid_amount, order.payment_status) == (D("200.00"), "partly_paid")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal as D
+
+import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
+from app.errors import NotFoundError
 from app.extensions import db
-from app.orders.models import Payment
+from app.orders import services as orders
+from app.orders.models import Order, Payment
 from tests.orders.orderdata import delivery, open_shop, pickup, place, shop_of
 from tests.promos.promodata import make_code
 
@@ -126,12 +131,187 @@ def test_a_free_order_is_paid_from_the_start(front, boss):
     )
 
 
-def test_a_providers_payment_is_recorded_even_above_what_is_due_for_the_manager_to_refund(front, boss):
+def order_state(order_id: int) -> tuple:
+    """What a payment could change: the order's money, status and version, its payments and audit entries."""
+    db.session.expire_all()
+    order = db.session.get(Order, order_id)
+    payments = db.session.scalar(select(func.count()).select_from(Payment).where(Payment.order_id == order_id))
+    entries = db.session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.entity_type == "order", AuditEntry.entity_id == str(order_id))
+    )
+    return order.paid_amount, order.payment_status, order.status, order.version, payments, entries
+
+
+@pytest.mark.parametrize("amount", ["50000.00", "3200.01"])
+def test_a_provider_id_typed_by_staff_lifts_no_cap(front, boss, amount):
+    order = place(front, delivery(front))  # 3200.00 due
+    before = order_state(order.id)
+
+    inflated = pay(boss, order.id, amount, "online", provider_payment_id="yk-made-up")
+
+    assert inflated.status_code == 422
+    assert inflated.json["errors"] == {"amount": ["At most 3200.00 is due."]}
+    assert inflated.json["message"] == "That is more than the amount due."
+    assert order_state(order.id) == before
+    exact = pay(boss, order.id, "3200.00", "online", provider_payment_id="yk-made-up")
+    assert (exact.status_code, summary(exact)) == (201, ("3200.00", "0.00", "paid"))
+
+
+def test_a_paid_order_takes_nothing_more_whatever_the_fields(front, boss):
     order = place(front, pickup(front))  # 380.00
+    pay(boss, order.id, "380.00")
+    before = order_state(order.id)
+
+    for fields in ({}, {"provider_payment_id": "yk-1"}, {"note": "tip"}):
+        again = pay(boss, order.id, "0.01", "card", **fields)
+        assert (again.status_code, again.json["errors"]) == (422, {"amount": ["At most 0.00 is due."]}), fields
+    assert order_state(order.id) == before
+
+
+def test_a_cancelled_order_takes_no_payment_even_with_a_provider_id(front, boss):
+    order = place(front, pickup(front))
+    boss.post(f"{ORDERS}/{order.id}/status", json={"status": "cancelled", "comment": "Shop closed that day"})
+    before = order_state(order.id)
+
+    late = pay(boss, order.id, "380.00", "online", provider_payment_id="yk-late")
+    refund = pay(boss, order.id, "-1.00", "cash")
+
+    assert late.status_code == 409
+    assert late.json["errors"] == {"amount": ["The order is cancelled; a refund is a negative amount."]}
+    assert (refund.status_code, refund.json["errors"]) == (422, {"amount": ["At most 0.00 was paid."]})
+    assert order_state(order.id) == before
+
+
+def test_refunds_never_exceed_what_was_paid_net(front, boss):
+    order = place(front, pickup(front))
+    pay(boss, order.id, "380.00")
+    pay(boss, order.id, "-200.00")
+    before = order_state(order.id)
+
+    too_much = pay(boss, order.id, "-180.01", "cash")
+    with_provider_id = pay(boss, order.id, "-380.00", "online", provider_payment_id="yk-refund")
+
+    assert (too_much.status_code, too_much.json["errors"]) == (422, {"amount": ["At most 180.00 was paid."]})
+    assert (with_provider_id.status_code, with_provider_id.json["errors"]) == (
+        422,
+        {"amount": ["At most 180.00 was paid."]},
+    )
+    assert order_state(order.id) == before
+
+
+def test_cancelling_a_paid_order_shows_the_money_to_give_back(front, boss):
+    order = place(front, pickup(front))
+    pay(boss, order.id, "300.00")
+
+    boss.post(f"{ORDERS}/{order.id}/status", json={"status": "cancelled", "comment": "No longer needed"})
+    cancelled = boss.get(f"{ORDERS}/{order.id}").json
+    refund = pay(boss, order.id, "-300.00")
+
+    assert (cancelled["payment_status"], cancelled["overpaid_amount"], cancelled["amount_due"]) == (
+        "overpaid",
+        "300.00",
+        "0.00",
+    )
+    assert (refund.json["order"]["payment_status"], refund.json["order"]["overpaid_amount"]) == ("refunded", "0.00")
+
+
+def test_cutting_a_paid_order_below_what_was_paid_shows_the_overpayment(front, boss):
+    order = place(front, pickup(front, items=[{"product_id": front.stem.id, "quantity": 3}]))  # 570.00
+    pay(boss, order.id, "570.00")
+    etag = boss.get(f"{ORDERS}/{order.id}").headers["ETag"]
+
+    cut = boss.patch(
+        f"{ORDERS}/{order.id}",
+        json={"items": [{"product_id": front.stem.id, "quantity": 1}]},
+        headers={"If-Match": etag},
+    )
+
+    assert cut.status_code == 200
+    assert (cut.json["total"], cut.json["payment_status"], cut.json["overpaid_amount"]) == (
+        "190.00",
+        "overpaid",
+        "380.00",
+    )
+    listed = boss.get(ORDERS).json
+    assert [(o["payment_status"], o["overpaid_amount"]) for o in listed if o["id"] == order.id] == [
+        ("overpaid", "380.00")
+    ]
+
+
+# --- a payment provider's own confirmation (the service the provider integration calls) ---------------------
+
+
+def test_a_providers_confirmation_above_the_amount_due_is_recorded_and_shown_as_overpaid(front, boss):
+    order = place(front, pickup(front))  # 380.00
+
+    payment, created = orders.record_provider_payment(
+        shop_id=front.shop_id, order_id=order.id, amount=D("500.00"), provider_payment_id="yk-9a1"
+    )
+    again, created_again = orders.record_provider_payment(
+        shop_id=front.shop_id, order_id=order.id, amount=D("500.00"), provider_payment_id="yk-9a1"
+    )
+    card = boss.get(f"{ORDERS}/{order.id}").json
+    refund = pay(boss, order.id, "-120.00", "online", note="the overpayment back")
+
+    assert (created, created_again, again.id) == (True, False, payment.id)
+    assert (payment.method, payment.created_by_id) == ("online", None)
+    assert (card["paid_amount"], card["amount_due"], card["overpaid_amount"], card["payment_status"]) == (
+        "500.00",
+        "0.00",
+        "120.00",
+        "overpaid",
+    )
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.entity_id == str(order.id), AuditEntry.action == "payment")
+    ).one()
+    assert (entry.actor_id, entry.changes["provider_confirmed"], entry.changes["payment_status"]) == (
+        None,
+        [None, True],
+        ["unpaid", "overpaid"],
+    )
+    assert (refund.status_code, refund.json["order"]["payment_status"], refund.json["order"]["overpaid_amount"]) == (
+        201,
+        "paid",
+        "0.00",
+    )
+
+
+def test_a_providers_late_confirmation_on_a_cancelled_order_is_recorded_for_the_manager_to_refund(front, boss):
+    order = place(front, pickup(front))
     boss.post(f"{ORDERS}/{order.id}/status", json={"status": "cancelled", "comment": "Shop closed that day"})
 
-    late_webhook = pay(boss, order.id, "380.00", "online", provider_payment_id="yk-late")
+    orders.record_provider_payment(
+        shop_id=front.shop_id, order_id=order.id, amount=D("380.00"), provider_payment_id="yk-late"
+    )
+    late = boss.get(f"{ORDERS}/{order.id}").json
+    too_much_back = pay(boss, order.id, "-380.01", "online")
     refund = pay(boss, order.id, "-380.00", "online")
 
-    assert (late_webhook.status_code, summary(late_webhook)) == (201, ("380.00", "0.00", "paid"))
+    assert (late["payment_status"], late["overpaid_amount"], late["amount_due"]) == ("overpaid", "380.00", "0.00")
+    assert too_much_back.status_code == 422
     assert (refund.status_code, summary(refund)) == (201, ("0.00", "0.00", "refunded"))
+
+
+def test_a_providers_confirmation_carries_its_id_and_money_in(front):
+    order = place(front, pickup(front))
+    before = order_state(order.id)
+
+    for amount, provider_id in ((D("-10.00"), "yk-1"), (D("0"), "yk-2"), (D("10.00"), "")):
+        with pytest.raises(ValueError):
+            orders.record_provider_payment(
+                shop_id=front.shop_id, order_id=order.id, amount=amount, provider_payment_id=provider_id
+            )
+    assert order_state(order.id) == before
+
+
+def test_a_providers_confirmation_for_another_shops_order_is_not_found(front, other_shop):
+    other = open_shop(other_shop, prefix="Their ")
+    theirs = place(other, pickup(other))
+
+    with pytest.raises(NotFoundError):
+        orders.record_provider_payment(
+            shop_id=front.shop_id, order_id=theirs.id, amount=D("380.00"), provider_payment_id="yk-x"
+        )
+    assert order_state(theirs.id)[:2] == (D("0.00"), "unpaid")

@@ -1,4 +1,4 @@
-"""Who may call what: every endpoint of issue 3 × every role × own shop / another shop → status.
+"""Who may call what: every endpoint of issue 3 (and the invitations) × every role × own / another shop → status.
 
 "own" acts on the caller's shop (or a colleague in it); "other" acts on a shop the caller does not
 belong to: its id in X-Shop-Id for shop-scoped lists and creations, its id in the path for
@@ -8,11 +8,14 @@ belong to: its id in X-Shop-Id for shop-scoped lists and creations, its id in th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from itertools import count
 
 import pytest
 
+from app.common.types import utcnow
 from app.extensions import db
+from app.users.models import StaffInvitation
 from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 from tests.helpers import ApiClient
 
@@ -25,6 +28,12 @@ class World:
     other_shop_id: int
     colleague_id: int  # a florist of the caller's shop
     stranger_id: int  # a florist of the other shop
+    invitation_id: int  # the caller's shop invites the stranger as a florist
+    other_invitation_id: int  # the other shop invites the colleague as a florist
+
+
+def _week() -> datetime:
+    return utcnow() + timedelta(days=7)
 
 
 def _new_phone() -> str:
@@ -47,6 +56,10 @@ def _person_id(world: World, where: str) -> int:
     return world.colleague_id if where == "own" else world.stranger_id
 
 
+def _invitation_id(world: World, where: str) -> int:
+    return world.invitation_id if where == "own" else world.other_invitation_id
+
+
 REQUESTS = {
     "GET /auth/me": lambda c, w, where: c.get("/api/v1/auth/me", headers=_shop_header(w, where)),
     "GET /audit-log": lambda c, w, where: c.get("/api/v1/audit-log", headers=_shop_header(w, where)),
@@ -65,6 +78,15 @@ REQUESTS = {
         f"/api/v1/users/{_person_id(w, where)}", json={"name": "Renamed"}, headers=_own(w)
     ),
     "DELETE /users/{id}": lambda c, w, where: c.delete(f"/api/v1/users/{_person_id(w, where)}", headers=_own(w)),
+    "GET /invitations": lambda c, w, where: c.get("/api/v1/invitations", headers=_shop_header(w, where)),
+    "DELETE /invitations/{id}": lambda c, w, where: c.delete(
+        f"/api/v1/invitations/{_invitation_id(w, where)}", headers=_own(w)
+    ),
+    "GET /users/me/invitations": lambda c, w, where: c.get("/api/v1/users/me/invitations", headers=_own(w)),
+    # Never the caller's: an invitation to someone else is 404 to them, whichever shop made it.
+    "POST /users/me/invitations/{id}/accept": lambda c, w, where: c.post(
+        f"/api/v1/users/me/invitations/{_invitation_id(w, where)}/accept", headers=_own(w)
+    ),
     "PATCH /users/me": lambda c, w, where: c.patch(
         "/api/v1/users/me", json={"language": "en"}, headers=_shop_header(w, where)
     ),
@@ -99,6 +121,14 @@ MATRIX = [
     ("PATCH /users/{id}", "other", 404, 404, 403, 403),
     ("DELETE /users/{id}", "own", 204, 204, 403, 403),
     ("DELETE /users/{id}", "other", 404, 404, 403, 403),
+    ("GET /invitations", "own", 200, 200, 403, 403),
+    ("GET /invitations", "other", 404, 404, 404, 404),
+    ("DELETE /invitations/{id}", "own", 204, 204, 403, 403),
+    ("DELETE /invitations/{id}", "other", 404, 404, 403, 403),
+    ("GET /users/me/invitations", "own", 200, 200, 200, 200),
+    ("GET /users/me/invitations", "other", 200, 200, 200, 200),
+    ("POST /users/me/invitations/{id}/accept", "own", 404, 404, 404, 404),
+    ("POST /users/me/invitations/{id}/accept", "other", 404, 404, 404, 404),
     ("PATCH /users/me", "own", 200, 200, 200, 200),
     ("PATCH /users/me", "other", 200, 200, 200, 200),
     ("POST /users/me/password", "own", 200, 200, 200, 200),
@@ -126,8 +156,15 @@ def test_role_matrix(app, shop, other_shop, endpoint, role, where, expected):
     colleague = MembershipFactory(shop=shop, role="florist").user
     stranger = MembershipFactory(shop=other_shop, role="florist").user
     MembershipFactory(shop=other_shop, role="admin")
+    invitations = [
+        StaffInvitation(
+            shop_id=at.id, user_id=person.id, phone=person.phone, name="Typed", role="florist", expires_at=_week()
+        )
+        for at, person in ((shop, stranger), (other_shop, colleague))
+    ]
+    db.session.add_all(invitations)
     db.session.commit()
-    world = World(shop.id, other_shop.id, colleague.id, stranger.id)
+    world = World(shop.id, other_shop.id, colleague.id, stranger.id, invitations[0].id, invitations[1].id)
     client = ApiClient(app, user=caller)  # no X-Shop-Id by default: each request says where it acts
 
     response = REQUESTS[endpoint](client, world, where)

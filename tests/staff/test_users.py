@@ -60,14 +60,14 @@ def test_invite_by_local_phone_creates_an_account_that_can_log_in(app, admin, sh
 
     assert response.status_code == 201, response.json
     body = response.json
-    assert body["phone"] == "+79165551234"
-    assert body["email"] == "fiona@example.test"
-    assert (body["role"], body["is_active"], body["language"], body["has_password"]) == ("florist", True, "en", True)
-    assert "password" not in body
+    assert (body["phone"], body["name"], body["role"]) == ("+79165551234", "Fiona", "florist")
+    assert "password" not in response.json
+    user = db.session.scalars(select(User).where(User.phone == "+79165551234")).one()
+    assert (user.email, user.language, user.is_active, user.has_password) == ("fiona@example.test", "en", True, True)
     login = log_in(app, "+79165551234", NEW_PASSWORD)
     assert login.status_code == 200
     assert login.json["user"]["memberships"] == [{"shop_id": shop.id, "role": "florist"}]
-    [entry] = audit_entries(shop.id, body["id"])
+    [entry] = audit_entries(shop.id, user.id)
     assert entry.action == "create" and entry.actor_id == admin.user.id
     assert entry.changes["role"] == [None, "florist"]
     assert "password_hash" not in entry.changes and NEW_PASSWORD not in json.dumps(entry.changes)
@@ -77,7 +77,6 @@ def test_invite_without_password_is_an_otp_only_account(admin):
     response = admin.post("/api/v1/users", json={"name": "Kirill", "phone": "+79165550000", "role": "courier"})
 
     assert response.status_code == 201
-    assert response.json["has_password"] is False
     assert db.session.scalar(select(User.password_hash).where(User.phone == "+79165550000")) is None
 
 
@@ -99,7 +98,8 @@ def test_invited_staff_without_a_language_get_the_shops(admin, login):
     there = boss.post("/api/v1/users", json={"name": "Jonas", "phone": "030 12345679", "role": "courier"})
 
     assert [here.status_code, there.status_code] == [201, 201]
-    assert [here.json["language"], there.json["language"]] == ["ru", "en"]
+    languages = [db.session.scalar(select(User.language).where(User.phone == r.json["phone"])) for r in (here, there)]
+    assert languages == ["ru", "en"]
 
 
 def test_invite_rejects_a_phone_that_is_not_one(admin):
@@ -109,24 +109,24 @@ def test_invite_rejects_a_phone_that_is_not_one(admin):
     assert "phone" in response.json["errors"]
 
 
-def test_inviting_someone_from_another_shop_adds_a_membership_not_a_duplicate(app, admin, shop, other_shop):
+def test_inviting_someone_from_another_shop_joins_them_on_acceptance_not_as_a_duplicate(app, admin, shop, other_shop):
     person = UserFactory(name="Olga", phone="+79165557777")
     MembershipFactory(user=person, shop=other_shop, role="manager")
     db.session.commit()
     users_before = db.session.scalar(select(func.count()).select_from(User))
 
     response = admin.post("/api/v1/users", json={"name": "Someone Else", "phone": "8 916 555 77 77", "role": "florist"})
+    accepted = ApiClient(app, user=person).post(f"/api/v1/users/me/invitations/{response.json['id']}/accept")
 
-    assert response.status_code == 201, response.json
-    assert response.json["id"] == person.id
-    assert response.json["name"] == "Olga"  # the person's own account, untouched
+    assert (response.status_code, accepted.status_code) == (201, 200)
     assert db.session.scalar(select(func.count()).select_from(User)) == users_before
+    assert admin.get(f"/api/v1/users/{person.id}").json["name"] == "Olga"  # the person's own account, untouched
     me = client_as(app, person, shop).get("/api/v1/auth/me").json
     assert sorted((m["shop_id"], m["role"]) for m in me["memberships"]) == sorted(
         [(shop.id, "florist"), (other_shop.id, "manager")]
     )
     [entry] = audit_entries(shop.id, person.id)
-    assert (entry.action, entry.changes) == ("add_member", {"role": [None, "florist"]})
+    assert (entry.action, entry.actor_id, entry.changes["role"]) == ("accept_invitation", person.id, [None, "florist"])
 
 
 def test_inviting_someone_already_on_the_staff_is_409(admin, florist):
@@ -136,17 +136,28 @@ def test_inviting_someone_already_on_the_staff_is_409(admin, florist):
     assert "phone" in response.json["errors"]
 
 
-def test_inviting_an_existing_account_with_a_password_is_409_naming_it(admin, other_shop):
+def test_account_fields_given_for_an_existing_account_are_not_applied_to_it(app, admin, other_shop):
     person = MembershipFactory(shop=other_shop, role="florist").user
     db.session.commit()
+    before = (person.name, person.email, person.language, person.password_hash, person.external_id)
 
     response = admin.post(
         "/api/v1/users",
-        json={"name": "P", "phone": person.phone, "role": "florist", "password": "somebody elses"},
+        json={
+            "name": "P",
+            "phone": person.phone,
+            "role": "florist",
+            "password": "somebody elses",
+            "email": "shop@typed.test",
+            "language": "en",
+            "external_id": "partner-99",
+        },
     )
 
-    assert response.status_code == 409
-    assert "password" in response.json["errors"]
+    assert response.status_code == 201
+    db.session.refresh(person)
+    assert (person.name, person.email, person.language, person.password_hash, person.external_id) == before
+    assert log_in(app, person.phone, "somebody elses").status_code == 401
     assert db.session.scalar(select(func.count()).where(Membership.user_id == person.id)) == 1
 
 
@@ -331,16 +342,23 @@ def test_inviting_a_person_deactivated_here_points_to_reactivation(admin, courie
     assert "is_active" in response.json["errors"]["phone"][0]
 
 
-def test_inviting_a_person_deactivated_everywhere_else_brings_their_account_back(app, admin, other_shop, member):
+def test_a_person_deactivated_everywhere_else_logs_in_to_accept_and_joins(app, admin, shop, other_shop, member):
     person, _ = member(other_shop, "florist")
     other_admin = member(other_shop, "admin")[1]
     assert other_admin.delete(f"/api/v1/users/{person.id}").status_code == 204
     assert log_in(app, person.phone, TEST_PASSWORD).status_code == 401
 
     response = admin.post("/api/v1/users", json={"name": "F", "phone": person.phone, "role": "florist"})
+    login = log_in(app, person.phone, TEST_PASSWORD)  # they may log in again, to answer
+    mine = bearer(login.json["access_token"])
+    accepted = ApiClient(app).post(f"/api/v1/users/me/invitations/{response.json['id']}/accept", headers=mine)
 
     assert response.status_code == 201
-    assert log_in(app, person.phone, TEST_PASSWORD).status_code == 200
+    assert (login.status_code, login.json["user"]["memberships"]) == (200, [])
+    assert accepted.status_code == 200
+    assert ApiClient(app).get("/api/v1/auth/me", headers=mine).json["memberships"] == [
+        {"shop_id": shop.id, "role": "florist"}
+    ]
 
 
 # --- details, validation, audit -----------------------------------------------------------------
@@ -553,9 +571,9 @@ def test_an_admin_links_a_new_person_to_the_identity_service_and_they_can_exchan
     )
 
     assert response.status_code == 201, response.json
-    assert response.json["external_id"] == "partner-7"
-    assert admin.get(f"/api/v1/users/{response.json['id']}").json["external_id"] == "partner-7"
-    [entry] = audit_entries(shop.id, response.json["id"])
+    user_id = db.session.scalar(select(User.id).where(User.phone == "+79165554401"))
+    assert admin.get(f"/api/v1/users/{user_id}").json["external_id"] == "partner-7"
+    [entry] = audit_entries(shop.id, user_id)
     assert entry.changes["external_id"] == [None, "partner-7"]
     now = int(time.time())
     claims = {"iss": "https://id.partner.test", "sub": "partner-7", "iat": now, "exp": now + 60}
@@ -563,7 +581,7 @@ def test_an_admin_links_a_new_person_to_the_identity_service_and_they_can_exchan
         "/api/v1/auth/exchange", headers=bearer(jwt.encode(claims, partner_secret, algorithm="HS256"))
     )
     assert exchanged.status_code == 200, exchanged.json
-    assert exchanged.json["user"]["id"] == response.json["id"]
+    assert exchanged.json["user"]["id"] == user_id
 
 
 def test_an_admin_changes_and_unlinks_the_external_id_and_it_is_audited(admin, florist, shop):
@@ -622,17 +640,17 @@ def test_an_external_id_that_is_not_one_is_422(admin, florist, external_id):
 # --- a person who works in several shops ----------------------------------------------------------
 
 
-def test_inviting_a_person_of_another_shop_reveals_neither_their_email_nor_their_login(admin, shop, other_shop):
+def test_a_person_of_another_shop_once_joined_shows_neither_their_email_nor_their_login(app, admin, shop, other_shop):
     person = UserFactory(name="Olga", phone="+79165557788", email="olga@elsewhere.test", external_id="partner-11")
     MembershipFactory(user=person, shop=other_shop, role="admin")
     db.session.commit()
 
     response = admin.post("/api/v1/users", json={"name": "Typed Name", "phone": person.phone, "role": "courier"})
+    ApiClient(app, user=person).post(f"/api/v1/users/me/invitations/{response.json['id']}/accept")
 
     assert response.status_code == 201, response.json
     body = response.json
-    assert (body["phone"], body["role"]) == (person.phone, "courier")
-    assert (body["email"], body["has_password"], body["external_id"]) == (None, None, None)
+    assert (body["phone"], body["role"], body["name"]) == (person.phone, "courier", "Typed Name")
     assert "olga@elsewhere.test" not in response.get_data(as_text=True)
     db.session.refresh(person)
     assert person.name == "Olga"  # the name the inviter typed is not written over theirs
