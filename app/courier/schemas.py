@@ -66,7 +66,10 @@ class DeliverySchema(Schema):
 
 class DeliverSchema(StrictSchema):
     completed_at = fields.AwareDateTime(
-        metadata={"description": "When the phone says the flowers were handed over (kept beside the server's time)."}
+        metadata={
+            "description": "When the phone says the flowers were handed over (kept beside the server's time): "
+            "between the pickup and now, 5 minutes of clock skew allowed, else 422."
+        }
     )
     amount_collected = DecimalString(
         2,
