@@ -89,7 +89,12 @@ class FailSchema(StrictSchema):
 
 class PhotoUploadSchema(Schema):
     photo = fields.Raw(
-        required=True, metadata={"type": "string", "format": "binary", "description": "JPEG, PNG or WebP, 10 MB."}
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": "JPEG, PNG or WebP, 10 MB; 25 megapixels (JPEG; 6 progressive), 6 (PNG), 2 (WebP).",
+        },
     )
 
 
