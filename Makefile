@@ -66,6 +66,12 @@ bench-reports: $(BIN)/activate
 bench-scans: $(BIN)/activate
 	$(BIN)/python bench/scans_bench.py $(BENCH_ARGS)
 
+## Peak memory of one image upload, for the worst files accepted and the bombs refused (Linux; about 2 minutes);
+## writes docs/uploads-benchmark.md and fails when an accepted file takes 100 MB or more.
+.PHONY: bench-uploads
+bench-uploads: $(BIN)/activate
+	$(BIN)/python bench/upload_memory_bench.py $(BENCH_ARGS)
+
 ## The peak-day load test (docs/performance.md): 1M orders in bench_peak, the app and a psycopg2 baseline under gunicorn,
 ## RQ workers, locust headless. Needs PostgreSQL and Redis (db 7); BENCH_ARGS="--orders 50000 --duration 60" tries it small.
 .PHONY: bench

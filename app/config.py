@@ -122,6 +122,8 @@ class BaseConfig:
         self.RATELIMIT_OTP_REQUEST_PER_PHONE = _env("RATELIMIT_OTP_REQUEST_PER_PHONE", "5 per 15 minutes")
         self.RATELIMIT_OTP_REQUEST_PER_IP = _env("RATELIMIT_OTP_REQUEST_PER_IP", "30 per hour")
         self.RATELIMIT_OTP_VERIFY_PER_PHONE = _env("RATELIMIT_OTP_VERIFY_PER_PHONE", "10 per 15 minutes")
+        self.RATELIMIT_OTP_VERIFY_PER_PHONE_DAILY = _env("RATELIMIT_OTP_VERIFY_PER_PHONE_DAILY", "20 per day")
+        self.RATELIMIT_OTP_VERIFY_PER_IP = _env("RATELIMIT_OTP_VERIFY_PER_IP", "60 per hour")
         # Seconds between tries of a message send job; one more try than intervals.
         self.MESSAGE_RETRY_INTERVALS = _env_ints("MESSAGE_RETRY_INTERVALS", "10,30,90")
         # A trusted identity service whose tokens POST /auth/exchange trades for ours (off when no issuer).

@@ -1,8 +1,9 @@
 """Files: uploaded images checked and cleaned, then stored on local disk or in S3-compatible storage.
 
 `clean_image` is the one gate for every uploaded picture (product images, proof-of-delivery
-photos): JPEG, PNG or WebP by content, at most 10 MB, decoded in full, re-encoded without
-EXIF/XMP metadata (a phone photo's GPS position must not leak). `get_storage()` returns the
+photos): JPEG, PNG or WebP by content, at most 10 MB and a per-format pixel cap checked before
+decoding, decoded at reduced size where the format allows, kept at most 2048 px on the long side,
+re-encoded without EXIF/XMP metadata (a phone photo's GPS position must not leak). `get_storage()` returns the
 configured backend (`local` or `s3`); either way a file is served by the app at /media/<key>,
 so clients never care where it lives. Keys are random, so files can be cached for ever.
 """
@@ -22,7 +23,7 @@ from typing import IO, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint, Response, abort, current_app, has_request_context, request, send_from_directory, url_for
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from app.errors import DomainError, RuleViolation, ServiceUnavailable
 
@@ -31,7 +32,17 @@ log = logging.getLogger(__name__)
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 # Pillow format -> (content type, file extension)
 IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
-MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; beyond that it is a decompression bomb, not a bouquet
+# What is kept: at most this many pixels on the long side, plenty for a product page or a proof at the door.
+STORED_LONG_SIDE = 2048
+# Pixels accepted per format, so that one upload never takes more than 100 MB to process: a JPEG is decoded at
+# a reduced scale (draft), but a progressive one holds every DCT coefficient, and PNG and WebP decode in full
+# (WebP in libwebp's canvas, then in Pillow's). Beyond it the upload is a decompression bomb, not a bouquet.
+# bench/upload_memory_bench.py measures each at its cap (docs/uploads-benchmark.md).
+MAX_PIXELS = {"JPEG": 25_000_000, "PNG": 6_000_000, "WEBP": 2_000_000}
+MAX_PROGRESSIVE_JPEG_PIXELS = 6_000_000
+# A PNG's compressed text chunks are read whole while its header is: Pillow allows 64 MB of them, we keep 4
+# (real files carry a few KB of XMP). More is refused as damaged; the text is thrown away in any case.
+PngImagePlugin.MAX_TEXT_MEMORY = 4 * PngImagePlugin.MAX_TEXT_CHUNK
 CACHE_SECONDS = int(timedelta(days=365).total_seconds())
 CACHE_CONTROL = f"public, max-age={CACHE_SECONDS}, immutable"
 STREAM_CHUNK = 64 * 1024
@@ -69,11 +80,47 @@ def _size_of(stream: IO[bytes]) -> int:
     return size
 
 
-def clean_image(stream: IO[bytes], *, field: str = "image", max_bytes: int = MAX_IMAGE_BYTES) -> CleanImage:
-    """Check an upload by its content and re-encode it without metadata.
+def _pixel_cap(image: Image.Image) -> tuple[int, str]:
+    """The most pixels accepted for this file, and what to call its kind when it has more."""
+    if image.format == "JPEG" and image.info.get("progressive"):
+        return MAX_PROGRESSIVE_JPEG_PIXELS, "progressive JPEG"
+    return MAX_PIXELS[image.format], image.format
 
-    413 above `max_bytes`; 415 when it is not a JPEG, PNG or WebP (whatever its name says);
-    422 when it is one but does not decode in full (truncated, corrupt, too many pixels).
+
+def _stored_size(width: int, height: int) -> tuple[int, int]:
+    """The size kept: the long side at most STORED_LONG_SIDE, the aspect ratio as it was."""
+    scale = min(1.0, STORED_LONG_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _decoded(stream: IO[bytes], field: str) -> tuple[Image.Image, str, bytes | None]:
+    """The upload's pixels at the stored size and upright, its format and colour profile.
+
+    The image returned is a new one: the file's object, and a WebP decoder's canvases with it, are gone
+    before the caller encodes, so the two never weigh on memory at once.
+    """
+    # Only our three decoders ever see the bytes; anything else is "not an image".
+    with Image.open(stream, formats=list(IMAGE_FORMATS)) as image:
+        cap, kind = _pixel_cap(image)
+        if image.width * image.height > cap:
+            raise BrokenImage(
+                f"The image has too many pixels: at most {cap / 1e6:g} megapixels for a {kind}; shrink it.",
+                errors={field: [f"{image.width}x{image.height} pixels; at most {cap} for a {kind}."]},
+            )
+        target = _stored_size(image.width, image.height)
+        image.draft(None, target)  # JPEG: decode at 1/2, 1/4 or 1/8 scale, still no smaller than kept
+        image.load()  # a truncated file fails here
+        image.thumbnail(target, Image.Resampling.LANCZOS)
+        # Bake the EXIF orientation into the pixels, since the EXIF goes.
+        return ImageOps.exif_transpose(image), image.format, image.info.get("icc_profile")
+
+
+def clean_image(stream: IO[bytes], *, field: str = "image", max_bytes: int = MAX_IMAGE_BYTES) -> CleanImage:
+    """Check an upload by its content, shrink it to the stored size and re-encode it without metadata.
+
+    413 above `max_bytes`; 415 when it is not a JPEG, PNG or WebP (whatever its name says); 422 when it
+    has more pixels than its format's cap (read from the header, before any pixel is decoded) or does not
+    decode in full (truncated, corrupt).
     """
     size = _size_of(stream)
     if size > max_bytes:
@@ -81,43 +128,29 @@ def clean_image(stream: IO[bytes], *, field: str = "image", max_bytes: int = MAX
             f"The image is larger than {max_bytes // (1024 * 1024)} MB.",
             errors={field: [f"{size} bytes; at most {max_bytes}."]},
         )
-    allowed = ", ".join(sorted(IMAGE_FORMATS))
     try:
-        with Image.open(stream) as probe:
-            image_format = probe.format
-            if probe.width * probe.height > MAX_IMAGE_PIXELS:
-                raise BrokenImage("The image has too many pixels.", errors={field: ["At most 50 megapixels."]})
-            probe.verify()
+        image, image_format, icc_profile = _decoded(stream, field)
     except UnidentifiedImageError:
+        allowed = ", ".join(sorted(IMAGE_FORMATS))
         raise UnsupportedImage(f"Not an image; upload {allowed}.", errors={field: ["Not a JPEG, PNG or WebP image."]})
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise BrokenImage("The image is damaged or incomplete.", errors={field: ["Could not be decoded."]})
-    if image_format not in IMAGE_FORMATS:
-        raise UnsupportedImage(
-            f"{image_format} images are not accepted; upload {allowed}.",
-            errors={field: [f"{image_format} is not a JPEG, PNG or WebP image."]},
+    except Image.DecompressionBombError:  # Pillow's own limit, far above ours, refused it while reading the header
+        raise BrokenImage(
+            "The image has too many pixels; shrink it.", errors={field: ["Far more pixels than any format allows."]}
         )
-    stream.seek(0)
-    try:
-        with Image.open(stream) as image:
-            image.load()  # verify() does not decode pixels: a truncated file fails only here
-            icc_profile = image.info.get("icc_profile")
-            # Bake the EXIF orientation into the pixels, since the EXIF goes.
-            upright = ImageOps.exif_transpose(image)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except (OSError, SyntaxError, ValueError):
         raise BrokenImage("The image is damaged or incomplete.", errors={field: ["Could not be decoded."]})
-    upright.info = {}  # no EXIF, XMP or text chunks travel to the saved file
+    image.info = {}  # no EXIF, XMP or text chunks travel to the saved file
     content_type, extension = IMAGE_FORMATS[image_format]
     options: dict = {"icc_profile": icc_profile} if icc_profile else {}
     if image_format == "JPEG":
-        if upright.mode not in ("RGB", "L", "CMYK"):
-            upright = upright.convert("RGB")
+        if image.mode not in ("RGB", "L", "CMYK"):
+            image = image.convert("RGB")
         options.update(quality=90, optimize=True)
     elif image_format == "WEBP":
-        options.update(quality=90)
+        options.update(quality=90, method=0)  # libwebp's leanest encoder: a third of the default's memory
     out = io.BytesIO()
-    upright.save(out, format=image_format, **options)
-    return CleanImage(out.getvalue(), content_type, extension, upright.width, upright.height)
+    image.save(out, format=image_format, **options)
+    return CleanImage(out.getvalue(), content_type, extension, image.width, image.height)
 
 
 def new_key(prefix: str, extension: str) -> str:

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from app.auth import otp
-from app.auth.ratelimits import TOO_MANY, configured, hashed
+from app.auth.ratelimits import TOO_MANY, configured, failed_login, hashed
 from app.auth.routes import blp
 from app.auth.schemas import TokenPairSchema
 from app.common.net import client_ip
@@ -66,7 +66,16 @@ class OtpRequest(MethodView):
 
 @blp.route("/otp/verify")
 class OtpVerify(MethodView):
+    # Per IP, so one client cannot guess across many phones; per phone, so many clients cannot guess one code.
+    @limiter.limit(configured("RATELIMIT_OTP_VERIFY_PER_IP"), key_func=_ip_key, error_message=TOO_MANY)
     @limiter.limit(configured("RATELIMIT_OTP_VERIFY_PER_PHONE"), key_func=_phone_key, error_message=TOO_MANY)
+    # Only wrong codes count towards the day's cap: a courier who logs in fine is never locked out by it.
+    @limiter.limit(
+        configured("RATELIMIT_OTP_VERIFY_PER_PHONE_DAILY"),
+        key_func=_phone_key,
+        deduct_when=failed_login,
+        error_message=TOO_MANY,
+    )
     @blp.arguments(OtpVerifySchema)
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, "UNAUTHORIZED")

@@ -68,7 +68,12 @@ class ProductQueryArgsSchema(Schema):
 class ImageUploadSchema(Schema):
     image = fields.Raw(
         required=True,
-        metadata={"type": "string", "format": "binary", "description": "JPEG, PNG or WebP, at most 10 MB."},
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": "JPEG, PNG or WebP, at most 10 MB and 25 megapixels (JPEG; 6 progressive), 6 (PNG), "
+            "2 (WebP); kept at most 2048 px on the long side.",
+        },
     )
 
 

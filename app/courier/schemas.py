@@ -65,7 +65,10 @@ class DeliverySchema(Schema):
 
 class DeliverSchema(StrictSchema):
     completed_at = fields.AwareDateTime(
-        metadata={"description": "When the phone says the flowers were handed over (kept beside the server's time)."}
+        metadata={
+            "description": "When the phone says the flowers were handed over (kept beside the server's time): "
+            "between the pickup and now, 5 minutes of clock skew allowed, else 422."
+        }
     )
     amount_collected = DecimalString(
         2,
@@ -85,7 +88,12 @@ class FailSchema(StrictSchema):
 
 class PhotoUploadSchema(Schema):
     photo = fields.Raw(
-        required=True, metadata={"type": "string", "format": "binary", "description": "JPEG, PNG or WebP, 10 MB."}
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": "JPEG, PNG or WebP, 10 MB; 25 megapixels (JPEG; 6 progressive), 6 (PNG), 2 (WebP).",
+        },
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
@@ -41,6 +41,9 @@ COURIER_STEPS = {
     S.OUT_FOR_DELIVERY.value: (S.DELIVERED.value, S.DELIVERY_FAILED.value),
     S.DELIVERY_FAILED.value: (S.OUT_FOR_DELIVERY.value, S.READY.value),
 }
+# How far the courier's phone clock may stray from ours before its hand-over time is refused (docs/decisions.md).
+CLOCK_SKEW = timedelta(minutes=5)
+SKEW_MINUTES = int(CLOCK_SKEW.total_seconds() // 60)
 
 
 @dataclass(frozen=True)
@@ -352,6 +355,8 @@ def deliver(
             if order.status != S.OUT_FOR_DELIVERY.value:
                 raise _late(order, target, actor_id, actor_role)
             trip = _trip(order)
+            now = utcnow()
+            client_completed_at = _hand_over_time(completed_at, picked_up_at=trip.picked_up_at, now=now)
             if amount_collected:
                 payment, _created = orders.record_payment(
                     shop_id=shop_id,
@@ -365,11 +370,31 @@ def deliver(
                 )
                 trip.payment_id = payment.id
             trip.amount_collected = amount_collected
-            trip.delivered_at = utcnow()
-            trip.client_completed_at = completed_at
+            trip.delivered_at = now
+            trip.client_completed_at = client_completed_at
             transitions.move(order=order, target=target, actor_id=actor_id, comment=comment or "delivered")
         _commit(commit)
     return _card(shop_id, order_id)
+
+
+def _hand_over_time(completed_at: datetime | None, *, picked_up_at: datetime | None, now: datetime) -> datetime | None:
+    """The phone's hand-over time, refused when it lies beyond the clock skew outside [pickup, now] and
+    brought inside that span when it strays within the skew: a hand-over never counts after the server saw it."""
+    if completed_at is None:
+        return None
+    if completed_at > now + CLOCK_SKEW:
+        raise RuleViolation(
+            "The hand-over time is in the future: check the phone's clock, or send no completed_at.",
+            errors={"completed_at": [f"After the server's time ({now.isoformat()}) by over {SKEW_MINUTES} min."]},
+        )
+    if picked_up_at is not None and completed_at < picked_up_at - CLOCK_SKEW:
+        raise RuleViolation(
+            "The hand-over time is before the flowers were picked up.",
+            errors={"completed_at": [f"Before the pickup ({picked_up_at.isoformat()}) by over {SKEW_MINUTES} min."]},
+        )
+    if picked_up_at is not None:
+        completed_at = max(completed_at, picked_up_at)
+    return min(completed_at, now)
 
 
 def fail(

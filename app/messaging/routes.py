@@ -63,7 +63,9 @@ class Queues(MethodView):
     @blp.response(200, QueuesSchema)
     @blp.alt_response(503, description="Redis is unavailable.")
     def get(self):
-        """Each job queue's depth and failed jobs, the live workers, and this shop's stuck messages."""
-        overview = services.queue_overview()
-        stuck, stuck_count = services.stuck_messages(shop_id=current_shop().shop_id)
+        """This shop's jobs in each queue (waiting, running, retrying, failed), the live workers, and its stuck
+        messages. Other shops' jobs, and the periodic scans that serve every shop, are not counted."""
+        shop_id = current_shop().shop_id
+        overview = services.queue_overview(shop_id=shop_id)
+        stuck, stuck_count = services.stuck_messages(shop_id=shop_id)
         return {**overview, "stuck_messages": stuck, "stuck_count": stuck_count}

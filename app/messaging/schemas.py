@@ -55,11 +55,13 @@ class FailedJobSchema(Schema):
 
 class QueueStateSchema(Schema):
     name = fields.String(required=True)
-    queued = fields.Integer(required=True, metadata={"description": "Jobs waiting for a worker (the depth)."})
-    started = fields.Integer(required=True)
-    scheduled = fields.Integer(required=True, metadata={"description": "Jobs waiting for a retry's backoff."})
-    failed = fields.Integer(required=True)
-    failed_jobs = fields.List(fields.Nested(FailedJobSchema), required=True)
+    queued = fields.Integer(required=True, metadata={"description": "This shop's jobs waiting for a worker."})
+    started = fields.Integer(required=True, metadata={"description": "This shop's jobs running now."})
+    scheduled = fields.Integer(required=True, metadata={"description": "This shop's jobs waiting for a retry."})
+    failed = fields.Integer(required=True, metadata={"description": "This shop's failed jobs."})
+    failed_jobs = fields.List(
+        fields.Nested(FailedJobSchema), required=True, metadata={"description": "The last 5, newest first."}
+    )
 
 
 class WorkerStateSchema(Schema):

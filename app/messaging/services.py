@@ -39,6 +39,7 @@ DEFAULT_MAX_TRIES = 4
 SEND_JOB_TIMEOUT = 60  # seconds; each provider call is bounded by its own HTTP timeout (10 s)
 # The outcome lives in the message log; RQ keeps a failed job (its arguments: address, code) a week for /queues.
 FAILED_JOB_KEPT_SECONDS = 7 * 24 * 3600
+SHOP_META = "shop_id"  # a job's shop, in its RQ meta
 
 
 def channel_for_user(user: User) -> tuple[str, str]:
@@ -119,7 +120,9 @@ def queue_message(
     message = db.session.scalars(_insert_once(values).returning(MessageLog)).first()
     if message is None:
         return None
-    _enqueue_send(message.id, to, secret_values, queue=queue, description=description, failure_ttl=failure_ttl)
+    _enqueue_send(
+        message.id, to, secret_values, shop_id=shop_id, queue=queue, description=description, failure_ttl=failure_ttl
+    )
     return message
 
 
@@ -128,6 +131,7 @@ def _enqueue_send(
     to: str,
     secret_values: Mapping[str, str] | None,
     *,
+    shop_id: int | None,
     queue: str,
     description: str | None,
     failure_ttl: int = FAILED_JOB_KEPT_SECONDS,
@@ -141,6 +145,7 @@ def _enqueue_send(
         retry=send_retry(),
         job_timeout=SEND_JOB_TIMEOUT,
         failure_ttl=failure_ttl,
+        meta={SHOP_META: shop_id},  # whose job it is, for /queues
         # RQ logs a job's description; the default one would be the call with its arguments.
         description=description or f"send message {message_id}",
     )
@@ -248,7 +253,9 @@ def retry_message(*, shop_id: int, message_id: int, actor_id: int) -> MessageLog
     if moved is None:
         db.session.rollback()
         raise ConflictError("This message changed meanwhile; reload it and try again.")
-    _enqueue_send(message.id, to, None, queue="messages", description=f"retry message {message.id}")
+    _enqueue_send(
+        message.id, to, None, shop_id=message.shop_id, queue="messages", description=f"retry message {message.id}"
+    )
     audit.record(
         shop_id=shop_id,
         actor_id=actor_id,
@@ -306,38 +313,39 @@ def _address_of(person: Any, channel: str) -> str | None:
 FAILED_JOBS_SHOWN = 5
 
 
-def queue_overview() -> dict[str, Any]:
-    """Each RQ queue's depth and registries, its last failed jobs (no arguments), and the live workers.
+def queue_overview(*, shop_id: int) -> dict[str, Any]:
+    """Each RQ queue as one shop sees it: its own jobs waiting, running, waiting for a retry and failed, its
+    last failed jobs (no arguments), and the live workers.
 
-    Read-only: registries are counted without RQ's cleanup. 503 when Redis does not answer.
+    A job carries its shop in `meta` from the moment it is enqueued; other shops' jobs and jobs of no shop
+    (the periodic scans over every shop) are not counted, so no shop learns another's activity. Each job's
+    hash is read in one pipelined round trip per registry. Read-only: registries are read without RQ's
+    cleanup. 503 when Redis does not answer.
     """
     try:
         return {
-            "queues": [_queue_state(queue) for queue in queues.all()],
+            "queues": [_queue_state(queue, shop_id) for queue in queues.all()],
             "workers": _workers(),
         }
     except RedisError:
         raise ServiceUnavailable("Redis is unavailable; the queues cannot be read.") from None
 
 
-def _queue_state(queue: Queue) -> dict[str, Any]:
-    failed = FailedJobRegistry(queue=queue)
+def _queue_state(queue: Queue, shop_id: int) -> dict[str, Any]:
+    def mine(job_ids: list[str]) -> list[Job]:
+        jobs = Job.fetch_many(job_ids, connection=queue.connection)
+        return [job for job in jobs if job is not None and job.meta.get(SHOP_META) == shop_id]
+
+    failed = mine(FailedJobRegistry(queue=queue).get_job_ids(cleanup=False))
+    failed.sort(key=lambda job: _aware(job.ended_at) or datetime.min.replace(tzinfo=UTC), reverse=True)
     return {
         "name": queue.name,
-        "queued": queue.count,
-        "started": StartedJobRegistry(queue=queue).get_job_count(cleanup=False),
-        "scheduled": ScheduledJobRegistry(queue=queue).get_job_count(cleanup=False),
-        "failed": failed.get_job_count(cleanup=False),
-        "failed_jobs": _last_failed(failed, queue),
+        "queued": len(mine(queue.get_job_ids())),
+        "started": len(mine(StartedJobRegistry(queue=queue).get_job_ids(cleanup=False))),
+        "scheduled": len(mine(ScheduledJobRegistry(queue=queue).get_job_ids(cleanup=False))),
+        "failed": len(failed),
+        "failed_jobs": [_failed_job(job) for job in failed[:FAILED_JOBS_SHOWN]],
     }
-
-
-def _last_failed(registry: FailedJobRegistry, queue: Queue) -> list[dict[str, Any]]:
-    # The registry is ordered by expiry, not by failure: read a few more and sort by when they ended.
-    ids = registry.get_job_ids(0, FAILED_JOBS_SHOWN * 4 - 1, desc=True, cleanup=False)
-    jobs = [job for job in Job.fetch_many(ids, connection=queue.connection) if job is not None]
-    jobs.sort(key=lambda job: _aware(job.ended_at) or datetime.min.replace(tzinfo=UTC), reverse=True)
-    return [_failed_job(job) for job in jobs[:FAILED_JOBS_SHOWN]]
 
 
 def _failed_job(job: Job) -> dict[str, Any]:

@@ -670,8 +670,13 @@ def couriers_report(*, shop_id: int, date_from: date | None, date_to: date | Non
         Membership.role == Role.COURIER.value,
         Membership.deactivated_at.is_(None),
     )
-    # The phone's own time when it sent one (it may have been offline at the door), else the server's.
-    done_at = local_timestamp(func.coalesce(Delivery.client_completed_at, Delivery.delivered_at), local)
+    # The phone's own time when it sent one (it may have been offline at the door), else the server's; never
+    # later than the server's, so a phone clock ahead cannot turn a late delivery into one on time.
+    handed_over = case(
+        (Delivery.client_completed_at <= Delivery.delivered_at, Delivery.client_completed_at),
+        else_=Delivery.delivered_at,
+    )
+    done_at = local_timestamp(handed_over, local)
     opens = local_wall_clock(Order.delivery_date, Order.window_start)
     closes = local_wall_clock(Order.delivery_date, func.coalesce(Order.window_end, Order.window_start))
     delivered = (

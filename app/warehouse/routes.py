@@ -33,6 +33,8 @@ blp = Blueprint(
     "warehouse", __name__, url_prefix="/api/v1/warehouse", description="Perishable stock: items, batches, movements."
 )
 
+# SPEC §3: florists read the stock (items, batches, low stock) and write off; supplies (suppliers, unit
+# costs), counts and the movements ledger that records both are the managers'.
 STOCK_READERS = (Role.ADMIN, Role.MANAGER, Role.FLORIST)
 WRITERS_OFF = (Role.ADMIN, Role.MANAGER, Role.FLORIST)
 ETAG_HEADER = {"ETag": {"description": "The representation's version.", "schema": {"type": "string"}}}
@@ -131,7 +133,7 @@ class Batches(MethodView):
 
 @blp.route("/movements")
 class Movements(MethodView):
-    @shop_access(*STOCK_READERS)
+    @shop_access(*MANAGERS)
     @blp.arguments(MovementQueryArgsSchema, location="query")
     @blp.response(200, MovementSchema(many=True))
     @blp.paginate()
@@ -153,7 +155,7 @@ class Movements(MethodView):
 
 @blp.route("/supplies")
 class Supplies(MethodView):
-    @shop_access(*STOCK_READERS)
+    @shop_access(*MANAGERS)
     @blp.arguments(SupplyQueryArgsSchema, location="query")
     @blp.response(200, SupplySchema(many=True))
     @blp.paginate()
@@ -183,7 +185,7 @@ class Supplies(MethodView):
 
 @blp.route("/supplies/<int:supply_id>")
 class SupplyById(MethodView):
-    @shop_access(*STOCK_READERS)
+    @shop_access(*MANAGERS)
     @blp.response(200, SupplySchema, headers=ETAG_HEADER)
     def get(self, supply_id):
         """One delivery with its batches."""
@@ -232,7 +234,7 @@ class WriteOffs(MethodView):
 
 @blp.route("/counts")
 class Counts(MethodView):
-    @shop_access(*STOCK_READERS)
+    @shop_access(*MANAGERS)
     @blp.arguments(CountQueryArgsSchema, location="query")
     @blp.response(200, CountSchema(many=True))
     @blp.paginate()

@@ -305,6 +305,52 @@ def test_verify_per_phone_is_limited(http, courier_user):
     _assert_429(verify(http, courier_user.phone, "000000"))
 
 
+def test_verify_per_ip_is_limited_whatever_the_phone(app, http, courier_user, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_OTP_VERIFY_PER_IP", "5 per hour")
+    assert request_code(http, courier_user.phone, environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 202
+    code = code_sent()
+
+    # One client guessing across many phones: each phone is fresh, the address is not.
+    guesses = [verify(http, f"+7999000{i:04d}", "000000").status_code for i in range(5)]
+
+    assert guesses == [401] * 5
+    _assert_429(verify(http, "+79990009999", "000000"))
+    _assert_429(verify(http, courier_user.phone, code))
+    # The address may still ask for codes (a counter of its own), and the courier elsewhere logs in with theirs.
+    assert request_code(http, UNKNOWN_PHONE).status_code == 202
+    elsewhere = http.post(
+        VERIFY, json={"phone": courier_user.phone, "code": code}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
+    assert elsewhere.status_code == 200 and elsewhere.json["user"]["id"] == courier_user.id
+
+
+def test_wrong_codes_per_phone_are_capped_for_the_day_from_any_address(app, http, courier_user, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_OTP_VERIFY_PER_PHONE_DAILY", "3 per day")
+    request_code(http, courier_user.phone)
+    code = code_sent()
+
+    def verify_from(address: str, phone: str, guess: str):
+        return http.post(VERIFY, json={"phone": phone, "code": guess}, environ_base={"REMOTE_ADDR": address})
+
+    wrong = [verify_from(f"10.0.2.{i}", courier_user.phone, wrong_code(code)).status_code for i in range(3)]
+
+    assert wrong == [401] * 3
+    capped = verify_from("10.0.2.9", "8" + courier_user.phone[2:], code)
+    _assert_429(capped)
+    assert int(capped.headers["Retry-After"]) > 15 * 60  # the day's cap, not the 15-minute window
+    # Another phone is not held back.
+    assert verify_from("10.0.2.9", UNKNOWN_PHONE, "000000").status_code == 401
+
+
+def test_right_codes_do_not_count_towards_the_days_cap(app, http, courier_user, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_OTP_VERIFY_PER_PHONE_DAILY", "1 per day")
+    request_code(http, courier_user.phone)
+
+    assert verify(http, courier_user.phone, code_sent()).status_code == 200
+    assert verify(http, courier_user.phone, "000000").status_code == 401  # the first wrong code of the day
+    _assert_429(verify(http, courier_user.phone, "000000"))
+
+
 class RawRecords(logging.Handler):
     """Every log record's text as it was logged, before any masking filter rewrites it."""
 

@@ -57,7 +57,7 @@ REQUESTS: dict[str, Request] = {
     "GET /courier/deliveries": lambda c, w, where: c.get(DELIVERIES, headers={"X-Shop-Id": str(w.side(where).shop_id)}),
     "GET /courier/deliveries/{id}": lambda c, w, where: c.get(f"{DELIVERIES}/{w.side(where).order_id}"),
     "POST /courier/deliveries/{id}/pickup": _step("pickup"),
-    "POST /courier/deliveries/{id}/deliver": _step("deliver", {"completed_at": "2030-01-02T12:00:00+03:00"}),
+    "POST /courier/deliveries/{id}/deliver": _step("deliver", {"completed_at": "2025-01-02T12:00:00+03:00"}),
     "POST /courier/deliveries/{id}/fail": _step("fail", {"reason": "nobody_home"}),
     "POST /courier/deliveries/{id}/return": _step("return"),
     "PUT /courier/deliveries/{id}/photo": lambda c, w, where: c.put(

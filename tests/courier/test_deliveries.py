@@ -248,7 +248,7 @@ def test_fail_needs_a_reason_and_other_needs_words(front, as_role):
 def test_a_retried_deliver_answers_the_state_reached_once(front, as_role):
     courier = as_role("courier")
     order_id = delivery_in(front, "out_for_delivery", courier)
-    body = {"amount_collected": "3200.00", "completed_at": "2030-01-02T12:41:00+03:00"}
+    body = {"amount_collected": "3200.00", "completed_at": "2025-01-02T12:41:00+03:00"}
 
     first = ok(courier.post(f"{DELIVERIES}/{order_id}/deliver", json=body))
     again = ok(courier.post(f"{DELIVERIES}/{order_id}/deliver", json=body))
@@ -256,7 +256,69 @@ def test_a_retried_deliver_answers_the_state_reached_once(front, as_role):
     assert again == first
     assert len(payments_of(order_id)) == 1
     assert history_of(order_id).count(("out_for_delivery", "delivered")) == 1
-    assert first["client_completed_at"] == "2030-01-02T09:41:00+00:00"
+    assert first["client_completed_at"] == "2025-01-02T09:41:00+00:00"
+
+
+def picked_up(front, courier) -> int:
+    """A delivery the courier really picked up (the server keeps the moment); its id."""
+    order_id = delivery_in(front, "ready", courier)
+    ok(courier.post(f"{DELIVERIES}/{order_id}/pickup"))
+    return order_id
+
+
+def deliver_at(courier, order_id: int, moment, **body):
+    return courier.post(f"{DELIVERIES}/{order_id}/deliver", json={"completed_at": moment.isoformat(), **body})
+
+
+@pytest.mark.parametrize(
+    ("when", "blamed"),
+    [
+        (lambda picked, now: now + timedelta(minutes=6), "server's time"),
+        (lambda picked, now: now + timedelta(days=1), "server's time"),
+        (lambda picked, now: picked - timedelta(minutes=6), "pickup"),
+    ],
+    ids=["6 minutes ahead", "tomorrow", "before the pickup"],
+)
+def test_a_hand_over_time_outside_the_trip_is_422_naming_the_field_and_changes_nothing(front, as_role, when, blamed):
+    courier = as_role("courier")
+    order_id = picked_up(front, courier)
+    picked = trip_of(order_id).picked_up_at
+
+    refused = deliver_at(courier, order_id, when(picked, utcnow()), amount_collected="3200.00")
+
+    assert refused.status_code == 422
+    assert set(refused.json["errors"]) == {"completed_at"}
+    assert blamed in refused.json["errors"]["completed_at"][0]
+    trip = trip_of(order_id)
+    assert (trip.delivered_at, trip.client_completed_at, trip.amount_collected) == (None, None, None)
+    assert order_row(order_id).status == "out_for_delivery" and payments_of(order_id) == []
+    assert history_of(order_id)[-1] == ("ready", "out_for_delivery")
+
+
+def test_a_phone_clock_a_little_off_is_brought_inside_the_trip(front, as_role):
+    courier = as_role("courier")
+    ahead, behind = picked_up(front, courier), picked_up(front, courier)
+
+    ok(deliver_at(courier, ahead, utcnow() + timedelta(minutes=4)))
+    ok(deliver_at(courier, behind, trip_of(behind).picked_up_at - timedelta(minutes=4)))
+
+    # Never after the server saw the hand-over, never before the flowers left.
+    assert trip_of(ahead).client_completed_at == trip_of(ahead).delivered_at
+    assert trip_of(behind).client_completed_at == trip_of(behind).picked_up_at
+
+
+def test_a_hand_over_sent_late_from_a_phone_that_was_offline_keeps_the_phones_time(front, as_role):
+    courier = as_role("courier")
+    order_id = picked_up(front, courier)
+    trip = trip_of(order_id)
+    trip.picked_up_at = utcnow() - timedelta(hours=2)  # left the shop two hours ago
+    db.session.commit()
+    at_the_door = utcnow() - timedelta(minutes=50)
+
+    card = ok(deliver_at(courier, order_id, at_the_door))
+
+    assert trip_of(order_id).client_completed_at == at_the_door
+    assert card["client_completed_at"] == at_the_door.isoformat()
 
 
 def test_more_cash_than_is_due_is_refused_and_nothing_changes(front, as_role):

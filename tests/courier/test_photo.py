@@ -61,6 +61,21 @@ def test_not_an_image_is_415_and_too_large_is_413(front, as_role, tmp_media):
     assert trip_of(order_id).photo_key is None
 
 
+def test_a_decompression_bomb_is_422_naming_the_photo_and_nothing_is_kept(front, as_role, tmp_media):
+    courier = as_role("courier")
+    order_id = delivery_in(front, "out_for_delivery", courier)
+    bomb = io.BytesIO()
+    Image.new("L", (7070, 7070)).save(bomb, format="PNG", optimize=True)  # 50 megapixels in a few KB
+
+    refused = put_photo(courier, order_id, bomb.getvalue(), filename="door.png")
+
+    assert refused.status_code == 422
+    assert "too many pixels" in refused.json["message"]
+    assert refused.json["errors"] == {"photo": ["7070x7070 pixels; at most 6000000 for a PNG."]}
+    assert trip_of(order_id).photo_key is None and order_row(order_id).status == "out_for_delivery"
+    assert not tmp_media.exists() or not any(tmp_media.rglob("*.*"))
+
+
 def test_no_photo_before_the_flowers_leave_and_none_on_another_couriers_delivery(front, as_role, tmp_media):
     courier, colleague = as_role("courier"), as_role("courier")
     waiting = delivery_in(front, "ready", courier)

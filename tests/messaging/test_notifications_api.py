@@ -12,6 +12,7 @@ import time_machine
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from rq import Queue
+from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
@@ -21,6 +22,7 @@ from app.jobs import enqueue_now, retry_policy
 from app.jobs.worker import build_worker
 from app.messaging.models import MessageLog
 from app.messaging.providers import ProviderError, mask_recipient
+from app.messaging.services import SHOP_META, queue_message
 from tests.factories import MembershipFactory, UserFactory
 from tests.messaging.factories import CustomerFactory
 from tests.orders.orderdata import delivery, open_shop, place
@@ -290,14 +292,19 @@ def fails_unexpectedly(phone: str) -> None:
     raise ValueError(f"duplicate key (phone)=({phone})")
 
 
-def test_queues_show_depths_failed_jobs_without_arguments_and_stuck_messages(app, shop, manager):
+def for_shop(shop_id: int) -> dict:
+    """A job's enqueue options when it is one shop's, as the app's message sends are."""
+    return {"meta": {SHOP_META: shop_id}}
+
+
+def test_queues_show_the_shops_jobs_failed_jobs_without_arguments_and_stuck_messages(app, shop, manager):
     stuck_id = logged(shop, status="sending", updated_at=utcnow() - timedelta(minutes=10)).id
     logged(shop, status="sending")  # in flight: not stuck
     db.session.commit()
-    enqueue_now("messages", fails_with_a_secret, PHONE, retry=retry_policy(1))
-    enqueue_now("default", fails_unexpectedly, PHONE)
+    enqueue_now("messages", fails_with_a_secret, PHONE, retry=retry_policy(1), **for_shop(shop.id))
+    enqueue_now("default", fails_unexpectedly, PHONE, **for_shop(shop.id))
     build_worker(app, queues.all(), simple=True).work(burst=True)
-    enqueue_now("messages", fails_with_a_secret, PHONE)  # waiting for a worker
+    enqueue_now("messages", fails_with_a_secret, PHONE, **for_shop(shop.id))  # waiting for a worker
 
     response = manager.get("/api/v1/queues")
 
@@ -318,12 +325,65 @@ def test_queues_show_depths_failed_jobs_without_arguments_and_stuck_messages(app
     assert provider_failure["func_name"].endswith("fails_with_a_secret")
     assert provider_failure["error"].startswith("ProviderError: SMS.RU refused the message: limit reached for +7")
     (unexpected,) = by_name["default"]["failed_jobs"]
-    assert unexpected["error"] == "ValueError"  # another shop's data could be in its text
+    assert unexpected["error"] == "ValueError"  # personal data could be in its text
     text = response.get_data(as_text=True)
     assert PHONE not in text and PHONE.lstrip("+") not in text
     assert [m["id"] for m in body["stuck_messages"]] == [stuck_id]
     assert body["stuck_count"] == 1
     assert body["workers"] == []  # the burst worker has left
+
+
+def test_each_shops_managers_see_only_their_shops_jobs_and_no_scan(app, shop, other_shop, login):
+    ours, theirs = login("manager"), login("manager", shop=other_shop)
+    shop_id, other_id = shop.id, other_shop.id  # the worker below ends the test's session
+    enqueue_now("messages", fails_with_a_secret, PHONE, **for_shop(other_id))
+    enqueue_now("messages", fails_unexpectedly, PHONE, **for_shop(other_id))
+    enqueue_now("default", fails_unexpectedly, PHONE)  # a scan over every shop: nobody's
+    build_worker(app, queues.all(), simple=True).work(burst=True)
+    enqueue_now("messages", fails_with_a_secret, PHONE, **for_shop(shop_id))
+    enqueue_now("messages", fails_with_a_secret, PHONE, **for_shop(other_id))
+    enqueue_now("default", fails_with_a_secret, PHONE)
+
+    def figures(client) -> dict:
+        body = client.get("/api/v1/queues").get_json()
+        return {
+            q["name"]: (q["queued"], q["failed"], sorted(j["error"].split(":")[0] for j in q["failed_jobs"]))
+            for q in body["queues"]
+        }
+
+    assert figures(ours) == {"otp": (0, 0, []), "messages": (1, 0, []), "default": (0, 0, [])}
+    assert figures(theirs) == {
+        "otp": (0, 0, []),
+        "messages": (1, 2, ["ProviderError", "ValueError"]),
+        "default": (0, 0, []),
+    }
+    # Nothing was taken off a queue or a registry by looking.
+    assert queues.get("messages").count == 2 and queues.get("default").count == 1
+    assert FailedJobRegistry(queue=queues.get("default")).get_job_count(cleanup=False) == 1
+
+
+def test_the_apps_own_sends_and_an_admins_retry_are_counted_for_their_shop(app, shop, other_shop, admin, login):
+    theirs = login("admin", shop=other_shop)
+    customer = CustomerFactory(shop=shop)
+    queue_message(
+        kind="occasion_reminder",
+        channel="sms",
+        to=customer.phone,
+        template="occasion_reminder",
+        language="ru",
+        context={"shop": "Shop", "name": "Анна", "date": "29 марта", "label": "день рождения"},
+        shop_id=shop.id,
+        customer_id=customer.id,
+        occurrence_key="test:tagged",
+    )
+    failed = logged(shop, customer=customer)
+    db.session.commit()
+    assert admin.post(f"/api/v1/notifications/{failed.id}/retry").status_code == 202
+
+    def waiting(client) -> int:
+        return {q["name"]: q["queued"] for q in client.get("/api/v1/queues").get_json()["queues"]}["messages"]
+
+    assert (waiting(admin), waiting(theirs)) == (2, 0)
 
 
 def test_queues_answer_503_in_the_error_shape_when_redis_is_down(app, manager, monkeypatch):
@@ -343,8 +403,8 @@ def test_queues_answer_503_in_the_error_shape_when_redis_is_down(app, manager, m
     }
 
 
-def test_failed_jobs_carry_time_zone_aware_end_times(app, manager):
-    enqueue_now("messages", fails_with_a_secret, PHONE)
+def test_failed_jobs_carry_time_zone_aware_end_times(app, shop, manager):
+    enqueue_now("messages", fails_with_a_secret, PHONE, **for_shop(shop.id))
     build_worker(app, [queues.get("messages")], simple=True).work(burst=True)
 
     by_name = {q["name"]: q for q in manager.get("/api/v1/queues").get_json()["queues"]}

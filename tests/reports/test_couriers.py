@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import select, update
 
+from app.courier.models import Delivery
+from app.extensions import db
+from app.orders.models import Order
 from app.reports import services
 from tests.factories import ShopFactory
-from tests.reports.reportdata import as_csv_cells, courier_day, noise_in, parse_csv
+from tests.reports.reportdata import as_csv_cells, courier_day, local, noise_in, parse_csv
 
 URL = "/api/v1/reports/couriers"
 RANGE = {"from": "2024-03-09", "to": "2024-03-12"}
@@ -67,6 +71,21 @@ def test_deliveries_on_time_failures_and_cash_per_courier(owner, day):
         "failed_wrong_address": 1,
         "cash_collected": "490.00",
     }
+
+
+def test_a_phone_time_later_than_the_servers_never_counts_a_delivery_on_time(owner, day, vladivostok):
+    # D2 as a row kept before the phone's time was bounded: handed over on the 10th at 14:21 by the server's
+    # clock, for an order of the 11th, while the phone said the 11th at 11:00, inside that day's window.
+    at = lambda day_of_march, hh_mm: local(vladivostok.timezone, date(2024, 3, day_of_march), hh_mm)  # noqa: E731
+    d2 = db.session.scalars(select(Delivery).where(Delivery.client_completed_at == at(10, "14:20"))).one()
+    d2.client_completed_at = at(11, "11:00")
+    db.session.execute(update(Order).where(Order.id == d2.order_id).values(delivery_date=date(2024, 3, 11)))
+    db.session.commit()
+
+    kolya = next(c for c in owner.get(URL, query_string=RANGE).json["couriers"] if c["courier_id"] == day.kolya.id)
+
+    # The server's 14:21 on the 10th is before the window of the 11th opens: neither on time nor late.
+    assert (kolya["deliveries"], kolya["on_time"], kolya["late"]) == (4, 2, 1)
 
 
 def test_the_delivery_after_local_midnight_is_the_next_days(owner, day):

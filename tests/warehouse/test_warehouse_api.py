@@ -216,13 +216,13 @@ def test_a_retried_supply_is_received_once(manager, shop):
     assert fresh(rose).on_hand == D(10)
 
 
-def test_supplies_list_filters_by_date_and_supplier(florist, shop, today):
+def test_supplies_list_filters_by_date_and_supplier(manager, shop, today):
     rose = make_item(shop, "Red rose")
     supply(shop, (rose, 1, "1"), supplier="Flora Ltd", received_on=today - timedelta(days=5))
     supply(shop, (rose, 1, "1"), supplier="Green World", received_on=today - timedelta(days=1))
 
     def suppliers(query):
-        return [s["supplier"] for s in florist.get(f"{API}/supplies?{query}").json]
+        return [s["supplier"] for s in manager.get(f"{API}/supplies?{query}").json]
 
     assert suppliers("") == ["Green World", "Flora Ltd"]
     assert suppliers(f"received_from={iso(today - timedelta(days=2))}") == ["Green World"]
@@ -375,7 +375,7 @@ def test_counts_list(manager, shop, roses_in_three_batches):
 # --- movements and batches -------------------------------------------------------------------
 
 
-def test_movements_filter_by_item_kind_and_order(florist, shop, roses_in_three_batches):
+def test_movements_filter_by_item_kind_and_order(manager, shop, roses_in_three_batches):
     rose = roses_in_three_batches
     fern = make_item(shop, "Fern")
     supply(shop, (fern, 3, "10"))
@@ -384,7 +384,7 @@ def test_movements_filter_by_item_kind_and_order(florist, shop, roses_in_three_b
     db.session.commit()
 
     def kinds(query):
-        response = florist.get(f"{API}/movements?{query}")
+        response = manager.get(f"{API}/movements?{query}")
         assert response.status_code == 200
         return sorted((m["kind"], m["item_name"], m["quantity"]) for m in response.json)
 
@@ -400,7 +400,7 @@ def test_movements_filter_by_item_kind_and_order(florist, shop, roses_in_three_b
         ("supply", "Fern", "3.000"),
     ]
     assert len(kinds("kind=supply")) == 4
-    consumed = florist.get(f"{API}/movements?kind=consumption&item_id={rose.id}").json
+    consumed = manager.get(f"{API}/movements?kind=consumption&item_id={rose.id}").json
     assert [(m["unit_cost"], m["cost"]) for m in consumed] == [("70.00", "140.00")]
 
 
