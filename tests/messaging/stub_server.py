@@ -136,6 +136,7 @@ def smsru_sent(received: Received) -> dict:
 
 
 SMSRU_BAD_API_ID = {"status": "ERROR", "status_code": 200, "status_text": "Неправильный api_id"}
+SMSRU_UNAVAILABLE = {"status": "ERROR", "status_code": 220, "status_text": "Сервис временно недоступен"}
 
 
 def smsru_number_refused(received: Received) -> dict:
