@@ -61,7 +61,7 @@ def send_message(message_id: int, to: str, secret_values: dict[str, str] | None 
         services.mark_failed_try(message_id, job_id=job_id, error=str(exc), final=final, retry_in=retry_in or 0)
         if final and job is not None:
             job.retries_left = 0  # a permanent error: RQ must not try again either
-        outcome = "for good (permanent error)" if exc.permanent else "for good" if final else f"(will retry in {retry_in} s)"
+        outcome = f"(will retry in {retry_in} s)" if not final else "for good" + (" (permanent)" * exc.permanent)
         log.warning("%s failed %s: %s", label, outcome, exc)
         raise
     except Exception as exc:
