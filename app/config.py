@@ -31,6 +31,8 @@ RATE_LIMITS = (
     "RATELIMIT_OTP_REQUEST_PER_PHONE",
     "RATELIMIT_OTP_REQUEST_PER_IP",
     "RATELIMIT_OTP_VERIFY_PER_PHONE",
+    "RATELIMIT_OTP_VERIFY_PER_PHONE_DAILY",
+    "RATELIMIT_OTP_VERIFY_PER_IP",
 )
 
 log = logging.getLogger(__name__)
@@ -126,6 +128,8 @@ class BaseConfig:
         self.RATELIMIT_OTP_VERIFY_PER_IP = _env("RATELIMIT_OTP_VERIFY_PER_IP", "60 per hour")
         # Seconds between tries of a message send job; one more try than intervals.
         self.MESSAGE_RETRY_INTERVALS = _env_ints("MESSAGE_RETRY_INTERVALS", "10,30,90")
+        # Seconds a send job may run; a row "sending" longer than that lost its worker (docs/jobs.md).
+        self.MESSAGE_SEND_TIMEOUT = _env_int("MESSAGE_SEND_TIMEOUT", 30)
         # A trusted identity service whose tokens POST /auth/exchange trades for ours (off when no issuer).
         self.EXTERNAL_JWT_ISSUER = _env("EXTERNAL_JWT_ISSUER")
         self.EXTERNAL_JWT_ALGORITHM = _env("EXTERNAL_JWT_ALGORITHM", "RS256")

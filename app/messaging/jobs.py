@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 from rq import get_current_job
-from sqlalchemy import update
+from rq.job import Job
+from sqlalchemy import or_, update
 
 from app.common.types import utcnow
 from app.extensions import db
@@ -16,12 +19,27 @@ from app.messaging.templates import render
 
 log = logging.getLogger(__name__)
 
+# Where the send job keeps the provider's id the moment it has it: if the worker dies before the row says
+# "sent", the recovery sweep finds it there (docs/jobs.md, "A worker killed mid-send").
+PROVIDER_ID_META = "provider_message_id"
 
-def claim(message_id: int) -> MessageLog | None:
-    """queued → sending, atomically, counting the try; None when another job has it or it is done."""
+
+def _owned_by(message_id: int, job_id: str | None, status: str):
+    """The row, in `status`, if the job `job_id` owns it (a row from before jobs owned rows belongs to any).
+
+    Without a job (called directly, or inline) the row's status alone decides.
+    """
+    conditions = [MessageLog.id == message_id, MessageLog.status == status]
+    if job_id is not None:
+        conditions.append(or_(MessageLog.job_id == job_id, MessageLog.job_id.is_(None)))
+    return conditions
+
+
+def claim(message_id: int, *, job_id: str | None = None) -> MessageLog | None:
+    """queued → sending, atomically, counting the try; None when it is not queued or another job owns it."""
     claimed = db.session.execute(
         update(MessageLog)
-        .where(MessageLog.id == message_id, MessageLog.status == "queued")
+        .where(*_owned_by(message_id, job_id, "queued"))
         .values(status="sending", attempts=MessageLog.attempts + 1, updated_at=utcnow())
         .returning(MessageLog.id)
     ).scalar()
@@ -29,41 +47,62 @@ def claim(message_id: int) -> MessageLog | None:
     return db.session.get(MessageLog, claimed) if claimed is not None else None
 
 
-def mark_sent(message_id: int, *, provider_message_id: str) -> None:
+def mark_sent(message_id: int, *, provider_message_id: str, job_id: str | None = None) -> None:
     now = utcnow()
     db.session.execute(
         update(MessageLog)
-        .where(MessageLog.id == message_id, MessageLog.status == "sending")
+        .where(*_owned_by(message_id, job_id, "sending"))
         .values(status="sent", provider_message_id=provider_message_id, error=None, sent_at=now, updated_at=now)
     )
     db.session.commit()
 
 
-def mark_failed_try(message_id: int, *, error: str, final: bool) -> None:
-    """Record a failed try: back to queued for the next try, or failed for good."""
+def mark_failed_try(message_id: int, *, error: str, final: bool, retry_in: int = 0, job_id: str | None = None) -> None:
+    """Record a failed try: back to queued, due again in `retry_in` seconds, or failed for good."""
     db.session.rollback()  # whatever the failed try left in the session is not ours to commit
+    now = utcnow()
     db.session.execute(
         update(MessageLog)
-        .where(MessageLog.id == message_id, MessageLog.status == "sending")
-        .values(status="failed" if final else "queued", error=error[:1000], updated_at=utcnow())
+        .where(*_owned_by(message_id, job_id, "sending"))
+        .values(
+            status="failed" if final else "queued",
+            error=error[:1000],
+            next_try_at=None if final else now + timedelta(seconds=retry_in),
+            updated_at=now,
+        )
     )
     db.session.commit()
 
 
-def _another_try_follows() -> bool:
-    job = get_current_job()  # None when called directly or run inline: this try is the only one
-    return bool(job is not None and job.retries_left)
+def _next_try_in(job: Job | None) -> int | None:
+    """Seconds until RQ tries the job again; None when no try follows (or it runs inline, once)."""
+    if job is None or not job.retries_left:
+        return None
+    return job.get_retry_interval()
+
+
+def _remember_provider_id(job: Job | None, provider_message_id: str) -> None:
+    if job is None:
+        return
+    job.meta[PROVIDER_ID_META] = provider_message_id
+    try:
+        job.save_meta()
+    except RedisError:  # the row is marked sent next; this copy only matters if that fails too
+        log.warning("could not keep provider id of job %s in Redis", job.id)
 
 
 def send_message(message_id: int, to: str, secret_values: dict[str, str] | None = None) -> str | None:
     """Send the logged message `message_id` to `to`; its provider id, or None if it was not ours to send.
 
-    A row that is already sent, being sent by another job, or failed is left alone, so a duplicated
-    or late job never sends twice. A provider failure is recorded and re-raised so RQ retries it.
+    A row that is already sent, being sent, failed, or owned by another job is left alone, so a duplicated,
+    stale or late job never sends twice. A permanent provider error fails the row at once; a transient one
+    is recorded and re-raised so RQ tries again after its backoff, until the tries run out.
     """
-    message = claim(message_id)
+    job = get_current_job()  # None when called directly
+    job_id = job.id if job is not None else None
+    message = claim(message_id, job_id=job_id)
     if message is None:
-        log.info("message %s is not queued (sent, in flight or failed); this job does nothing", message_id)
+        log.info("message %s is not queued for this job (sent, in flight, failed or taken over)", message_id)
         return None
     label = f"message {message_id} ({message.kind}, {message.channel}, try {message.attempts})"
     try:
@@ -71,15 +110,23 @@ def send_message(message_id: int, to: str, secret_values: dict[str, str] | None 
         text = render(message.template, message.language, {**message.context, **(secret_values or {})})
         provider_message_id = provider.send(to, text)
     except ProviderError as exc:
-        final = not _another_try_follows()
-        mark_failed_try(message_id, error=str(exc), final=final)
-        log.warning("%s failed%s: %s", label, " for good" if final else ", will retry", exc)
+        retry_in = None if exc.permanent else _next_try_in(job)
+        final = retry_in is None
+        mark_failed_try(message_id, job_id=job_id, error=str(exc), final=final, retry_in=retry_in or 0)
+        if final and job is not None:
+            job.retries_left = 0  # a permanent error: RQ must not try again either
+        outcome = f"(will retry in {retry_in} s)" if not final else "for good" + (" (permanent)" * exc.permanent)
+        log.warning("%s failed %s: %s", label, outcome, exc)
         raise
     except Exception as exc:
         # We cannot tell whether it went out: never risk a second copy, leave it to an admin.
-        mark_failed_try(message_id, error=f"unexpected error ({type(exc).__name__})", final=True)
+        error = f"unexpected error ({type(exc).__name__})"
+        mark_failed_try(message_id, job_id=job_id, error=error, final=True)
+        if job is not None:
+            job.retries_left = 0
         log.error("%s failed unexpectedly (%s); not retried", label, type(exc).__name__)
         raise
-    mark_sent(message_id, provider_message_id=provider_message_id)
+    _remember_provider_id(job, provider_message_id)
+    mark_sent(message_id, job_id=job_id, provider_message_id=provider_message_id)
     log.info("%s sent, provider id %s", label, provider_message_id)
     return provider_message_id

@@ -1,6 +1,6 @@
 """orders.payment_status may be `overpaid`; staff_invitations: an existing account joins a shop only by accepting
 
-Revision ID: 0014_h4
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-05
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_h4"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
