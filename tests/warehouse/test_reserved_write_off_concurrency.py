@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.orders.models import Order
 from app.warehouse.models import Reservation, ReservationState
+from bench import invariants
 from tests.orders.orderdata import EVENING, delivery, open_shop, run_in_parallel, stock_of
 from tests.production.workshop import ORDERS, TASKS, clients_like, confirmed, ok, tasks_of
 from tests.warehouse.stockdata import D, movement_sums, staff_client
@@ -56,6 +57,8 @@ def books_are_exact(front) -> None:
             assert order.stock_short is (line.short > 0)
         else:
             assert order.id not in lines and order.stock_short is False
+    violations = invariants.check(db.engine.url.render_as_string(hide_password=False))
+    assert not any(violations.values()), violations
 
 
 def test_write_offs_racing_confirms_and_completions_keep_the_books_exact(app, shop):
