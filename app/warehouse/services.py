@@ -241,10 +241,7 @@ def create_supply(
             actor_id=actor_id,
             supply=supply,
         )
-    if short_orders:
-        shortages.refill(
-            shop_id=shop_id, orders=short_orders, items=items, actor_id=actor_id, cause=f"supply {supply.id}"
-        )
+    shortages.refill(shop_id=shop_id, orders=short_orders, items=items, actor_id=actor_id, cause=f"supply {supply.id}")
     audit.record(
         shop_id=shop_id,
         actor_id=actor_id,
@@ -376,16 +373,24 @@ def _count_query(shop_id: int) -> Select:
 
 
 def create_count(*, shop_id: int, actor_id: int | None, lines: list[dict[str, Any]], note: str = "") -> StockCount:
-    """A stocktake: adjustment movements for every difference between the books and the shelf."""
+    """A stocktake: adjustment movements for every difference between the books and the shelf.
+
+    Counted below what orders hold, they are left short as by a write-off; a surplus refills short orders.
+    """
+    holders, items = shortages.lock_holders_and_items(shop_id=shop_id, item_ids=[line["item_id"] for line in lines])
     count = StockCount(shop_id=shop_id, note=note, created_by_id=actor_id)
     db.session.add(count)
     db.session.flush()
-    counted = stock.apply_count(
+    counted, lost = stock.apply_count(
         count=count,
         lines=[stock.CountedLine(line["item_id"], line["counted"]) for line in lines],
         counted_on=shop_today(shop_id),
         actor_id=actor_id,
+        lose_first=shortages.losing_first(holders.values()),
     )
+    cause = f"count {count.id}"
+    shortages.mark_short(orders=holders, items=items, lost=lost, actor_id=actor_id, cause=cause)
+    shortages.refill(shop_id=shop_id, orders=holders, items=items, actor_id=actor_id, cause=cause)
     for item, expected, counted_quantity in counted:
         db.session.add(
             StockCountLine(

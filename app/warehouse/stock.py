@@ -599,22 +599,26 @@ def latest_unit_cost(item_id: int) -> Decimal:
 
 
 def apply_count(
-    *, count: StockCount, lines: Sequence[CountedLine], counted_on: date, actor_id: int | None
-) -> list[tuple[Item, Decimal, Decimal]]:
-    """Adjust stock to what was counted; `(item, expected, counted)` per line.
+    *,
+    count: StockCount,
+    lines: Sequence[CountedLine],
+    counted_on: date,
+    actor_id: int | None,
+    lose_first: Sequence[int] = (),
+) -> tuple[list[tuple[Item, Decimal, Decimal]], list[Change]]:
+    """Adjust stock to what was counted; `(item, expected, counted)` per line, and what orders lost.
 
     A shortfall leaves the batches expiring first; a surplus becomes a new batch received today at
-    the item's latest unit cost. Stock reserved for orders cannot be counted away: 409.
+    the item's latest unit cost. Counted below what is reserved, orders give up the difference as a
+    write-off makes them (`_shorten`): the shelf is the truth.
     """
     items = require_items(shop_id=count.shop_id, item_ids=[line.item_id for line in lines])
-    below = [
-        {"item_id": line.item_id, "name": items[line.item_id].name, "counted": str(line.counted), "reserved": str(r)}
-        for line in lines
-        if line.counted < (r := items[line.item_id].reserved)
-    ]
-    if below:
-        raise ConflictError(
-            "Counted less than is reserved for orders; release those orders first.", errors={"below_reserved": below}
+    held = _active_reservations_of(sorted(items))
+    lost: list[Change] = []
+    for line in sorted(lines, key=lambda line: line.item_id):
+        item = items[line.item_id]
+        lost += _shorten(
+            item, item.reserved - line.counted, held[item.id], lose_first, actor_id=actor_id, reason=f"count {count.id}"
         )
     result = []
     reason = f"count {count.id}"
@@ -638,4 +642,4 @@ def apply_count(
             )
         result.append((item, expected, line.counted))
     db.session.flush()
-    return result
+    return result, lost

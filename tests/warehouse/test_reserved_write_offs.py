@@ -240,3 +240,24 @@ def test_a_batch_written_off_whole_after_expiry_leaves_its_orders_short(shop, st
     assert held(order_id, front.rose) == (D(0), D(5))
     assert ok(boss.get(f"{ORDERS}/{order_id}"))["stock_short"] is True
     assert stock_of(front.rose) == (D(0), D(0))
+
+
+def test_a_count_below_what_orders_hold_leaves_the_order_due_last_short_and_a_surplus_refills_it(shop, staff, boss):
+    front = open_shop(shop, roses=10)
+    morning = confirmed(front, boss)
+    evening = confirmed(front, boss, delivery(front, window_start=EVENING))
+    count = {"lines": [{"item_id": front.rose.id, "counted": "7"}]}
+
+    ok(boss.post("/api/v1/warehouse/counts", json=count), 201)
+
+    assert held(morning, front.rose) == (D(5), D(0))
+    assert held(evening, front.rose) == (D(2), D(3))
+    assert order_row(evening).stock_short is True
+    assert [order for order, _user, _context in short_alerts()] == [evening]
+    assert movement_sums(front.rose.id) == (D(7), D(7))
+
+    # The three roses turn up behind the fridge: a recount refills the order.
+    ok(boss.post("/api/v1/warehouse/counts", json={"lines": [{"item_id": front.rose.id, "counted": "10"}]}), 201)
+    assert held(evening, front.rose) == (D(5), D(0))
+    assert order_row(evening).stock_short is False
+    assert movement_sums(front.rose.id) == (D(10), D(10))

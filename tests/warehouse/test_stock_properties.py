@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import select
 
-from app.errors import ConflictError
 from app.extensions import db
 from app.warehouse import services, stock
 from app.warehouse.models import Batch, Item, Reservation, ReservationState
@@ -89,6 +88,24 @@ class StockMachine(RuleBasedStateMachine):
                 ModelBatch(batch.id, batch.expires_on, batch.received_on, batch.unit_cost, batch.quantity)
             )
 
+    def give_up_newest_first(self, item_id: int, missing: Decimal) -> None:
+        """What on hand no longer covers comes out of the newest orders' reservations, kept as short."""
+        for order_id in sorted(self.orders, reverse=True):
+            given_up = min(self.orders[order_id].get(item_id, ZERO), max(missing, ZERO))
+            if given_up > 0:
+                self.orders[order_id][item_id] -= given_up
+                self.short[order_id][item_id] = self.short[order_id].get(item_id, ZERO) + given_up
+                self.reserved[item_id] -= given_up
+                missing -= given_up
+
+    def refill_oldest_first(self, item_id: int) -> None:
+        for order_id in sorted(self.short):
+            given = min(self.short[order_id].get(item_id, ZERO), self.available(item_id))
+            if given > 0:
+                self.short[order_id][item_id] -= given
+                self.orders[order_id][item_id] += given
+                self.reserved[item_id] += given
+
     # --- rules -----------------------------------------------------------------------------
 
     @rule(index=item_indexes, qty=quantities, cost=unit_costs, days_ago=st.integers(min_value=0, max_value=10))
@@ -102,13 +119,7 @@ class StockMachine(RuleBasedStateMachine):
             lines=[{"item_id": item.id, "quantity": qty, "unit_cost": cost}],
         )
         self.add_batches_created(item.id)
-        for order_id in sorted(self.short):  # the oldest short order is refilled first
-            missing = self.short[order_id].get(item.id, ZERO)
-            given = min(missing, self.available(item.id))
-            if given > 0:
-                self.short[order_id][item.id] -= given
-                self.orders[order_id][item.id] += given
-                self.reserved[item.id] += given
+        self.refill_oldest_first(item.id)
 
     @rule(lines=st.lists(st.tuples(item_indexes, quantities), min_size=1, max_size=4))
     def reserve_for_an_order(self, lines):
@@ -201,14 +212,7 @@ class StockMachine(RuleBasedStateMachine):
             assert not fits
             return
         assert fits
-        missing = self.reserved[item_id] - (self.on_hand(item_id) - qty)
-        for order_id in sorted(self.orders, reverse=True):  # the newest order gives up stems first
-            given_up = min(self.orders[order_id].get(item_id, ZERO), max(missing, ZERO))
-            if given_up > 0:
-                self.orders[order_id][item_id] -= given_up
-                self.short[order_id][item_id] = self.short[order_id].get(item_id, ZERO) + given_up
-                self.reserved[item_id] -= given_up
-                missing -= given_up
+        self.give_up_newest_first(item_id, self.reserved[item_id] - (self.on_hand(item_id) - qty))
         if named is None:
             expected_cost = self.take_fefo(item_id, qty)
         else:
@@ -219,13 +223,8 @@ class StockMachine(RuleBasedStateMachine):
     @rule(index=item_indexes, counted=st.decimals(min_value=Decimal("0"), max_value=Decimal("40"), places=3))
     def count(self, index, counted):
         item_id = self.items[index].id
-        try:
-            services.create_count(shop_id=self.shop.id, actor_id=None, lines=[{"item_id": item_id, "counted": counted}])
-        except ConflictError:
-            db.session.rollback()
-            assert counted < self.reserved[item_id]
-            return
-        assert counted >= self.reserved[item_id]
+        services.create_count(shop_id=self.shop.id, actor_id=None, lines=[{"item_id": item_id, "counted": counted}])
+        self.give_up_newest_first(item_id, self.reserved[item_id] - counted)  # the shelf is the truth
         difference = counted - self.on_hand(item_id)
         if difference < 0:
             self.take_fefo(item_id, -difference)
@@ -233,6 +232,7 @@ class StockMachine(RuleBasedStateMachine):
             self.add_batches_created(item_id)
             surplus = self.batches[item_id][-1]
             assert (surplus.received_on, surplus.remaining) == (self.today, difference)
+        self.refill_oldest_first(item_id)
 
     # --- what must always hold -------------------------------------------------------------
 
