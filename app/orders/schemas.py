@@ -92,8 +92,8 @@ class OrderSchema(Schema):
         required=True,
         dump_only=True,
         metadata={
-            "description": "Stems it held were written off and no stock stood in: it cannot be assembled until a "
-            "supply of the item arrives or its lines are changed."
+            "description": "Stems it held were written off (or counted missing) and no stock stood in: it cannot be "
+            "assembled until stock of the item comes in or its lines are changed."
         },
     )
     created_at = fields.AwareDateTime(required=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.audit import services as audit
 from app.common.types import utcnow
@@ -23,6 +23,7 @@ from app.errors import ConflictError
 from app.extensions import db
 from app.messaging.order_reminders import order_short_of_stock
 from app.orders.models import Order, OrderStatus
+from app.production.models import OPEN_TASK_STATUSES, ProductionTask
 from app.warehouse import stock
 from app.warehouse.models import Item
 
@@ -91,9 +92,19 @@ def _lines(changes: Sequence[stock.Change], items: dict[int, Item]) -> list[dict
 
 
 def _touch(order: Order, action: str, actor_id: int | None, changes: dict) -> None:
-    """The order changed for its readers (flag, ETag, sync) and the audit log says why."""
+    """The order changed for its readers (flag, ETag, sync; its open tasks show the flag too, so the
+    tablets' sync sees them change) and the audit log says why."""
+    now = utcnow()
     order.version += 1
-    order.updated_at = utcnow()
+    order.updated_at = now
+    # Safe after the items' locks: a task row is locked only under its order's lock (held here), or by a
+    # claim or assign, which never wait for stock.
+    db.session.execute(
+        update(ProductionTask)
+        .where(ProductionTask.order_id == order.id, ProductionTask.status.in_(OPEN_TASK_STATUSES))
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     audit.record(
         shop_id=order.shop_id,
         actor_id=actor_id,

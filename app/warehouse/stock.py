@@ -12,10 +12,10 @@ commits the movements together with its own rows, or rolls everything back.
 Signed movements: on hand = Σ quantity of supply, consumption, write-off and count adjustment
 movements; reserved = Σ quantity of reservation, release and consumption movements.
 
-Stems an order reserved can wilt all the same: a write-off takes them, and when what is left on hand
-no longer covers the reservations, the orders the caller names first give up the difference (a
-release movement) and keep it on their reservation line as `short`. A short order cannot be consumed
-until a supply refills it (`refill_shortages`) or its lines are reserved again.
+Stems an order reserved can wilt all the same: a write-off (or a count) takes them, and when what is
+left on hand no longer covers the reservations, the orders the caller names first give up the
+difference (a release movement) and keep it on their reservation line as `short`. A short order
+cannot be consumed until stock coming in refills it (`refill_shortages`) or its lines are reserved again.
 """
 
 from __future__ import annotations
@@ -81,12 +81,13 @@ class StockShortage(ConflictError):
 
 
 class OrderShort(ConflictError):
-    """The order lost reserved stems to a write-off and nothing stood in: `errors.shortages` lists each item,
-    what it still misses (`needed`) and what is available now."""
+    """The order lost reserved stems to a write-off or a count and nothing stood in: `errors.shortages` lists
+    each item, what it still misses (`needed`) and what is available now."""
 
     def __init__(self, shortages: Sequence[Shortage]):
         super().__init__(
-            "Stems this order needs were written off and no stock replaced them: receive a supply or change the order.",
+            "Stems this order held are gone (written off or counted missing) and no stock replaced them: "
+            "receive a supply or change the order.",
             errors={"shortages": [s.as_json() for s in shortages]},
         )
         self.shortages = list(shortages)
@@ -94,7 +95,7 @@ class OrderShort(ConflictError):
 
 @dataclass(frozen=True)
 class Change:
-    """How much of an item an order's reservation lost (a write-off) or got back (a supply)."""
+    """How much of an item an order's reservation lost (a write-off, a count) or got back (a supply, a count)."""
 
     order_id: int
     item_id: int

@@ -3,13 +3,16 @@ PostgreSQL, each request through its own client (its own session and connection,
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import defaultdict
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.extensions import db
+from app.orders import services as orders
 from app.orders.models import Order
 from app.warehouse.models import Reservation, ReservationState
 from bench import invariants
@@ -19,6 +22,10 @@ from tests.warehouse.stockdata import D, movement_sums, staff_client
 
 pytestmark = pytest.mark.committed
 WRITE_OFFS = "/api/v1/warehouse/write-offs"
+# Backends of this database blocked on a lock (a row lock here).
+WAITING_ON_LOCKS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
 
 
 def confirm(client, order_id):
@@ -110,4 +117,51 @@ def test_two_write_offs_of_one_batch_cannot_both_take_its_last_stems(app, shop):
     assert stock_of(front.rose) == (D(3), D(3))
     db.session.expire_all()
     assert db.session.get(Order, order_id).stock_short is True
+    books_are_exact(front)
+
+
+def test_an_order_confirmed_while_a_write_off_waits_for_the_stems_is_locked_and_flagged_too(app, shop):
+    front = open_shop(shop, roses=10)
+    manager = staff_client(app, shop, "manager")
+    florist = staff_client(app, shop, "florist")
+    db.session.commit()
+    first = confirmed(front, manager)  # 5 roses held
+    late = ok(manager.post(ORDERS, json=delivery(front, window_start=EVENING)), 201)["id"]
+    confirming, release = threading.Event(), threading.Event()
+
+    def confirm_and_hold():
+        """Confirms the order due last and keeps its transaction open (holding the roses) until told."""
+        with app.app_context():
+            try:
+                orders.change_status(shop_id=shop.id, order_id=late, actor_id=None, status="confirmed", commit=False)
+                confirming.set()
+                release.wait(timeout=30)
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    holder = threading.Thread(target=confirm_and_hold)
+    holder.start()
+    assert confirming.wait(timeout=30)
+    answers: list = []
+    writer = threading.Thread(target=lambda: answers.append(write_off(florist, front.rose, 7)()))
+    writer.start()
+    waited_for_lock = False
+    for _ in range(300):  # until the write-off waits for the roses the confirm holds
+        if db.session.scalar(WAITING_ON_LOCKS) >= 1:
+            waited_for_lock = True
+            break
+        time.sleep(0.01)
+    release.set()
+    holder.join(timeout=30)
+    writer.join(timeout=30)
+
+    assert waited_for_lock
+    (answer,) = answers
+    assert answer.status_code == 201, answer.get_json()
+    # The late order, unseen when the write-off began, gave up its stems first and is flagged.
+    db.session.expire_all()
+    assert db.session.get(Order, late).stock_short is True
+    assert db.session.get(Order, first).stock_short is False
+    assert stock_of(front.rose) == (D(3), D(3))
     books_are_exact(front)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.common.types import utcnow
 from app.extensions import db, queues
 from app.messaging.models import MessageLog
 from app.warehouse import services
@@ -95,6 +96,7 @@ def test_when_no_stock_stands_in_the_order_due_last_is_short_and_the_managers_ar
     morning = confirmed(front, boss)
     evening = confirmed(front, boss, delivery(front, window_start=EVENING))
     florist = staff("florist")
+    before = utcnow()
 
     response = wilted(florist, front.rose, 4)
 
@@ -118,6 +120,9 @@ def test_when_no_stock_stands_in_the_order_due_last_is_short_and_the_managers_ar
     assert listed == {morning: False, evening: True}
     tasks = {row["order"]["id"]: row["order"]["stock_short"] for row in ok(florist.get(TASKS))}
     assert tasks == {morning: False, evening: True}
+    # A tablet syncing with updated_since sees the short order's task change, and only that one.
+    synced = ok(florist.get(TASKS, query_string={"updated_since": before.isoformat()}))
+    assert [row["order"]["id"] for row in synced] == [evening]
     # Each manager and admin is told once, by a message sent after the commit.
     told = short_alerts()
     assert sorted(user for _order, user, _context in told) == sorted([boss.user.id, admin.user.id])
