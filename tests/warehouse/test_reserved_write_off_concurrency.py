@@ -144,13 +144,14 @@ def test_an_order_confirmed_while_a_write_off_waits_for_the_stems_is_locked_and_
     holder.start()
     assert confirming.wait(timeout=30)
     answers: list = []
-    writer = threading.Thread(target=lambda: answers.append(write_off(florist, front.rose, 7)()))
+    attempt = write_off(florist, front.rose, 5)
+    writer = threading.Thread(target=lambda: answers.append(attempt()))
     writer.start()
     waited_for_lock = False
-    for _ in range(300):  # until the write-off waits for the roses the confirm holds
-        if db.session.scalar(WAITING_ON_LOCKS) >= 1:
-            waited_for_lock = True
-            break
+    deadline = time.monotonic() + 30
+    while not waited_for_lock and time.monotonic() < deadline:  # until the write-off waits for the roses
+        with db.engine.connect() as connection:  # a fresh snapshot of pg_stat_activity each time
+            waited_for_lock = connection.execute(WAITING_ON_LOCKS).scalar_one() >= 1
         time.sleep(0.01)
     release.set()
     holder.join(timeout=30)
@@ -163,5 +164,5 @@ def test_an_order_confirmed_while_a_write_off_waits_for_the_stems_is_locked_and_
     db.session.expire_all()
     assert db.session.get(Order, late).stock_short is True
     assert db.session.get(Order, first).stock_short is False
-    assert stock_of(front.rose) == (D(3), D(3))
+    assert stock_of(front.rose) == (D(5), D(5))
     books_are_exact(front)
