@@ -150,6 +150,11 @@ class StockMachine(RuleBasedStateMachine):
         self.orders[order_id] = needed
         self.short[order_id] = {}
 
+    @rule(index=item_indexes, stems=st.integers(min_value=1, max_value=2))
+    def reserve_a_stem_or_two(self, index, stems):
+        """Small orders: many orders holding one item, so losses and refills have an order to follow."""
+        self.reserve_for_an_order([(index, Decimal(stems))])
+
     @precondition(lambda self: self.orders)
     @rule(data=st.data())
     def release_an_order(self, data):
