@@ -1,10 +1,11 @@
 """Orders and the stems they hold: a write-off of reserved stems leaves orders short, a supply refills them.
 
-A write-off takes what wilted, reserved or not. When what is left on hand no longer covers the
-reservations, orders give up the difference (app/warehouse/stock.py `_shorten`): the order due
-last loses first, one a florist has started last of all. Such an order is flagged `stock_short`,
-the shop's managers are told (after the commit), and it cannot be consumed until a supply of the
-item refills it, oldest due first, or a manager changes its lines.
+A write-off takes what wilted, reserved or not (a count that finds fewer stems does the same). When
+what is left on hand no longer covers the reservations, orders give up the difference
+(app/warehouse/stock.py `_shorten`): the order due last loses first, one a florist has started last
+of all. Such an order is flagged `stock_short`, the shop's managers are told (after the commit), and
+it cannot be consumed until stock coming in (a supply, a count's surplus) refills it, the one due
+first first, or a manager changes its lines.
 
 Locks: the orders holding the items first (ascending ids), then the items, the order every order
 change takes (app/orders/services.py), so a write-off never waits on an order step in a circle.
