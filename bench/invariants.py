@@ -36,6 +36,12 @@ CHECKS = {
     "active reservations of orders that are not confirmed or in production": """
         SELECT count(*) FROM stock_reservations r JOIN orders o ON o.id = r.order_id
         WHERE r.state = 'active' AND o.status NOT IN ('confirmed', 'in_production')""",
+    "orders whose stock_short flag ≠ an active reservation missing stems a write-off took": """
+        SELECT count(*) FROM orders o WHERE o.stock_short <> EXISTS (
+            SELECT 1 FROM stock_reservations r WHERE r.order_id = o.id AND r.state = 'active' AND r.short > 0
+        )""",
+    "reservations consumed while short of stems (an order oversold)": """
+        SELECT count(*) FROM stock_reservations WHERE state = 'consumed' AND short > 0""",
     "delivery windows over capacity": """
         SELECT count(*) FROM slot_bookings b JOIN shops s ON s.id = b.shop_id
         CROSS JOIN LATERAL (

@@ -1,4 +1,5 @@
-"""Messages about orders: the courier's and the florist's reminders, the overdue alerts, the status messages.
+"""Messages about orders: the courier's and the florist's reminders, the overdue and stock-short alerts, the
+status messages.
 
 The scans read UTC instants the orders and tasks already carry (`orders.scheduled_at` is the window's
 start, `production_tasks.due_at` the time the bouquet must be ready), computed from the shop's IANA
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -317,6 +319,29 @@ def scan_overdue_orders(now: datetime | None = None) -> int:
         )
     db.session.commit()
     log.info("overdue scan queued %d message(s)", queued)
+    return queued
+
+
+# --- the managers: an order left short of stock by a write-off ----------------------------------------
+
+
+def order_short_of_stock(order: Order, lost: Sequence[tuple[str, Decimal]]) -> int:
+    """In the write-off's transaction: tell the shop's managers and admins what the order lost (sent after
+    the commit); how many messages were queued. The key carries the order's version, one per loss."""
+    shop = db.session.get(Shop, order.shop_id)
+    items = ", ".join(f"{name} ×{quantity.normalize():f}" for name, quantity in lost)
+    queued = 0
+    for person in managers_of([order.shop_id]).get(order.shop_id, []):
+        queued += _tell_staff(
+            person,
+            kind="stock_short",
+            template="stock_short",
+            key=f"stock_short:{order.id}:{order.version}:{person.id}",
+            order=order,
+            shop=shop,
+            description=f"send stock short alert for order {order.id}",
+            extra={"items": items},
+        )
     return queued
 
 

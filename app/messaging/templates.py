@@ -57,6 +57,13 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ru": "{shop}: заказ {number} доставлен. Спасибо, что выбрали нас!",
         "en": "{shop}: order {number} has been delivered. Thank you for choosing us!",
     },
+    # To the managers: stems a confirmed order held were written off (or counted missing) and nothing stood in.
+    "stock_short": {
+        "ru": "{shop}: заказ {number} ({date}, {window}) остался без части цветов после списания или "
+        "инвентаризации: {items}. Примите поставку или измените заказ, иначе его не собрать.",
+        "en": "{shop}: order {number} ({date}, {window}) is short after a write-off or a count: {items}. "
+        "Receive a supply or change the order; it cannot be assembled until then.",
+    },
     # The first line is an email's subject; SMS and Telegram send the whole text.
     "stock_digest": {
         "ru": (

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -140,6 +141,8 @@ class Order(TimestampMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # What the consumed stock cost (set when the reservation is consumed).
     cost_of_goods: Mapped[Decimal | None] = mapped_column(Money)
+    # Stems it held were written off and no other stock could stand in: it waits for a supply (app/warehouse).
+    stock_short: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Bumped on every change: the ETag, so If-Match sees a change made within the same microsecond too.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

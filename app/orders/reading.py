@@ -58,6 +58,7 @@ ORDER_COLUMNS = tuple(
         "promo_code",
         "courier_id",
         "cost_of_goods",
+        "stock_short",
         "version",
         "created_at",
         "updated_at",

@@ -91,6 +91,14 @@ class OrderSchema(Schema):
     cost_of_goods = Money(
         required=True, allow_none=True, dump_only=True, metadata={"description": "Stock consumed, once it is."}
     )
+    stock_short = fields.Boolean(
+        required=True,
+        dump_only=True,
+        metadata={
+            "description": "Stems it held were written off (or counted missing) and no stock stood in: it cannot be "
+            "assembled until stock of the item comes in or its lines are changed."
+        },
+    )
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
 

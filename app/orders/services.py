@@ -473,6 +473,7 @@ def _rereserve(order: Order, actor_id: int | None) -> None:
     stock.release(shop_id=order.shop_id, order_id=order.id, actor_id=actor_id, reason="order lines changed")
     if needed:
         stock.reserve(shop_id=order.shop_id, order_id=order.id, lines=needed, actor_id=actor_id)
+    order.stock_short = False  # every line is held in full again
 
 
 def update_order(
@@ -576,6 +577,7 @@ def _hand_over(order: Order, actor_id: int | None, comment: str) -> None:
 
 def _cancel(order: Order, actor_id: int | None, comment: str) -> None:
     stock.release(shop_id=order.shop_id, order_id=order.id, actor_id=actor_id, reason=f"order {order.number} cancelled")
+    order.stock_short = False
     if order.fulfillment == Fulfillment.DELIVERY.value:
         slots.release(shop_id=order.shop_id, delivery_date=order.delivery_date, window_start=order.window_start)
     if order.promo_code_id is not None:

@@ -104,7 +104,10 @@ class TaskComplete(MethodView):
     @shop_access(*WORKSHOP)
     @idempotent
     @blp.response(200, ProductionTaskSchema)
-    @blp.alt_response(409, description=STEP_CONFLICT)
+    @blp.alt_response(
+        409,
+        description=STEP_CONFLICT + " The order's last task while the order is `stock_short`: `errors.shortages`.",
+    )
     def post(self, task_id):
         """Done; the order's last task consumes its reserved stock (expiring first) and makes the order ready."""
         return services.complete_task(task_id=task_id, **_caller())

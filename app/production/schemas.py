@@ -28,6 +28,9 @@ class TaskOrderSchema(Schema):
     delivery_date = fields.Date(required=True, metadata={"description": "The shop-local day."})
     window_start = fields.String(required=True, metadata={"description": "Window start, or the pickup time."})
     window_end = fields.String(required=True, allow_none=True)
+    stock_short = fields.Boolean(
+        required=True, metadata={"description": "Stems the order held were written off: it cannot be completed yet."}
+    )
 
 
 class ProductionTaskSchema(Schema):

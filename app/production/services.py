@@ -171,13 +171,13 @@ TASK_COLUMNS = (
     *(TASKS[name] for name in ("recipe", "due_at", "florist_id", "assigned_at", "started_at", "completed_at")),
     *(TASKS[name] for name in ("cancelled_at", "created_at", "updated_at")),
     *(ORDERS[name].label(f"order_{name}") for name in ("number", "status", "fulfillment", "delivery_date")),
-    *(ORDERS[name].label(f"order_{name}") for name in ("window_start", "window_end")),
+    *(ORDERS[name].label(f"order_{name}") for name in ("window_start", "window_end", "stock_short")),
     USERS.name.label("florist_name"),
 )
 TASKS_FROM = ProductionTask.__table__.join(Order.__table__, ORDERS.id == TASKS.order_id).outerjoin(
     User.__table__, USERS.id == TASKS.florist_id
 )
-ORDER_FIELDS = ("number", "status", "fulfillment", "delivery_date", "window_start", "window_end")
+ORDER_FIELDS = ("number", "status", "fulfillment", "delivery_date", "window_start", "window_end", "stock_short")
 
 
 def _visible_to(stmt: Select, *, role: Role, user_id: int | None) -> Select:

@@ -227,7 +227,11 @@ class StockCountLine(db.Model):
 
 
 class Reservation(db.Model):
-    """Stock an order holds: one row per (order, item), active until released or consumed."""
+    """Stock an order holds: one row per (order, item), active until released or consumed.
+
+    `short` is what the order needs of the item but lost to a write-off (the stems it held wilted and
+    no other stock could stand in): the order cannot be consumed until a supply refills it.
+    """
 
     __tablename__ = "stock_reservations"
 
@@ -237,6 +241,7 @@ class Reservation(db.Model):
     order_id: Mapped[int] = mapped_column(Integer)
     item_id: Mapped[int] = mapped_column(ForeignKey("warehouse_items.id", ondelete="RESTRICT"), index=True)
     quantity: Mapped[Decimal] = mapped_column(Quantity)
+    short: Mapped[Decimal] = mapped_column(Quantity, default=ZERO, server_default="0")
     state: Mapped[str] = mapped_column(String(16), default=ReservationState.ACTIVE.value)
     # Filled when consumed: the cost of the batches this line took.
     cost: Mapped[Decimal | None] = mapped_column(Money)
@@ -244,7 +249,7 @@ class Reservation(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("quantity >= 0 AND short >= 0 AND quantity + short > 0", name="quantity_or_short"),
         CheckConstraint(f"state IN ({_in(ReservationState)})", name="state_known"),
         Index("ix_stock_reservations_order", "order_id", "state"),
     )

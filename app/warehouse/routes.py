@@ -38,7 +38,11 @@ blp = Blueprint(
 STOCK_READERS = (Role.ADMIN, Role.MANAGER, Role.FLORIST)
 WRITERS_OFF = (Role.ADMIN, Role.MANAGER, Role.FLORIST)
 ETAG_HEADER = {"ETag": {"description": "The representation's version.", "schema": {"type": "string"}}}
-SHORTAGE_DOC = "Not enough available stock: `errors.shortages` lists item_id, name, needed, available."
+SHORTAGE_DOC = (
+    "More than is on hand (or in the named batch): `errors.shortages` lists item_id, name, needed, available "
+    "(and batch_id). Or orders were taking these items at that moment: try again."
+)
+BUSY_DOC = "Orders were taking these items at that moment: try again."
 
 
 def _actor_id() -> int:
@@ -176,8 +180,10 @@ class Supplies(MethodView):
     @idempotent
     @blp.arguments(SupplyCreateSchema)
     @blp.response(201, SupplySchema)
+    @blp.alt_response(409, description=BUSY_DOC)
     def post(self, data):
-        """Receive a delivery: each line becomes a batch expiring after the item's shelf life."""
+        """Receive a delivery: each line becomes a batch expiring after the item's shelf life; orders short of
+        its items are refilled, the one due first first."""
         shop_id = current_shop().shop_id
         supply = services.create_supply(shop_id=shop_id, actor_id=_actor_id(), **data)
         return services.get_supply(shop_id=shop_id, supply_id=supply.id)
@@ -228,7 +234,10 @@ class WriteOffs(MethodView):
     @blp.response(201, WriteOffSchema)
     @blp.alt_response(409, description=SHORTAGE_DOC)
     def post(self, data):
-        """Write stock off (wilted, damaged, lost): from the named batch, else expiring first."""
+        """Write stock off (wilted, damaged, lost): from the named batch, else expiring first.
+
+        Reserved stems too: orders left without enough stock are flagged `stock_short` and the managers told.
+        """
         return services.create_write_off(shop_id=current_shop().shop_id, actor_id=_actor_id(), **data)
 
 
@@ -255,7 +264,10 @@ class Counts(MethodView):
     @idempotent
     @blp.arguments(CountCreateSchema)
     @blp.response(201, CountSchema)
-    @blp.alt_response(409, description="Counted less than is reserved for orders.")
+    @blp.alt_response(409, description=BUSY_DOC)
     def post(self, data):
-        """Record a stocktake: differences become adjustment movements (a shortfall expiring first)."""
+        """Record a stocktake: differences become adjustment movements (a shortfall expiring first).
+
+        Counted below what orders hold, they are left short as by a write-off; a surplus refills short orders.
+        """
         return services.create_count(shop_id=current_shop().shop_id, actor_id=_actor_id(), **data)

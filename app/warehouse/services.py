@@ -17,7 +17,7 @@ from app.common.pagination import page_of
 from app.errors import ConflictError, NotFoundError, RuleViolation
 from app.extensions import db
 from app.shops.models import Shop
-from app.warehouse import stock
+from app.warehouse import shortages, stock
 from app.warehouse.models import (
     Batch,
     Item,
@@ -216,12 +216,14 @@ def create_supply(
     note: str = "",
     commit: bool = True,
 ) -> Supply:
-    """A delivery: one batch and one supply movement per line."""
+    """A delivery: one batch and one supply movement per line; orders short of its items are refilled."""
     today = shop_today(shop_id)
     if received_on is not None and received_on > today:
         raise RuleViolation("A delivery cannot be received in the future.", errors={"received_on": [f"After {today}."]})
     received_on = received_on or today
-    items = stock.require_items(shop_id=shop_id, item_ids=[line["item_id"] for line in lines])
+    short_orders, items = shortages.lock_holders_and_items(
+        shop_id=shop_id, item_ids=[line["item_id"] for line in lines], short_only=True
+    )
     supply = Supply(shop_id=shop_id, supplier=supplier, received_on=received_on, note=note, created_by_id=actor_id)
     db.session.add(supply)
     db.session.flush()
@@ -234,6 +236,7 @@ def create_supply(
             actor_id=actor_id,
             supply=supply,
         )
+    shortages.refill(shop_id=shop_id, orders=short_orders, items=items, actor_id=actor_id, cause=f"supply {supply.id}")
     audit.record(
         shop_id=shop_id,
         actor_id=actor_id,
@@ -290,14 +293,23 @@ def create_write_off(
     note: str = "",
     commit: bool = True,
 ) -> WriteOff:
-    """Stock thrown away, from a named batch or expiring first, with its cost."""
+    """Stock thrown away, from a named batch or expiring first, with its cost.
+
+    Reserved stems can go too: orders left without enough are flagged short and the managers told
+    (app/warehouse/shortages.py).
+    """
+    holders, items = shortages.lock_holders_and_items(shop_id=shop_id, item_ids=[line["item_id"] for line in lines])
     write_off = WriteOff(shop_id=shop_id, reason=reason, note=note, created_by_id=actor_id)
     db.session.add(write_off)
     db.session.flush()
-    write_off.cost = stock.write_off(
+    write_off.cost, lost = stock.write_off(
         write_off=write_off,
         lines=[stock.WriteOffLine(line["item_id"], line["quantity"], line.get("batch_id")) for line in lines],
         actor_id=actor_id,
+        lose_first=shortages.losing_first(holders.values()),
+    )
+    short = shortages.mark_short(
+        orders=holders, items=items, lost=lost, actor_id=actor_id, cause=f"write-off {write_off.id}"
     )
     audit.record(
         shop_id=shop_id,
@@ -309,6 +321,7 @@ def create_write_off(
             "reason": [None, reason],
             "cost": [None, str(write_off.cost)],
             "lines": [None, [{k: None if v is None else str(v) for k, v in line.items()} for line in lines]],
+            **({"short_orders": [None, short]} if short else {}),
         },
     )
     if not commit:
@@ -355,16 +368,24 @@ def _count_query(shop_id: int) -> Select:
 
 
 def create_count(*, shop_id: int, actor_id: int | None, lines: list[dict[str, Any]], note: str = "") -> StockCount:
-    """A stocktake: adjustment movements for every difference between the books and the shelf."""
+    """A stocktake: adjustment movements for every difference between the books and the shelf.
+
+    Counted below what orders hold, they are left short as by a write-off; a surplus refills short orders.
+    """
+    holders, items = shortages.lock_holders_and_items(shop_id=shop_id, item_ids=[line["item_id"] for line in lines])
     count = StockCount(shop_id=shop_id, note=note, created_by_id=actor_id)
     db.session.add(count)
     db.session.flush()
-    counted = stock.apply_count(
+    counted, lost = stock.apply_count(
         count=count,
         lines=[stock.CountedLine(line["item_id"], line["counted"]) for line in lines],
         counted_on=shop_today(shop_id),
         actor_id=actor_id,
+        lose_first=shortages.losing_first(holders.values()),
     )
+    cause = f"count {count.id}"
+    shortages.mark_short(orders=holders, items=items, lost=lost, actor_id=actor_id, cause=cause)
+    shortages.refill(shop_id=shop_id, orders=holders, items=items, actor_id=actor_id, cause=cause)
     for item, expected, counted_quantity in counted:
         db.session.add(
             StockCountLine(

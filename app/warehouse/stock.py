@@ -11,6 +11,11 @@ commits the movements together with its own rows, or rolls everything back.
 
 Signed movements: on hand = Σ quantity of supply, consumption, write-off and count adjustment
 movements; reserved = Σ quantity of reservation, release and consumption movements.
+
+Stems an order reserved can wilt all the same: a write-off (or a count) takes them, and when what is
+left on hand no longer covers the reservations, the orders the caller names first give up the
+difference (a release movement) and keep it on their reservation line as `short`. A short order
+cannot be consumed until stock coming in refills it (`refill_shortages`) or its lines are reserved again.
 """
 
 from __future__ import annotations
@@ -73,6 +78,28 @@ class StockShortage(ConflictError):
     def __init__(self, shortages: Sequence[Shortage]):
         super().__init__("Not enough stock.", errors={"shortages": [s.as_json() for s in shortages]})
         self.shortages = list(shortages)
+
+
+class OrderShort(ConflictError):
+    """The order lost reserved stems to a write-off or a count and nothing stood in: `errors.shortages` lists
+    each item, what it still misses (`needed`) and what is available now."""
+
+    def __init__(self, shortages: Sequence[Shortage]):
+        super().__init__(
+            "Stems this order held are gone (written off or counted missing) and no stock replaced them: "
+            "receive a supply or change the order.",
+            errors={"shortages": [s.as_json() for s in shortages]},
+        )
+        self.shortages = list(shortages)
+
+
+@dataclass(frozen=True)
+class Change:
+    """How much of an item an order's reservation lost (a write-off, a count) or got back (a supply, a count)."""
+
+    order_id: int
+    item_id: int
+    quantity: Decimal
 
 
 @dataclass(frozen=True)
@@ -321,9 +348,10 @@ def release(*, shop_id: int, order_id: int, actor_id: int | None, reason: str | 
     for reservation in reservations:
         item = items[reservation.item_id]
         item.reserved -= reservation.quantity
-        _movement(
-            item, MovementKind.RELEASE, -reservation.quantity, actor_id=actor_id, order_id=order_id, reason=reason
-        )
+        if reservation.quantity > 0:  # a line a write-off emptied holds nothing to give back
+            _movement(
+                item, MovementKind.RELEASE, -reservation.quantity, actor_id=actor_id, order_id=order_id, reason=reason
+            )
         reservation.state = ReservationState.RELEASED.value
         reservation.closed_at = now
     db.session.flush()
@@ -331,8 +359,18 @@ def release(*, shop_id: int, order_id: int, actor_id: int | None, reason: str | 
 
 
 def consume(*, shop_id: int, order_id: int, actor_id: int | None) -> Decimal:
-    """Turn the order's reservation into consumption from the batches expiring first; the cost of goods."""
+    """Turn the order's reservation into consumption from the batches expiring first; the cost of goods.
+
+    An order short of stems it lost to a write-off is not consumed: OrderShort (409) names what is missing.
+    """
     items, reservations = _locked_active_reservations(shop_id, order_id)
+    missing = [
+        Shortage(item_id=r.item_id, name=items[r.item_id].name, needed=r.short, available=items[r.item_id].available)
+        for r in reservations
+        if r.short > 0
+    ]
+    if missing:
+        raise OrderShort(missing)
     now = utcnow()
     total = ZERO
     for reservation in reservations:
@@ -354,10 +392,15 @@ class WriteOffLine:
     batch_id: int | None = None
 
 
-def write_off(*, write_off: WriteOff, lines: Sequence[WriteOffLine], actor_id: int | None) -> Decimal:
-    """Take the lines out of stock (a named batch, else expiring first); the cost written off.
+def write_off(
+    *, write_off: WriteOff, lines: Sequence[WriteOffLine], actor_id: int | None, lose_first: Sequence[int] = ()
+) -> tuple[Decimal, list[Change]]:
+    """Take the lines out of stock (a named batch, else expiring first); the cost written off and what
+    orders lost.
 
-    Only available stock can go: what is reserved for orders stays until they are released.
+    Reserved stems go too when they are what wilted: what is left on hand stands in for them while it
+    can; past that, orders give up the difference, those in `lose_first` first, then the newest order
+    first (`_shorten`). More than is on hand (or in a named batch) is 409.
     """
     shop_id = write_off.shop_id
     items = require_items(shop_id=shop_id, item_ids=[line.item_id for line in lines])
@@ -365,9 +408,9 @@ def write_off(*, write_off: WriteOff, lines: Sequence[WriteOffLine], actor_id: i
     for line in lines:
         needed[line.item_id] = needed.get(line.item_id, ZERO) + line.quantity
     shortages = [
-        Shortage(item_id=i, name=items[i].name, needed=qty, available=items[i].available)
+        Shortage(item_id=i, name=items[i].name, needed=qty, available=items[i].on_hand)
         for i, qty in sorted(needed.items())
-        if qty > items[i].available
+        if qty > items[i].on_hand
     ]
     named_ids = sorted({line.batch_id for line in lines if line.batch_id is not None})
     batches: dict[int, Batch] = {}
@@ -408,6 +451,19 @@ def write_off(*, write_off: WriteOff, lines: Sequence[WriteOffLine], actor_id: i
     if shortages:
         raise StockShortage(shortages)
 
+    # Orders give up what the write-off will leave uncovered first, so on hand never drops below reserved.
+    held = _active_reservations_of(sorted(needed))
+    lost: list[Change] = []
+    for item_id, qty in sorted(needed.items()):
+        item = items[item_id]
+        lost += _shorten(
+            item,
+            item.reserved - (item.on_hand - qty),
+            held[item_id],
+            lose_first,
+            actor_id=actor_id,
+            reason=f"write-off {write_off.id}",
+        )
     fields = {"write_off_id": write_off.id, "reason": write_off.reason}
     total = ZERO
     # Named batches first, so the lines taken expiring-first cannot empty a batch someone named.
@@ -423,7 +479,107 @@ def write_off(*, write_off: WriteOff, lines: Sequence[WriteOffLine], actor_id: i
     for item_id, qty in sorted(fefo.items()):
         total += _take_fefo(items[item_id], qty, MovementKind.WRITE_OFF, actor_id=actor_id, **fields)
     db.session.flush()
-    return money(total)
+    return money(total), lost
+
+
+def _active_reservations_of(item_ids: Sequence[int]) -> dict[int, list[Reservation]]:
+    """The active reservations of (locked) items, locked and read afresh, by item."""
+    by_item: dict[int, list[Reservation]] = {item_id: [] for item_id in item_ids}
+    stmt = (
+        select(Reservation)
+        .where(Reservation.item_id.in_(item_ids), Reservation.state == ReservationState.ACTIVE.value)
+        .order_by(Reservation.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    for reservation in db.session.scalars(stmt):
+        by_item[reservation.item_id].append(reservation)
+    return by_item
+
+
+def _shorten(
+    item: Item,
+    missing: Decimal,
+    held: Sequence[Reservation],
+    lose_first: Sequence[int],
+    *,
+    actor_id: int | None,
+    reason: str,
+) -> list[Change]:
+    """Orders give up `missing` of the item: those in `lose_first` first, then the newest order first. Each
+    keeps what it gave up as `short` on its reservation line."""
+    if missing <= 0:
+        return []
+    rank = {order_id: position for position, order_id in enumerate(lose_first)}
+    lost = []
+    for reservation in sorted(held, key=lambda r: (rank.get(r.order_id, len(rank)), -r.order_id)):
+        if missing <= 0:
+            break
+        given_up = min(reservation.quantity, missing)
+        if given_up <= 0:
+            continue
+        reservation.quantity -= given_up
+        reservation.short += given_up
+        item.reserved -= given_up
+        missing -= given_up
+        _movement(
+            item, MovementKind.RELEASE, -given_up, actor_id=actor_id, order_id=reservation.order_id, reason=reason
+        )
+        lost.append(Change(reservation.order_id, item.id, given_up))
+    return lost
+
+
+def refill_shortages(
+    *, items: dict[int, Item], first: Sequence[int], actor_id: int | None, reason: str
+) -> list[Change]:
+    """Give orders short of these (locked) items what is available now: those in `first` first, then the
+    oldest order first; what each got back (a reservation movement)."""
+    rank = {order_id: position for position, order_id in enumerate(first)}
+    short = [r for held in _active_reservations_of(sorted(items)).values() for r in held if r.short > 0]
+    back = []
+    for reservation in sorted(short, key=lambda r: (rank.get(r.order_id, len(rank)), r.order_id)):
+        item = items[reservation.item_id]
+        given = min(reservation.short, item.available)
+        if given <= 0:
+            continue
+        reservation.quantity += given
+        reservation.short -= given
+        item.reserved += given
+        _movement(
+            item, MovementKind.RESERVATION, given, actor_id=actor_id, order_id=reservation.order_id, reason=reason
+        )
+        back.append(Change(reservation.order_id, item.id, given))
+    db.session.flush()
+    return back
+
+
+def short_order_ids(*, shop_id: int, order_ids: Iterable[int]) -> set[int]:
+    """Which of the orders still miss stems a write-off took."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Reservation.order_id).where(
+                Reservation.shop_id == shop_id,
+                Reservation.order_id.in_(ids),
+                Reservation.state == ReservationState.ACTIVE.value,
+                Reservation.short > 0,
+            )
+        )
+    )
+
+
+def holders(*, shop_id: int, item_ids: Iterable[int], short_only: bool = False) -> set[int]:
+    """The orders holding (or, `short_only`, missing) any of the items now; read without locks."""
+    stmt = select(Reservation.order_id).where(
+        Reservation.shop_id == shop_id,
+        Reservation.item_id.in_(sorted(set(item_ids))),
+        Reservation.state == ReservationState.ACTIVE.value,
+    )
+    if short_only:
+        stmt = stmt.where(Reservation.short > 0)
+    return set(db.session.scalars(stmt))
 
 
 @dataclass(frozen=True)
@@ -444,22 +600,26 @@ def latest_unit_cost(item_id: int) -> Decimal:
 
 
 def apply_count(
-    *, count: StockCount, lines: Sequence[CountedLine], counted_on: date, actor_id: int | None
-) -> list[tuple[Item, Decimal, Decimal]]:
-    """Adjust stock to what was counted; `(item, expected, counted)` per line.
+    *,
+    count: StockCount,
+    lines: Sequence[CountedLine],
+    counted_on: date,
+    actor_id: int | None,
+    lose_first: Sequence[int] = (),
+) -> tuple[list[tuple[Item, Decimal, Decimal]], list[Change]]:
+    """Adjust stock to what was counted; `(item, expected, counted)` per line, and what orders lost.
 
     A shortfall leaves the batches expiring first; a surplus becomes a new batch received today at
-    the item's latest unit cost. Stock reserved for orders cannot be counted away: 409.
+    the item's latest unit cost. Counted below what is reserved, orders give up the difference as a
+    write-off makes them (`_shorten`): the shelf is the truth.
     """
     items = require_items(shop_id=count.shop_id, item_ids=[line.item_id for line in lines])
-    below = [
-        {"item_id": line.item_id, "name": items[line.item_id].name, "counted": str(line.counted), "reserved": str(r)}
-        for line in lines
-        if line.counted < (r := items[line.item_id].reserved)
-    ]
-    if below:
-        raise ConflictError(
-            "Counted less than is reserved for orders; release those orders first.", errors={"below_reserved": below}
+    held = _active_reservations_of(sorted(items))
+    lost: list[Change] = []
+    for line in sorted(lines, key=lambda line: line.item_id):
+        item = items[line.item_id]
+        lost += _shorten(
+            item, item.reserved - line.counted, held[item.id], lose_first, actor_id=actor_id, reason=f"count {count.id}"
         )
     result = []
     reason = f"count {count.id}"
@@ -483,4 +643,4 @@ def apply_count(
             )
         result.append((item, expected, line.counted))
     db.session.flush()
-    return result
+    return result, lost

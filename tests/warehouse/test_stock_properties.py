@@ -2,7 +2,9 @@
 
 After every step: on hand and reserved equal the sums of the movements and the model's numbers,
 available is never negative, no batch goes below zero, and every batch holds exactly what the
-model says — which only happens if each operation took the batches expiring first.
+model says — which only happens if each operation took the batches expiring first. Write-offs may
+take reserved stems: the newest orders give up what is left uncovered and keep it as `short`, a
+short order is never consumed, and a supply refills the oldest short order first.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import select
 
-from app.errors import ConflictError
 from app.extensions import db
 from app.warehouse import services, stock
-from app.warehouse.models import Batch, Item
+from app.warehouse.models import Batch, Item, Reservation, ReservationState
 from tests.factories import ShopFactory
 from tests.warehouse.stockdata import make_item, movement_sums_by_item
 
@@ -58,7 +59,8 @@ class StockMachine(RuleBasedStateMachine):
         ]
         self.batches: dict[int, list[ModelBatch]] = {item.id: [] for item in self.items}
         self.reserved: dict[int, Decimal] = {item.id: ZERO for item in self.items}
-        self.orders: dict[int, dict[int, Decimal]] = {}  # active reservations, order -> item -> quantity
+        self.orders: dict[int, dict[int, Decimal]] = {}  # active reservations, order -> item -> quantity held
+        self.short: dict[int, dict[int, Decimal]] = {}  # order -> item -> what a write-off left it short of
         self.next_order_id = 1
 
     # --- the model -------------------------------------------------------------------------
@@ -86,6 +88,24 @@ class StockMachine(RuleBasedStateMachine):
                 ModelBatch(batch.id, batch.expires_on, batch.received_on, batch.unit_cost, batch.quantity)
             )
 
+    def give_up_newest_first(self, item_id: int, missing: Decimal) -> None:
+        """What on hand no longer covers comes out of the newest orders' reservations, kept as short."""
+        for order_id in sorted(self.orders, reverse=True):
+            given_up = min(self.orders[order_id].get(item_id, ZERO), max(missing, ZERO))
+            if given_up > 0:
+                self.orders[order_id][item_id] -= given_up
+                self.short[order_id][item_id] = self.short[order_id].get(item_id, ZERO) + given_up
+                self.reserved[item_id] -= given_up
+                missing -= given_up
+
+    def refill_oldest_first(self, item_id: int) -> None:
+        for order_id in sorted(self.short):
+            given = min(self.short[order_id].get(item_id, ZERO), self.available(item_id))
+            if given > 0:
+                self.short[order_id][item_id] -= given
+                self.orders[order_id][item_id] += given
+                self.reserved[item_id] += given
+
     # --- rules -----------------------------------------------------------------------------
 
     @rule(index=item_indexes, qty=quantities, cost=unit_costs, days_ago=st.integers(min_value=0, max_value=10))
@@ -99,6 +119,7 @@ class StockMachine(RuleBasedStateMachine):
             lines=[{"item_id": item.id, "quantity": qty, "unit_cost": cost}],
         )
         self.add_batches_created(item.id)
+        self.refill_oldest_first(item.id)
 
     @rule(lines=st.lists(st.tuples(item_indexes, quantities), min_size=1, max_size=4))
     def reserve_for_an_order(self, lines):
@@ -127,6 +148,12 @@ class StockMachine(RuleBasedStateMachine):
         for item_id, qty in needed.items():
             self.reserved[item_id] += qty
         self.orders[order_id] = needed
+        self.short[order_id] = {}
+
+    @rule(index=item_indexes, stems=st.integers(min_value=1, max_value=2))
+    def reserve_a_stem_or_two(self, index, stems):
+        """Small orders: many orders holding one item, so losses and refills have an order to follow."""
+        self.reserve_for_an_order([(index, Decimal(stems))])
 
     @precondition(lambda self: self.orders)
     @rule(data=st.data())
@@ -134,6 +161,7 @@ class StockMachine(RuleBasedStateMachine):
         order_id = data.draw(st.sampled_from(sorted(self.orders)))
         stock.release(shop_id=self.shop.id, order_id=order_id, actor_id=None)
         db.session.commit()
+        self.short.pop(order_id)
         for item_id, qty in self.orders.pop(order_id).items():
             self.reserved[item_id] -= qty
 
@@ -141,8 +169,19 @@ class StockMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def consume_an_order(self, data):
         order_id = data.draw(st.sampled_from(sorted(self.orders)))
-        cost = stock.consume(shop_id=self.shop.id, order_id=order_id, actor_id=None)
+        is_short = any(qty > 0 for qty in self.short[order_id].values())
+        try:
+            cost = stock.consume(shop_id=self.shop.id, order_id=order_id, actor_id=None)
+        except stock.OrderShort as refused:
+            db.session.rollback()
+            assert is_short
+            assert {s["item_id"] for s in refused.errors["shortages"]} == {
+                item_id for item_id, qty in self.short[order_id].items() if qty > 0
+            }
+            return
         db.session.commit()
+        assert not is_short
+        self.short.pop(order_id)
         expected = ZERO
         for item_id, qty in self.orders.pop(order_id).items():
             expected += self.take_fefo(item_id, qty)
@@ -154,7 +193,18 @@ class StockMachine(RuleBasedStateMachine):
         item_id = self.items[index].id
         with_stock = [b for b in self.batches[item_id] if b.remaining > 0]
         named = data.draw(st.none() | st.sampled_from(with_stock)) if with_stock else None
-        fits = qty <= self.available(item_id) and (named is None or qty <= named.remaining)
+        self.write_off_and_check(item_id, qty, named)
+
+    @precondition(lambda self: any(b.remaining > 0 for batches in self.batches.values() for b in batches))
+    @rule(data=st.data())
+    def a_whole_batch_wilts(self, data):
+        """The usual loss: a batch goes off whole, reserved stems or not."""
+        batch = data.draw(st.sampled_from([b for batches in self.batches.values() for b in batches if b.remaining > 0]))
+        item_id = next(item_id for item_id, batches in self.batches.items() if batch in batches)
+        self.write_off_and_check(item_id, batch.remaining, batch)
+
+    def write_off_and_check(self, item_id: int, qty: Decimal, named: ModelBatch | None) -> None:
+        fits = qty <= self.on_hand(item_id) and (named is None or qty <= named.remaining)
         try:
             write_off = services.create_write_off(
                 shop_id=self.shop.id,
@@ -167,6 +217,7 @@ class StockMachine(RuleBasedStateMachine):
             assert not fits
             return
         assert fits
+        self.give_up_newest_first(item_id, self.reserved[item_id] - (self.on_hand(item_id) - qty))
         if named is None:
             expected_cost = self.take_fefo(item_id, qty)
         else:
@@ -177,13 +228,8 @@ class StockMachine(RuleBasedStateMachine):
     @rule(index=item_indexes, counted=st.decimals(min_value=Decimal("0"), max_value=Decimal("40"), places=3))
     def count(self, index, counted):
         item_id = self.items[index].id
-        try:
-            services.create_count(shop_id=self.shop.id, actor_id=None, lines=[{"item_id": item_id, "counted": counted}])
-        except ConflictError:
-            db.session.rollback()
-            assert counted < self.reserved[item_id]
-            return
-        assert counted >= self.reserved[item_id]
+        services.create_count(shop_id=self.shop.id, actor_id=None, lines=[{"item_id": item_id, "counted": counted}])
+        self.give_up_newest_first(item_id, self.reserved[item_id] - counted)  # the shelf is the truth
         difference = counted - self.on_hand(item_id)
         if difference < 0:
             self.take_fefo(item_id, -difference)
@@ -191,6 +237,7 @@ class StockMachine(RuleBasedStateMachine):
             self.add_batches_created(item_id)
             surplus = self.batches[item_id][-1]
             assert (surplus.received_on, surplus.remaining) == (self.today, difference)
+        self.refill_oldest_first(item_id)
 
     # --- what must always hold -------------------------------------------------------------
 
@@ -210,6 +257,14 @@ class StockMachine(RuleBasedStateMachine):
         # Each batch holds exactly what the model left in it: only true if every take was FEFO.
         actual = {b.id: b.remaining for b in batches}
         assert actual == {b.id: b.remaining for model in self.batches.values() for b in model}
+        held = db.session.execute(
+            select(Reservation.order_id, Reservation.item_id, Reservation.quantity, Reservation.short).where(
+                Reservation.shop_id == self.shop.id, Reservation.state == ReservationState.ACTIVE.value
+            )
+        ).all()
+        assert {(o, i): (q, s) for o, i, q, s in held} == {
+            (o, i): (q, self.short[o].get(i, ZERO)) for o, lines in self.orders.items() for i, q in lines.items()
+        }
 
 
 @pytest.mark.usefixtures("app")

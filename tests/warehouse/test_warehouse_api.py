@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.audit.models import AuditEntry
 from app.extensions import db
 from app.warehouse import services, stock
-from app.warehouse.models import Movement, Supply
+from app.warehouse.models import Movement, Reservation, Supply
 from tests.warehouse.stockdata import D, batches_of, fresh, make_item, movement_sums, supply
 
 API = "/api/v1/warehouse"
@@ -273,18 +273,18 @@ def test_a_write_off_from_a_named_batch(florist, roses_in_three_batches):
     assert [b.remaining for b in batches_of(rose.id)] == [D(5), D(5), D(3)]
 
 
-def test_a_write_off_cannot_take_stock_reserved_for_orders(florist, shop, roses_in_three_batches):
+def test_a_write_off_cannot_take_more_than_is_on_hand(florist, shop, roses_in_three_batches):
     rose = roses_in_three_batches
     stock.reserve(shop_id=shop.id, order_id=9, lines=[(rose.id, D(12))], actor_id=None)
     db.session.commit()
     response = florist.post(
-        f"{API}/write-offs", json={"reason": "lost", "lines": [{"item_id": rose.id, "quantity": 4}]}
+        f"{API}/write-offs", json={"reason": "lost", "lines": [{"item_id": rose.id, "quantity": 16}]}
     )
     assert response.status_code == 409
     assert response.json["errors"]["shortages"] == [
-        {"item_id": rose.id, "name": "Red rose", "needed": "4.000", "available": "3.000"}
+        {"item_id": rose.id, "name": "Red rose", "needed": "16.000", "available": "15.000"}
     ]
-    assert fresh(rose).on_hand == D(15)
+    assert (fresh(rose).on_hand, fresh(rose).reserved) == (D(15), D(12))
 
 
 def test_a_write_off_naming_a_batch_of_another_item_or_shop_is_422(florist, shop, other_shop, roses_in_three_batches):
@@ -352,16 +352,17 @@ def test_a_count_adjusts_down_expiring_first_and_up_with_a_new_batch(manager, sh
     assert {m.user_id for m in adjustments} == {manager.user.id}
 
 
-def test_a_count_below_what_orders_hold_is_refused(manager, shop, roses_in_three_batches):
+def test_a_count_below_what_orders_hold_leaves_them_short(manager, shop, roses_in_three_batches):
     rose = roses_in_three_batches
-    stock.reserve(shop_id=shop.id, order_id=1, lines=[(rose.id, D(10))], actor_id=None)
+    stock.reserve(shop_id=shop.id, order_id=1, lines=[(rose.id, D(6))], actor_id=None)
+    stock.reserve(shop_id=shop.id, order_id=2, lines=[(rose.id, D(4))], actor_id=None)
     db.session.commit()
     response = manager.post(f"{API}/counts", json={"lines": [{"item_id": rose.id, "counted": "8"}]})
-    assert response.status_code == 409
-    assert response.json["errors"]["below_reserved"] == [
-        {"item_id": rose.id, "name": "Red rose", "counted": "8.000", "reserved": "10.000"}
-    ]
-    assert fresh(rose).on_hand == D(15)
+    assert response.status_code == 201
+    assert (fresh(rose).on_hand, fresh(rose).reserved) == (D(8), D(8))
+    assert movement_sums(rose.id) == (D(8), D(8))
+    held = db.session.scalars(select(Reservation).where(Reservation.item_id == rose.id).order_by(Reservation.order_id))
+    assert [(r.order_id, r.quantity, r.short) for r in held] == [(1, D(6), D(0)), (2, D(2), D(2))]
 
 
 def test_counts_list(manager, shop, roses_in_three_batches):
