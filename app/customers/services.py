@@ -422,7 +422,7 @@ def anonymize_customer(
     anonymize_orders_of = _orders_hook("anonymize_orders_of")
     files = anonymize_orders_of(shop_id, customer_id, actor_id) if anonymize_orders_of is not None else None
     messaging.forget_customer(shop_id, customer_id)
-    db.session.commit()
     for key in files or ():  # only once no row points at them: a rollback must not lose a kept photo
-        storage.delete_quietly(key)
+        storage.delete_after_commit(key)
+    db.session.commit()
     return customer
