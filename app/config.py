@@ -80,6 +80,8 @@ class BaseConfig:
         self.MESSAGE_RETRY_INTERVALS = [
             int(s) for s in _env("MESSAGE_RETRY_INTERVALS", "10,30,90").split(",") if s.strip()
         ]
+        # Seconds a send job may run; a row "sending" longer than that lost its worker (docs/jobs.md).
+        self.MESSAGE_SEND_TIMEOUT = _env_int("MESSAGE_SEND_TIMEOUT", 30)
         # A trusted identity service whose tokens POST /auth/exchange trades for ours (off when no issuer).
         self.EXTERNAL_JWT_ISSUER = _env("EXTERNAL_JWT_ISSUER")
         self.EXTERNAL_JWT_ALGORITHM = _env("EXTERNAL_JWT_ALGORITHM", "RS256")

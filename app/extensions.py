@@ -23,8 +23,9 @@ from app.common.api import Api
 from app.common.net import client_ip
 from app.common.session import Session
 
-# Queues named for what they carry; `otp` first so a worker drains login codes before anything else.
-QUEUE_NAMES = ("otp", "messages", "default")
+# Queues named for what they carry, in the order a worker drains them: login codes, then the customers'
+# order status messages, then the bulk of messages (reminders, alerts, digests), then scans and housekeeping.
+QUEUE_NAMES = ("otp", "status", "messages", "default")
 
 
 class Base(DeclarativeBase):

@@ -20,8 +20,12 @@ _SECRET_PAIR = re.compile(
     r"(?i)\b(password|passwd|secret|token|api_id|refresh_token|access_token|authorization)"
     r"(\"?'?\s*[:=]\s*\"?'?)([^\s\"',&}]+)"
 )
-# "code: 123456", "Код 123456", "Ваш код для входа: 123456"; not a year or a time ("code for 2026-03-08").
-_CODE = re.compile(r"(?i)\b(code|otp|pin|код)([^\d\n]{1,30}?)(\d{4,8})(?!\d)(?![-.:/]\d)")
+# "code: 123456", "Код 123456", "Ваш код для входа: 654321"; not a year or a time ("code for 2026-03-08"), not
+# digits inside an id ("otp: job ab1234cd"), not a number another word claims ("queue otp ... PID 4567").
+_CODE = re.compile(
+    r"(?i)\b(code|otp|pin|код)((?:(?!\b(?:pid|id|job|port|process|worker|order)\b)[^\d\n]){1,30}?)"
+    r"(?<![A-Za-z0-9])(\d{4,8})(?![\dA-Za-z])(?![-.:/]\d)"
+)
 # Digits with spaces, dashes and brackets; not glued to words, decimals, IP addresses or UUID groups.
 _PHONE_CANDIDATE = re.compile(r"(?<!\w)(?<!\w[-.])\+?\d[\d \t\u00a0()\-]{7,20}\d(?!\w)(?![-.]\w)")
 _DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}[-./]\d{2}[-./]\d{4}|\d{2}:\d{2}")
@@ -39,12 +43,27 @@ def mask_phone(phone: str | None) -> str:
     return f"+{digits[0]}{'*' * (len(digits) - 3)}{digits[-2:]}"
 
 
+def _looks_like_phone(text: str) -> bool:
+    """A phone as people and SMS.RU write it, not any long number (an SMS.RU message id "202236-1000007", a
+    process id, a timestamp): with "+", 10 to 15 digits; without, a Russian number (11 digits from 7 or 8,
+    10 from 9); written in groups, the groups after the first short (3-2-2, 4-4, or a last group of 7)."""
+    if _DATE_LIKE.search(text):
+        return False
+    groups = re.findall(r"\d+", text)
+    digits = "".join(groups)
+    if text.startswith("+"):
+        shaped = 10 <= len(digits) <= 15
+    else:
+        shaped = (len(digits) == 11 and digits[0] in "78") or (len(digits) == 10 and digits[0] == "9")
+    if not shaped or len(groups) == 1:
+        return shaped
+    first, *rest = groups
+    return len(first) <= 4 and (all(len(g) <= 4 for g in rest) or (len(rest) == 2 and len(rest[-1]) == 7))
+
+
 def _mask_phone_match(match: re.Match) -> str:
     text = match.group(0)
-    digits = re.sub(r"\D", "", text)
-    if not 10 <= len(digits) <= 15 or _DATE_LIKE.search(text):
-        return text
-    return mask_phone(digits)
+    return mask_phone(text) if _looks_like_phone(text) else text
 
 
 def mask_sensitive(text: str) -> str:

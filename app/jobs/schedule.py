@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from app.jobs.maintenance import purge_expired_login_sessions, purge_idempotency_keys
 from app.messaging.order_reminders import scan_courier_reminders, scan_florist_reminders, scan_overdue_orders
+from app.messaging.recovery import RECOVERY_INTERVAL, recover_messages
 from app.messaging.scans import scan_occasion_reminders, scan_stock_digests
 
 
@@ -19,6 +20,9 @@ class Periodic:
 
 
 PERIODIC: list[Periodic] = [
+    # The message log's own sweep: lost, stranded or abandoned sends go out again within ~20 s of their
+    # time. On the `otp` queue, drained first, so a burst of reminders never holds up the rescue of a code.
+    Periodic(recover_messages, "otp", interval=RECOVERY_INTERVAL),
     Periodic(purge_idempotency_keys, "default", cron="17 3 * * *"),
     Periodic(purge_expired_login_sessions, "default", cron="27 3 * * *"),
     # Every minute: each scan sends what is due at the shop's own local time (10:00 reminders, the

@@ -36,11 +36,16 @@ class MessageLog(TimestampMixin, db.Model):
     # The template's context, never a secret: an OTP code travels only in the job's arguments.
     context: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The RQ job that owns the row: only it may claim and settle it, so a stale or duplicated job does nothing.
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    # When a queued row is due to be tried; the recovery sweep queues it again if no live job took it by then.
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="status_known"),
         Index("ix_message_log_shop_created", "shop_id", "created_at"),
         Index("ix_message_log_status_updated", "status", "updated_at"),
+        Index("ix_message_log_status_next_try", "status", "next_try_at"),
         Index("ix_message_log_customer", "customer_id"),
         Index("ix_message_log_order", "order_id"),
     )

@@ -31,7 +31,16 @@ HTTP_TIMEOUT = 10  # seconds; a slow provider fails the try and the job retries 
 
 
 class ProviderError(Exception):
-    """The provider did not take the message. The text is safe to log and to store in the message log."""
+    """The provider did not take the message. The text is safe to log and to store in the message log.
+
+    `permanent` when trying again cannot help (a number with no route, a blocked bot, a refused
+    recipient, a wrong configuration); otherwise (network, 5xx, the provider's temporary refusals) a
+    later try may succeed.
+    """
+
+    def __init__(self, text: str, *, permanent: bool = False):
+        super().__init__(text)
+        self.permanent = permanent
 
 
 class MessageProvider(Protocol):
@@ -95,7 +104,12 @@ def _post(
     except http.client.HTTPException:
         raise ProviderError(f"{name} answered something that is not HTTP") from None
     except ValueError:  # a malformed URL; its text would show the bot token
-        raise ProviderError(f"{name}'s configured URL is not valid") from None
+        raise ProviderError(f"{name}'s configured URL is not valid", permanent=True) from None
+
+
+def _http_error_is_permanent(status: int) -> bool:
+    """A 5xx or 429 is the provider's passing trouble; any other refusal answers the same next time."""
+    return not (status >= 500 or status == 429)
 
 
 def _network_error(name: str, exc: OSError) -> ProviderError:
@@ -113,6 +127,27 @@ def _json_or_none(body: bytes) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+# SMS.RU's status codes (https://sms.ru/api/send) that mean "not now" rather than "never": 220 the service is
+# temporarily unavailable, 231 the per-minute limit for one number, 500 its server error. Every other code
+# (200 wrong api_id, 201 no money, 202 bad number, 207 no route, 209 stop list, 230 the number's daily limit ...)
+# answers the same on the next try.
+SMSRU_TRANSIENT_CODES = frozenset({220, 231, 500})
+# SMS.RU's per-message status (https://sms.ru/api/status): -1 it has no such message; 100 and up it has it.
+SMSRU_UNKNOWN_MESSAGE = -1
+
+
+def _smsru_code(data: dict) -> int | None:
+    try:
+        return int(data.get("status_code"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _smsru_refusal(prefix: str, data: dict) -> ProviderError:
+    code = _smsru_code(data)
+    return ProviderError(f"{prefix}: {_status_text(data)}", permanent=code not in SMSRU_TRANSIENT_CODES)
+
+
 class SmsRuProvider:
     """SMS.RU HTTP API: POST {url}/sms/send with api_id, to, msg, json=1; its JSON status is the truth."""
 
@@ -125,21 +160,46 @@ class SmsRuProvider:
 
     def send(self, to: str, text: str) -> str:
         if not self.api_id:
-            raise ProviderError("SMS.RU is not configured (SMSRU_API_ID is empty)")
+            raise ProviderError("SMS.RU is not configured (SMSRU_API_ID is empty)", permanent=True)
         number = to.lstrip("+")  # SMS.RU keys its answer by the number as digits
         form = {"api_id": self.api_id, "to": number, "msg": text, "json": 1}
         status, body = _post("SMS.RU", f"{self.api_url}/sms/send", form=form, timeout=self.timeout)
-        data = _json_or_none(body)
-        if status != 200 or data is None:
-            raise ProviderError(f"SMS.RU answered HTTP {status}" + ("" if data is not None else " without JSON"))
-        if data.get("status") != "OK":
-            raise ProviderError(f"SMS.RU refused the request: {_status_text(data)}")
+        data = self._answer(status, body)
         result = (data.get("sms") or {}).get(number)
         if not isinstance(result, dict):
             raise ProviderError("SMS.RU's answer has no status for the number")
         if result.get("status") != "OK" or not result.get("sms_id"):
-            raise ProviderError(f"SMS.RU refused the message: {_status_text(result)}")
+            raise _smsru_refusal("SMS.RU refused the message", result)
         return str(result["sms_id"])
+
+    def has_message(self, sms_id: str) -> bool:
+        """Whether SMS.RU has the message `sms_id` (queued, on its way, delivered or not): its status call.
+
+        False only when SMS.RU says it has no such message; ProviderError when it cannot tell now.
+        """
+        form = {"api_id": self.api_id, "sms_id": sms_id, "json": 1}
+        status, body = _post("SMS.RU", f"{self.api_url}/sms/status", form=form, timeout=self.timeout)
+        result = (self._answer(status, body).get("sms") or {}).get(sms_id)
+        if not isinstance(result, dict):
+            raise ProviderError("SMS.RU's status answer has no status for the message")
+        if result.get("status") == "OK":
+            return True
+        if _smsru_code(result) == SMSRU_UNKNOWN_MESSAGE:
+            return False
+        raise _smsru_refusal("SMS.RU could not tell the message's status", result)
+
+    @staticmethod
+    def _answer(status: int, body: bytes) -> dict:
+        """The JSON of an answer SMS.RU accepted the request with; ProviderError for anything else."""
+        data = _json_or_none(body)
+        if status != 200 or data is None:
+            raise ProviderError(
+                f"SMS.RU answered HTTP {status}" + ("" if data is not None else " without JSON"),
+                permanent=status != 200 and _http_error_is_permanent(status),
+            )
+        if data.get("status") != "OK":
+            raise _smsru_refusal("SMS.RU refused the request", data)
+        return data
 
 
 def _status_text(data: dict) -> str:
@@ -160,7 +220,7 @@ class TelegramProvider:
 
     def send(self, to: str, text: str) -> str:
         if not self.token:
-            raise ProviderError("Telegram is not configured (TELEGRAM_BOT_TOKEN is empty)")
+            raise ProviderError("Telegram is not configured (TELEGRAM_BOT_TOKEN is empty)", permanent=True)
         url = f"{self.api_url}/bot{self.token}/sendMessage"
         status, body = _post("Telegram", url, payload={"chat_id": to, "text": text}, timeout=self.timeout)
         data = _json_or_none(body)
@@ -169,7 +229,10 @@ class TelegramProvider:
         message_id = (data.get("result") or {}).get("message_id") if data.get("ok") is True else None
         if message_id is None:
             reason = mask_sensitive(str(data.get("description") or "no reason given"))[:300]
-            raise ProviderError(f"Telegram refused the message (HTTP {status}): {reason}")
+            # 400 "chat not found", 403 "bot was blocked by the user" stay so; 429 and 5xx pass.
+            raise ProviderError(
+                f"Telegram refused the message (HTTP {status}): {reason}", permanent=_http_error_is_permanent(status)
+            )
         return str(message_id)
 
 
@@ -199,7 +262,7 @@ class EmailProvider:
 
     def send(self, to: str, text: str) -> str:
         if not self.host:
-            raise ProviderError("email is not configured (MAIL_SERVER is empty)")
+            raise ProviderError("email is not configured (MAIL_SERVER is empty)", permanent=True)
         subject, _, body = text.partition("\n")
         # The legacy Header splits a long Cyrillic subject into encoded words without losing spaces,
         # which the newer email policy's folding does on Python 3.11 ("складская сводка" → "складскаясводка").
@@ -219,13 +282,18 @@ class EmailProvider:
                     smtp.login(self.username, self.password)
                 smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused:
-            raise ProviderError("the mail server refused the recipient") from None
+            raise ProviderError("the mail server refused the recipient", permanent=True) from None
         except smtplib.SMTPAuthenticationError as exc:
-            raise ProviderError(f"the mail server refused the login (code {exc.smtp_code})") from None
+            raise ProviderError(f"the mail server refused the login (code {exc.smtp_code})", permanent=True) from None
         except smtplib.SMTPNotSupportedError:
-            raise ProviderError("the mail server does not offer STARTTLS (MAIL_USE_TLS is on)") from None
+            raise ProviderError(
+                "the mail server does not offer STARTTLS (MAIL_USE_TLS is on)", permanent=True
+            ) from None
         except smtplib.SMTPResponseException as exc:
-            raise ProviderError(f"the mail server refused the message (code {exc.smtp_code})") from None
+            # SMTP's own rule: 4xx is "try again later", 5xx is "no".
+            raise ProviderError(
+                f"the mail server refused the message (code {exc.smtp_code})", permanent=exc.smtp_code >= 500
+            ) from None
         except smtplib.SMTPException as exc:
             raise ProviderError(f"the mail server failed ({type(exc).__name__})") from None
         except (OSError, ssl.SSLError) as exc:

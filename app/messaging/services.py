@@ -6,6 +6,7 @@ secret value (an OTP code) travels only in the send job's arguments, never in th
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry, Worker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -35,7 +36,10 @@ from app.shops.services import effective_settings
 from app.users.models import User
 
 DEFAULT_MAX_TRIES = 4
-SEND_JOB_TIMEOUT = 60  # seconds; each provider call is bounded by its own HTTP timeout (10 s)
+# Which queue carries which kind: login codes and the customers' order status messages each have their own,
+# ahead of the bulk (reminders, alerts, digests), so a scan's burst never delays them (docs/jobs.md).
+QUEUE_FOR_KIND = {"otp": "otp", "order_status": "status"}
+BULK_QUEUE = "messages"
 # The outcome lives in the message log; RQ keeps a failed job (its arguments: address, code) a week for /queues.
 FAILED_JOB_KEPT_SECONDS = 7 * 24 * 3600
 
@@ -58,12 +62,24 @@ def channel_for_customer(customer: Customer) -> tuple[str, str] | None:
     return None
 
 
-def send_retry() -> Retry:
-    """Backoff between tries: MESSAGE_RETRY_INTERVALS (seconds) when configured, else the app's default."""
+def queue_for(kind: str) -> str:
+    return QUEUE_FOR_KIND.get(kind, BULK_QUEUE)
+
+
+def send_timeout() -> int:
+    """Seconds a send job may run (MESSAGE_SEND_TIMEOUT); each provider call is bounded by its HTTP timeout (10 s)."""
+    return int(current_app.config.get("MESSAGE_SEND_TIMEOUT") or 30)
+
+
+def send_retry(tries_made: int = 0) -> Retry | None:
+    """The tries left after `tries_made`, with the backoff of MESSAGE_RETRY_INTERVALS (seconds) when configured,
+    else the app's default; None when no try is left."""
     intervals = current_app.config.get("MESSAGE_RETRY_INTERVALS")
     if not intervals:
-        return retry_policy(DEFAULT_MAX_TRIES)
-    return Retry(max=len(intervals), interval=[int(i) for i in intervals])
+        policy = retry_policy(DEFAULT_MAX_TRIES)
+        intervals = policy.intervals if policy else []
+    left = [int(i) for i in intervals][tries_made:]
+    return Retry(max=len(left), interval=left) if left else None
 
 
 def queue_message(
@@ -80,7 +96,7 @@ def queue_message(
     user_id: int | None = None,
     customer_id: int | None = None,
     order_id: int | None = None,
-    queue: str = "messages",
+    queue: str | None = None,
     description: str | None = None,
     failure_ttl: int = FAILED_JOB_KEPT_SECONDS,
 ) -> MessageLog | None:
@@ -88,7 +104,7 @@ def queue_message(
 
     `context` fills the template and is kept in the log; `secret_values` fill it too but exist only in
     the job's arguments. None when a message with this `occurrence_key` already exists: it is not
-    queued again, whoever asks.
+    queued again, whoever asks. The queue is the kind's (`queue_for`) unless `queue` names another.
     """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
@@ -111,6 +127,8 @@ def queue_message(
         "attempts": 0,
         "occurrence_key": occurrence_key,
         "context": context,
+        "job_id": new_job_id(),
+        "next_try_at": now,
         "created_at": now,
         "updated_at": now,
     }
@@ -118,12 +136,23 @@ def queue_message(
     message = db.session.scalars(_insert_once(values).returning(MessageLog)).first()
     if message is None:
         return None
-    _enqueue_send(message.id, to, secret_values, queue=queue, description=description, failure_ttl=failure_ttl)
+    enqueue_send(
+        message,
+        to,
+        secret_values,
+        queue=queue or queue_for(kind),
+        description=description,
+        failure_ttl=failure_ttl,
+    )
     return message
 
 
-def _enqueue_send(
-    message_id: int,
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def enqueue_send(
+    message: MessageLog,
     to: str,
     secret_values: Mapping[str, str] | None,
     *,
@@ -131,19 +160,22 @@ def _enqueue_send(
     description: str | None,
     failure_ttl: int = FAILED_JOB_KEPT_SECONDS,
 ) -> None:
+    """Enqueue the send job that owns `message` (its `job_id`) after the caller's commit, with the tries it
+    has left."""
     from app.messaging.jobs import send_message  # the job module imports this one
 
     enqueue_after_commit(
         queue,
         send_message,
-        message_id,
+        message.id,
         to,
         dict(secret_values or {}),
-        retry=send_retry(),
-        job_timeout=SEND_JOB_TIMEOUT,
+        job_id=message.job_id,
+        retry=send_retry(message.attempts),
+        job_timeout=send_timeout(),
         failure_ttl=failure_ttl,
         # RQ logs a job's description; the default one would be the call with its arguments.
-        description=description or f"send message {message_id}",
+        description=description or f"send message {message.id}",
     )
 
 
@@ -157,11 +189,22 @@ def _insert_once(values: dict[str, Any]):
     return insert(MessageLog).values(values)
 
 
-def claim(message_id: int) -> MessageLog | None:
-    """queued → sending, atomically, counting the try; None when another job has it or it is done."""
+def _owned_by(message_id: int, job_id: str | None, status: str):
+    """The row, in `status`, if the job `job_id` owns it (a row from before jobs owned rows belongs to any).
+
+    Without a job (called directly, or inline) the row's status alone decides.
+    """
+    conditions = [MessageLog.id == message_id, MessageLog.status == status]
+    if job_id is not None:
+        conditions.append(or_(MessageLog.job_id == job_id, MessageLog.job_id.is_(None)))
+    return conditions
+
+
+def claim(message_id: int, *, job_id: str | None = None) -> MessageLog | None:
+    """queued → sending, atomically, counting the try; None when it is not queued or another job owns it."""
     claimed = db.session.execute(
         update(MessageLog)
-        .where(MessageLog.id == message_id, MessageLog.status == "queued")
+        .where(*_owned_by(message_id, job_id, "queued"))
         .values(status="sending", attempts=MessageLog.attempts + 1, updated_at=utcnow())
         .returning(MessageLog.id)
     ).scalar()
@@ -169,23 +212,29 @@ def claim(message_id: int) -> MessageLog | None:
     return db.session.get(MessageLog, claimed) if claimed is not None else None
 
 
-def mark_sent(message_id: int, *, provider_message_id: str) -> None:
+def mark_sent(message_id: int, *, provider_message_id: str, job_id: str | None = None) -> None:
     now = utcnow()
     db.session.execute(
         update(MessageLog)
-        .where(MessageLog.id == message_id, MessageLog.status == "sending")
+        .where(*_owned_by(message_id, job_id, "sending"))
         .values(status="sent", provider_message_id=provider_message_id, error=None, sent_at=now, updated_at=now)
     )
     db.session.commit()
 
 
-def mark_failed_try(message_id: int, *, error: str, final: bool) -> None:
-    """Record a failed try: back to queued for the next try, or failed for good."""
+def mark_failed_try(message_id: int, *, error: str, final: bool, retry_in: int = 0, job_id: str | None = None) -> None:
+    """Record a failed try: back to queued, due again in `retry_in` seconds, or failed for good."""
     db.session.rollback()  # whatever the failed try left in the session is not ours to commit
+    now = utcnow()
     db.session.execute(
         update(MessageLog)
-        .where(MessageLog.id == message_id, MessageLog.status == "sending")
-        .values(status="failed" if final else "queued", error=error[:1000], updated_at=utcnow())
+        .where(*_owned_by(message_id, job_id, "sending"))
+        .values(
+            status="failed" if final else "queued",
+            error=error[:1000],
+            next_try_at=None if final else now + timedelta(seconds=retry_in),
+            updated_at=now,
+        )
     )
     db.session.commit()
 
@@ -267,8 +316,9 @@ def retry_message(*, shop_id: int, message_id: int, actor_id: int) -> MessageLog
             f"This message is {before} right now; a retry is possible once it fails or is stuck.",
             errors={"status": [before]},
         )
-    to = _address_for_retry(message)
+    to = address_for_retry(message)
     # Only if nobody moved it meanwhile (a late worker, another admin): the row's status is the lock.
+    now = utcnow()
     moved = db.session.execute(
         update(MessageLog)
         .where(
@@ -276,13 +326,14 @@ def retry_message(*, shop_id: int, message_id: int, actor_id: int) -> MessageLog
             MessageLog.status == before,
             MessageLog.updated_at == message.updated_at,
         )
-        .values(status="queued", updated_at=utcnow())
+        .values(status="queued", job_id=new_job_id(), next_try_at=now, updated_at=now)
         .returning(MessageLog.id)
     ).scalar()
     if moved is None:
         db.session.rollback()
         raise ConflictError("This message changed meanwhile; reload it and try again.")
-    _enqueue_send(message.id, to, None, queue="messages", description=f"retry message {message.id}")
+    db.session.refresh(message)
+    enqueue_send(message, to, None, queue=queue_for(message.kind), description=f"retry message {message.id}")
     audit.record(
         shop_id=shop_id,
         actor_id=actor_id,
@@ -296,7 +347,7 @@ def retry_message(*, shop_id: int, message_id: int, actor_id: int) -> MessageLog
     return message
 
 
-def _address_for_retry(message: MessageLog) -> str:
+def address_for_retry(message: MessageLog) -> str:
     """The recipient's address on the message's channel, read again (the log keeps only a masked one)."""
     if message.kind == "otp":
         raise ConflictError("A login code is never sent again; ask for a new one.", errors={"kind": ["otp"]})

@@ -18,7 +18,7 @@ from app.auth import otp
 from app.extensions import db, queues
 from app.messaging.models import MessageLog
 from tests.factories import MembershipFactory, UserFactory
-from tests.messaging.stub_server import SMSRU_BAD_API_ID, StubServer, smsru_sent
+from tests.messaging.stub_server import SMSRU_UNAVAILABLE, StubServer, smsru_sent
 
 pytestmark = pytest.mark.committed  # the worker process reads the rows over its own connection
 
@@ -163,7 +163,7 @@ def test_the_worker_retries_until_smsru_takes_the_message(app, client, courier, 
 
 
 def test_when_smsru_always_fails_the_message_ends_failed_after_every_try(app, client, courier, sms, tmp_path):
-    sms.always(200, SMSRU_BAD_API_ID)
+    sms.always(200, SMSRU_UNAVAILABLE)
     message_id = ask_for_code(client, courier.phone)
     (job,) = queues.get("otp").get_jobs()
 
@@ -173,7 +173,7 @@ def test_when_smsru_always_fails_the_message_ends_failed_after_every_try(app, cl
     assert len(sms.requests) == 3
     assert message.status == "failed"
     assert message.attempts == 3
-    assert message.error == "SMS.RU refused the request: Неправильный api_id (code 200)"
+    assert message.error == "SMS.RU refused the request: Сервис временно недоступен (code 220)"
     assert message.provider_message_id is None
     failed = FailedJobRegistry(queue=queues.get("otp"))
     assert job.id in failed

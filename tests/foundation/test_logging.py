@@ -123,6 +123,9 @@ JWT_SAMPLE = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MiIsInR5cGUiOiJhY
         ("tel: 8-916-123-45-67", "123-45-67"),
         ("+7 916 123 45 67 did not answer", "916 123 45"),
         ("PHONE:89161234567", "89161234567"),
+        ("SMS.RU got 79161234567", "9161234567"),
+        ("call +44 20 7946 0958", "7946 0958"),
+        ("otp 1234 for the courier", "1234"),
         ("code: 123456", "123456"),
         ("Код 123456", "123456"),
         ("Ваш код для входа: 654321", "654321"),
@@ -163,6 +166,13 @@ def test_mask_sensitive_keeps_enough_to_recognise():
         "uuid 12345678-1234-1234-1234-123456789012",
         "pi is 3.14159265358979",
         "code review for 2026-03-08",
+        # SMS.RU message ids, process ids, timestamps and big ids are not phones.
+        "message 12 sent, provider id 202236-1000007",
+        "provider id 000000-10000007",
+        "Scheduler for otp,status,messages,default started with PID 2345678",
+        "otp: send otp (ab1234cd) horse pid 4194304",
+        "job 1733434343434 ended",
+        "order 12345678901234",
     ],
 )
 def test_mask_sensitive_leaves_dates_times_and_ordinary_numbers(text):

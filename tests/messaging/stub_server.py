@@ -52,6 +52,8 @@ class StubServer:
     requests: list[Received] = field(default_factory=list)
     script: list[Answer] = field(default_factory=list)
     default: Answer = field(default_factory=lambda: Answer(200, {"ok": True}))
+    # Asked first for every request: an Answer for it, or None for the script and the default.
+    route: Callable[[Received], Answer | None] | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -84,6 +86,9 @@ class StubServer:
     def _next_answer(self, received: Received) -> Answer:
         with self._lock:
             self.requests.append(received)
+            routed = self.route(received) if self.route is not None else None
+            if routed is not None:
+                return routed
             return self.script.pop(0) if self.script else self.default
 
     def _handler_class(self):
@@ -136,6 +141,7 @@ def smsru_sent(received: Received) -> dict:
 
 
 SMSRU_BAD_API_ID = {"status": "ERROR", "status_code": 200, "status_text": "Неправильный api_id"}
+SMSRU_UNAVAILABLE = {"status": "ERROR", "status_code": 220, "status_text": "Сервис временно недоступен"}
 
 
 def smsru_number_refused(received: Received) -> dict:
@@ -152,6 +158,21 @@ def smsru_number_refused(received: Received) -> dict:
         },
         "balance": 100.5,
     }
+
+
+def smsru_status(code: int, text: str) -> Callable[[Received], dict]:
+    """SMS.RU's answer to sms/status: the message's status `code` (103 delivered, -1 no such message)."""
+
+    def answer(received: Received) -> dict:
+        sms_id = received.form["sms_id"]
+        status = "OK" if code >= 100 else "ERROR"
+        return {
+            "status": "OK",
+            "status_code": 100,
+            "sms": {sms_id: {"status": status, "status_code": code, "status_text": text}},
+        }
+
+    return answer
 
 
 def telegram_sent(received: Received) -> dict:
