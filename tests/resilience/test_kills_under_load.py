@@ -48,8 +48,8 @@ pytestmark = pytest.mark.committed
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "kills-under-load-" + "s3cr3t" * 6
 CLIENTS = 4
-LOAD_SECONDS = 35  # clients start new orders for this long; kills run meanwhile
-KILL_EVERY = 5
+LOAD_SECONDS = 24  # clients start new orders for this long; kills run meanwhile
+KILL_EVERY = 4
 STEP_DEADLINE = 60  # a client retries one step for at most this long
 TAKEN = {"status": "OK", "status_code": 100}
 # The message time a send may run (MESSAGE_SEND_TIMEOUT): a send whose worker died is settled soon after it.
