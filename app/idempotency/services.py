@@ -115,9 +115,10 @@ def store_response(
         where=or_(record.status_code.is_(None), record.expires_at <= now),
     ).returning(record.id)
     if db.session.execute(statement).first() is None:
-        stored = _verdict(scope, key, fingerprint)
-        db.session.rollback()
-        return stored
+        try:
+            return _verdict(scope, key, fingerprint)
+        finally:
+            db.session.rollback()  # nothing of ours is kept
     db.session.commit()
     return None
 
