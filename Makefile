@@ -66,6 +66,12 @@ bench-reports: $(BIN)/activate
 bench-scans: $(BIN)/activate
 	$(BIN)/python bench/scans_bench.py $(BENCH_ARGS)
 
+## Order status messages at the peak-day mix with real workers and a stand-in SMS.RU (bench_messages, Redis db 12);
+## writes docs/messages-benchmark.md with BENCH_ARGS=--write.
+.PHONY: bench-messages
+bench-messages: $(BIN)/activate
+	$(BIN)/python bench/messages_bench.py $(BENCH_ARGS)
+
 ## The peak-day load test (docs/performance.md): 1M orders in bench_peak, the app and a psycopg2 baseline under gunicorn,
 ## RQ workers, locust headless. Needs PostgreSQL and Redis (db 7); BENCH_ARGS="--orders 50000 --duration 60" tries it small.
 .PHONY: bench

@@ -54,6 +54,8 @@ class _Send:
     to: str
     secret_values: dict[str, str]
     queue: str
+    # The lost job's: a login code's failed job is dropped within minutes, not kept the week others are.
+    failure_ttl: int = services.FAILED_JOB_KEPT_SECONDS
 
 
 def recover_messages(now: datetime | None = None) -> dict[str, int]:
@@ -159,7 +161,14 @@ def _requeue_or_fail(row: MessageLog, job: Job | None, now: datetime, outcome: d
     if moved is None:
         return  # its job woke up meanwhile: it is live after all
     db.session.refresh(row)
-    services.enqueue_send(row, send.to, send.secret_values, queue=send.queue, description=f"recover message {row.id}")
+    services.enqueue_send(
+        row,
+        send.to,
+        send.secret_values,
+        queue=send.queue,
+        description=f"recover message {row.id}",
+        failure_ttl=send.failure_ttl,
+    )
     outcome["requeued"] += 1
 
 
@@ -174,7 +183,7 @@ def _send_for(row: MessageLog, job: Job | None, now: datetime) -> _Send:
     args = _send_args(job)
     if args is not None:
         to, secret_values = args
-        return _Send(to, secret_values, job.origin or queue)
+        return _Send(to, secret_values, job.origin or queue, job.failure_ttl or services.FAILED_JOB_KEPT_SECONDS)
     if row.kind == "otp":
         raise ConflictError("the login code was lost with its job; a new one can be asked for")
     return _Send(services.address_for_retry(row), {}, queue)

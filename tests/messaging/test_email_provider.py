@@ -79,3 +79,14 @@ def test_a_long_cyrillic_subject_keeps_its_spaces():
         provider(smtp.port).send("a@shop.test", f"{subject}\n\nтекст")
     (mail,) = smtp.mails
     assert mail.subject == subject
+
+
+def test_a_refused_recipient_is_permanent_an_unreachable_server_transient():
+    with SmtpStub(refuse_recipients=True) as smtp, pytest.raises(ProviderError) as refused:
+        provider(smtp.port).send("nobody@shop.test", TEXT)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    with pytest.raises(ProviderError) as unreachable:
+        provider(closed_port).send("a@shop.test", TEXT)
+    assert (refused.value.permanent, unreachable.value.permanent) == (True, False)

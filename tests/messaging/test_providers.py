@@ -22,6 +22,7 @@ from tests.messaging.stub_server import (
     StubServer,
     smsru_number_refused,
     smsru_sent,
+    smsru_status,
     telegram_sent,
 )
 
@@ -195,3 +196,81 @@ def test_recipients_are_masked_per_channel():
     assert mask_recipient("sms", PHONE) == "+7********67"
     assert mask_recipient("telegram", "987654321") == "chat …21"
     assert mask_recipient("email", "anna@example.com") == "a***@example.com"
+
+
+# --- permanent or transient: whether another try can help ---------------------------------------------
+
+
+def _refusal(code: int, text: str) -> dict:
+    return {"status": "ERROR", "status_code": code, "status_text": text}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "permanent"),
+    [
+        (200, smsru_number_refused, True),  # 207: no route to this number
+        (200, SMSRU_BAD_API_ID, True),  # 200: wrong api_id, the same next time
+        (200, _refusal(201, "Не хватает средств на лицевом счету"), True),
+        (200, _refusal(220, "Сервис временно недоступен"), False),
+        (200, _refusal(231, "Превышен лимит одинаковых сообщений на этот номер в минуту"), False),
+        (500, "Internal Server Error", False),
+        (503, "Service Unavailable", False),
+        (429, "Too Many Requests", False),
+        (404, "Not Found", True),  # a wrong SMSRU_API_URL answers so every time
+        (200, "<html>maintenance</html>", False),
+    ],
+)
+def test_smsru_errors_say_whether_another_try_can_help(stub, status, body, permanent):
+    stub.always(status, body)
+    with pytest.raises(ProviderError) as caught:
+        smsru(stub).send(PHONE, TEXT)
+    assert caught.value.permanent is permanent
+
+
+def test_network_trouble_is_transient(stub):
+    stub.always(200, smsru_sent, delay=1.0)
+    with pytest.raises(ProviderError) as slow:
+        smsru(stub, timeout=0.2).send(PHONE, TEXT)
+    with pytest.raises(ProviderError) as refused:
+        SmsRuProvider(api_url=_closed_port_url(), api_id="test-api-id").send(PHONE, TEXT)
+    assert (slow.value.permanent, refused.value.permanent) == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "permanent"),
+    [
+        (400, TELEGRAM_CHAT_NOT_FOUND, True),
+        (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}, True),
+        (429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 5"}, False),
+        (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}, False),
+    ],
+)
+def test_telegram_errors_say_whether_another_try_can_help(stub, status, body, permanent):
+    stub.always(status, body)
+    with pytest.raises(ProviderError) as caught:
+        telegram(stub).send("4242", TEXT)
+    assert caught.value.permanent is permanent
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "known"),
+    [
+        (103, "Сообщение доставлено", True),
+        (102, "Сообщение отправлено (в пути)", True),
+        (-1, "Сообщение не найдено", False),
+    ],
+)
+def test_smsru_status_call_tells_whether_it_has_the_message(stub, code, text, known):
+    stub.always(200, smsru_status(code, text))
+
+    assert smsru(stub).has_message("000000-10000007") is known
+
+    (received,) = stub.requests
+    assert received.path == "/sms/status"
+    assert received.form == {"api_id": "test-api-id", "sms_id": "000000-10000007", "json": "1"}
+
+
+def test_smsru_status_call_that_cannot_tell_is_a_provider_error(stub):
+    stub.always(503, "Service Unavailable")
+    with pytest.raises(ProviderError):
+        smsru(stub).has_message("000000-10000007")
