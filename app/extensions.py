@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from app.common.api import Api
 from app.common.net import client_ip
+from app.common.session import Session
 
 # Queues named for what they carry, in the order a worker drains them: login codes, then the customers'
 # order status messages, then the bulk of messages (reminders, alerts, digests), then scans and housekeeping.
@@ -89,7 +90,7 @@ class Queues:
         return list(current_app.extensions["queues"].values())
 
 
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 migrate = Migrate()
 jwt = JWTManager()
 api = Api()

@@ -47,7 +47,7 @@ def anonymize_customer(
         production.forget_card_texts(shop_id=shop_id, order_ids=order_ids)
         photos = courier.forget_trips(shop_id=shop_id, order_ids=order_ids)
     messaging.forget_customer(shop_id, customer_id)
-    db.session.commit()
     for key in photos:  # only once no row points at them: a rollback must not lose a kept photo
-        storage.delete_quietly(key)
+        storage.delete_after_commit(key)
+    db.session.commit()
     return customer

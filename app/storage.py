@@ -25,7 +25,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint, Response, abort, current_app, has_request_context, request, send_from_directory, url_for
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
+from app.common.session import after_commit
 from app.errors import DomainError, RuleViolation, ServiceUnavailable
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -340,6 +342,12 @@ def delete_quietly(key: str | None) -> None:
         get_storage().delete(key)
     except Exception:
         log.warning("could not delete stored file %s", key, exc_info=True)
+
+
+def delete_after_commit(key: str | None) -> None:
+    """Delete a replaced file once the transaction that stopped pointing at it commits; never on rollback."""
+    if key:
+        after_commit(db.session(), lambda: delete_quietly(key), what=f"delete stored file {key}")
 
 
 def public_url(key: str | None) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
+from app.common.session import HeldCommits
 from app.config import TestConfig
 from app.extensions import db, redis_client
 from tests.factories import MembershipFactory, ShopFactory, UserFactory
@@ -79,7 +80,9 @@ def _database(app, request) -> Iterator[None]:
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session
-        db.session = scoped_session(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
+        db.session = scoped_session(
+            sessionmaker(class_=HeldCommits, bind=connection, join_transaction_mode="create_savepoint")
+        )
         try:
             yield
         finally:

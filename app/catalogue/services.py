@@ -181,12 +181,12 @@ def set_product_image(*, shop_id: int, product_id: int, actor_id: int | None, up
         entity_id=product.id,
         changes={"image_key": [old_key, key]},
     )
+    storage.delete_after_commit(old_key)
     try:
         db.session.commit()
     except Exception:
         storage.delete_quietly(key)
         raise
-    storage.delete_quietly(old_key)
     return product
 
 

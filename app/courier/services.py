@@ -462,12 +462,12 @@ def set_photo(*, shop_id: int, order_id: int, actor_id: int, actor_role: Role, u
             entity_id=order.id,
             changes={"photo_key": [old_key, key]},
         )
+        storage.delete_after_commit(old_key)
         try:
             db.session.commit()
         except Exception:
             storage.delete_quietly(key)
             raise
-    storage.delete_quietly(old_key)
     return _card(shop_id, order_id)
 
 

@@ -13,6 +13,7 @@ from flask import Response, current_app, g, request
 
 from app.common import jsonparse
 from app.common.api import add_doc_parameter
+from app.common.session import one_transaction
 from app.errors import RuleViolation
 from app.extensions import db
 from app.idempotency import services
@@ -87,24 +88,26 @@ def idempotent(view: Callable) -> Callable:
         stored = services.claim(scope=scope, key=key, fingerprint=fingerprint, ttl=ttl)
         if stored is not None:
             return _replay(stored)
-        try:
-            response = current_app.make_response(view(*args, **kwargs))
-        except Exception as exc:  # an error answer is an answer too: keep it for the retries
-            db.session.rollback()
-            response = current_app.make_response(current_app.handle_user_exception(exc))
+        # The claim, the view's work and the answer commit together, or not at all.
+        with one_transaction(db.session):
+            try:
+                response = current_app.make_response(view(*args, **kwargs))
+            except Exception as exc:  # an error answer is an answer too: keep it for the retries
+                db.session.rollback()
+                response = current_app.make_response(current_app.handle_user_exception(exc))
         if response.status_code >= 500:
-            services.forget(scope=scope, key=key)
+            db.session.rollback()  # nothing done, nothing kept: a retry runs again
             return response
         headers = {name: response.headers[name] for name in REPLAYED_HEADERS if name in response.headers}
         body = response.get_data(as_text=True)
-        services.store_response(
+        stored = services.store_response(
             scope=scope,
             key=key,
             fingerprint=fingerprint,
             ttl=ttl,
             response=StoredResponse(response.status_code, body, headers),
         )
-        return response
+        return response if stored is None else _replay(stored)
 
     add_doc_parameter(wrapper, "IdempotencyKey")
     return wrapper

@@ -1,13 +1,17 @@
-"""Idempotency keys: the first response to a key is kept for 24 h and replayed to every retry."""
+"""Idempotency keys: the first response to a key is kept for 24 h and replayed to every retry.
+
+The claim, the work and the stored answer are one transaction: a crash anywhere rolls all three
+back, and the retry simply runs again. A concurrent duplicate waits on the key's unique index
+until that transaction ends, then replays the committed answer (or, if it rolled back, runs).
+"""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.common.types import utcnow
 from app.errors import ConflictError, RuleViolation
@@ -16,8 +20,11 @@ from app.idempotency.models import IdempotencyRecord
 
 KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag", "X-Pagination")
-WAIT_FOR_FIRST = 3.0  # seconds a duplicate waits for the first request's answer
-POLL_EVERY = 0.1
+# A claim committed without its answer was written by a release that committed them apart, and its
+# request died between the two (its answer followed within milliseconds otherwise): the key is free again.
+ABANDONED_AFTER = timedelta(minutes=1)
+
+_KEY = ["scope", "key"]
 
 
 @dataclass
@@ -27,88 +34,93 @@ class StoredResponse:
     headers: dict[str, str]
 
 
-def _find(scope: str, key: str) -> IdempotencyRecord | None:
-    return db.session.scalars(
+def _insert(values: dict):
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(IdempotencyRecord).values(values)
+
+
+def _verdict(scope: str, key: str, fingerprint: str) -> StoredResponse:
+    """The committed answer of the request that holds the key (the statement before waited for it to end)."""
+    record = db.session.scalars(
         select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
-    ).first()
-
-
-def _verdict(record: IdempotencyRecord, fingerprint: str) -> StoredResponse | None:
+    ).one()
     if record.fingerprint != fingerprint:
         raise RuleViolation(
             "This Idempotency-Key was used with another request body.",
             errors={"headers": {KEY_HEADER: ["Already used with a different request."]}},
         )
-    if record.status_code is None:
-        return None
+    if record.status_code is None:  # written by the previous release, its answer still to come
+        raise ConflictError(
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            errors={"headers": {KEY_HEADER: ["In progress."]}},
+        )
     return StoredResponse(record.status_code, record.response_body or "", record.response_headers or {})
 
 
 def claim(*, scope: str, key: str, fingerprint: str, ttl: timedelta) -> StoredResponse | None:
-    """Claim the key for this request, or return the response of the request that already has it.
+    """Claim the key in the request's transaction (None), or return the answer of the request that has it.
 
-    The claim is a row flushed into the caller's transaction: a concurrent request with the same
-    key blocks on the unique index until this one commits, then finds the row and replays it.
+    A concurrent request with the same key blocks on the unique index until this transaction ends.
+    An expired key, or one abandoned by a request that died before this release, is taken over.
     """
     now = utcnow()
-    existing = _find(scope, key)
-    if existing is not None and existing.expires_at <= now:
-        db.session.delete(existing)
-        db.session.flush()
-        existing = None
-    if existing is None:
+    record = IdempotencyRecord.__table__.c
+    values = {"scope": scope, "key": key, "fingerprint": fingerprint, "created_at": now, "expires_at": now + ttl}
+    statement = _insert(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=_KEY,
+        set_={
+            "fingerprint": statement.excluded.fingerprint,
+            "created_at": statement.excluded.created_at,
+            "expires_at": statement.excluded.expires_at,
+            "status_code": None,
+            "response_body": None,
+            "response_headers": None,
+        },
+        where=or_(
+            record.expires_at <= now,
+            and_(record.status_code.is_(None), record.created_at <= now - ABANDONED_AFTER),
+        ),
+    ).returning(record.id)
+    if db.session.execute(statement).first() is not None:
+        return None
+    return _verdict(scope, key, fingerprint)
+
+
+def store_response(
+    *, scope: str, key: str, fingerprint: str, ttl: timedelta, response: StoredResponse
+) -> StoredResponse | None:
+    """Keep the answer beside the work and commit both (None); or return the answer the key already has.
+
+    After a rule said no, the work and the claim were rolled back: the key is claimed again here with
+    the answer, unless a duplicate took it meanwhile; then its answer is everyone's.
+    """
+    now = utcnow()
+    record = IdempotencyRecord.__table__.c
+    values = {
+        "scope": scope,
+        "key": key,
+        "fingerprint": fingerprint,
+        "status_code": response.status_code,
+        "response_body": response.body,
+        "response_headers": response.headers,
+        "created_at": now,
+        "expires_at": now + ttl,
+    }
+    statement = _insert(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=_KEY,
+        set_={name: statement.excluded[name] for name in values if name not in _KEY},
+        # our own claim in this transaction, or what a rolled-back claim had taken over
+        where=or_(record.status_code.is_(None), record.expires_at <= now),
+    ).returning(record.id)
+    if db.session.execute(statement).first() is None:
         try:
-            with db.session.begin_nested():
-                db.session.add(IdempotencyRecord(scope=scope, key=key, fingerprint=fingerprint, expires_at=now + ttl))
-            return None
-        except IntegrityError:
-            pass  # someone else claimed it first; their answer follows
-    return _wait_for_response(scope, key, fingerprint)
-
-
-def _wait_for_response(scope: str, key: str, fingerprint: str) -> StoredResponse:
-    deadline = time.monotonic() + WAIT_FOR_FIRST
-    while True:
-        db.session.rollback()  # a fresh snapshot on each look
-        record = _find(scope, key)
-        if record is not None:
-            stored = _verdict(record, fingerprint)
-            if stored is not None:
-                return stored
-        if time.monotonic() >= deadline:
-            raise ConflictError(
-                "A request with this Idempotency-Key is still being processed; retry shortly.",
-                errors={"headers": {KEY_HEADER: ["In progress."]}},
-            )
-        time.sleep(POLL_EVERY)
-
-
-def store_response(*, scope: str, key: str, fingerprint: str, ttl: timedelta, response: StoredResponse) -> None:
-    """Keep the first answer. Runs after the view's own commit (or rollback)."""
-    try:
-        record = _find(scope, key)
-        if record is None:
-            record = IdempotencyRecord(scope=scope, key=key, fingerprint=fingerprint, expires_at=utcnow() + ttl)
-            db.session.add(record)
-        elif record.status_code is not None:
-            return
-        record.status_code = response.status_code
-        record.response_body = response.body
-        record.response_headers = response.headers
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()  # a concurrent retry claimed the key after our rollback: it owns the answer
-
-
-def forget(*, scope: str, key: str) -> None:
-    """Drop an unanswered claim so the client may retry (the request failed with a server error)."""
-    db.session.rollback()
-    db.session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key, IdempotencyRecord.status_code.is_(None)
-        )
-    )
+            return _verdict(scope, key, fingerprint)
+        finally:
+            db.session.rollback()  # nothing of ours is kept
     db.session.commit()
+    return None
 
 
 def purge_expired(now: datetime | None = None) -> int:

@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
 from rq import Retry
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
 
+from app.common.session import after_commit
 from app.extensions import db, queues
 
 log = logging.getLogger(__name__)
-_PENDING = "jobs_after_commit"
-
-
-@dataclass
-class _PendingJob:
-    queue_name: str
-    func: Callable
-    args: tuple
-    options: dict
-    # The innermost transaction (or savepoint) when it was asked for: if that rolls back, so does the job.
-    transaction: SessionTransaction
 
 
 def enqueue_after_commit(queue_name: str, func: Callable, *args: Any, **options: Any) -> None:
@@ -35,10 +22,11 @@ def enqueue_after_commit(queue_name: str, func: Callable, *args: Any, **options:
     values (ids, strings), never ORM objects. A job asked for inside a savepoint that rolls back is
     dropped with it; the jobs of the enclosing transaction stay.
     """
-    session = db.session()
-    # An idle session begins its transaction now, so a rollback before any SQL still drops the job.
-    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
-    session.info.setdefault(_PENDING, []).append(_PendingJob(queue_name, func, args, options, transaction))
+    after_commit(
+        db.session(),
+        lambda: enqueue_now(queue_name, func, *args, **options),
+        what=f"enqueue {func.__name__} on {queue_name}",
+    )
 
 
 def enqueue_now(queue_name: str, func: Callable, *args: Any, **options: Any):
@@ -67,33 +55,3 @@ def retry_policy(max_tries: int = 4, *, first_delay: int = 10) -> Retry | None:
     if max_tries < 2:
         return None  # one try: nothing to retry (RQ refuses a Retry of 0)
     return Retry(max=max_tries - 1, interval=[first_delay * 3**i for i in range(max_tries - 1)])
-
-
-@event.listens_for(Session, "after_commit")
-def _enqueue_pending(session: Session) -> None:
-    if session.get_nested_transaction() is not None:
-        return  # a savepoint was released (SQLAlchemy calls that a commit too); the real commit comes later
-    for job in session.info.pop(_PENDING, []):
-        try:
-            enqueue_now(job.queue_name, job.func, *job.args, **job.options)
-        except Exception:  # the data is committed; a failed enqueue must not turn the answer into a 500
-            log.exception("could not enqueue %s on %s after commit", job.func.__name__, job.queue_name)
-
-
-def _inside(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
-    if not previous_transaction.nested:
-        session.info.pop(_PENDING, None)
-        return
-    pending = session.info.get(_PENDING)
-    if pending:
-        # Only the rolled-back savepoint's own jobs (and those of savepoints inside it) go.
-        session.info[_PENDING] = [job for job in pending if not _inside(job.transaction, previous_transaction)]

@@ -12,7 +12,7 @@ import pytest
 from flask import request
 from flask.views import MethodView
 from marshmallow import Schema, fields
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from app.audit import services as audit
 from app.audit.models import AuditEntry
@@ -31,6 +31,7 @@ from tests.helpers import ApiClient
 URL = "/api/v1/_probe/notes"
 UPLOADS = "/api/v1/_probe/uploads"
 KEY = {"Idempotency-Key": "order-7f3a"}
+DAY = timedelta(hours=24)
 NOTE = "probe_note"
 
 # What the probe's service does next; each test sets what it needs (reset after every test).
@@ -52,6 +53,10 @@ class NoteSchema(Schema):
     request_id = fields.String()
 
 
+class WorkerKilled(BaseException):
+    """The process dies here (SIGKILL, OOM): nothing after this line runs, its connection closes."""
+
+
 def create_note(*, shop_id: int, actor_id: int, text: str) -> AuditEntry:
     """The probe's service: one row written and committed, with the failure modes a real one has."""
     entry = audit.record(shop_id=shop_id, actor_id=actor_id, action="create", entity_type=NOTE, entity_id=text)
@@ -62,6 +67,8 @@ def create_note(*, shop_id: int, actor_id: int, text: str) -> AuditEntry:
     if behaviour.get("crash"):
         raise RuntimeError("the database went away")
     db.session.commit()
+    if behaviour.pop("killed_after_commit", False):  # once: the retry finds a live process
+        raise WorkerKilled
     return entry
 
 
@@ -298,6 +305,96 @@ def test_two_concurrent_requests_with_one_key_do_the_work_once(probe, manager):
     assert [a.status_code for a in answers] == [201, 201]
     assert answers[0].data == answers[1].data
     assert sorted(a.headers.get("Idempotent-Replayed", "no") for a in answers) == ["no", "true"]
+    assert notes_written() == 1
+
+
+@pytest.mark.committed
+def test_a_process_killed_after_the_work_committed_leaves_no_claim_and_the_retry_does_it_once(probe, manager):
+    behaviour["killed_after_commit"] = True
+    with pytest.raises(WorkerKilled):
+        client_on(probe, manager).post(URL, json={"text": "roses"}, headers=KEY)
+
+    retried = client_on(probe, manager).post(URL, json={"text": "roses"}, headers=KEY)
+    again = client_on(probe, manager).post(URL, json={"text": "roses"}, headers=KEY)
+
+    # The service's commit was not the request's: the work, the claim and the answer went together.
+    assert retried.status_code == 201
+    assert "Idempotent-Replayed" not in retried.headers
+    assert again.headers["Idempotent-Replayed"] == "true" and again.data == retried.data
+    assert notes_written() == 1
+
+
+@pytest.mark.committed
+def test_a_duplicate_waiting_on_the_key_runs_the_work_when_the_first_request_dies(probe, manager):
+    behaviour.update(sleep=0.5, killed_after_commit=True)  # the first holds the key a while, then dies
+    first, second = client_on(probe, manager), client_on(probe, manager)
+    outcome: dict = {}
+
+    def send_first() -> None:
+        try:
+            first.post(URL, json={"text": "roses"}, headers=KEY)
+        except WorkerKilled:
+            outcome["first"] = "killed"
+
+    thread = threading.Thread(target=send_first)
+    thread.start()
+    time.sleep(0.2)  # the first has claimed the key and is working
+    behaviour["sleep"] = 0
+    answer = second.post(URL, json={"text": "roses"}, headers=KEY)
+    thread.join(timeout=10)
+
+    assert outcome == {"first": "killed"}
+    assert answer.status_code == 201
+    assert "Idempotent-Replayed" not in answer.headers  # it waited on the key, then did the work itself
+    assert notes_written() == 1
+
+
+@pytest.mark.committed
+def test_an_idempotent_write_commits_once_and_a_replay_not_at_all(probe, manager):
+    commits: list[str] = []
+    statements: list[str] = []
+
+    def committed(_connection) -> None:
+        commits.append("COMMIT")
+
+    def executed(_conn, _cursor, statement, _params, _context, _many) -> None:
+        statements.append(statement.split()[0].upper())
+
+    with probe.app_context():
+        engine = db.engine  # the probe app's own
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "before_cursor_execute", executed)
+    try:
+        first = client_on(probe, manager).post(URL, json={"text": "roses"}, headers=KEY)
+        commits_of_first, statements_of_first = len(commits), list(statements)
+        replay = client_on(probe, manager).post(URL, json={"text": "roses"}, headers=KEY)
+    finally:
+        event.remove(engine, "commit", committed)
+        event.remove(engine, "before_cursor_execute", executed)
+
+    assert (first.status_code, replay.headers["Idempotent-Replayed"]) == (201, "true")
+    assert commits_of_first == 1  # claim, work and answer together
+    assert len(commits) == 1  # the replay reads the answer, changes nothing
+    # No look-up before the claim, no savepoint around it: the claim and the answer are one statement each.
+    assert "SAVEPOINT" not in statements_of_first
+    assert statements_of_first.count("INSERT") == 3  # the claim, the note, the answer (an upsert on the claim)
+
+
+@pytest.mark.committed
+def test_a_claim_left_without_an_answer_by_the_previous_release_is_taken_over(probe, manager):
+    scope = f"{manager.user.id}/{manager.shop_id}"
+    now = utcnow()
+    for key, claimed_at in (("dead", now - timedelta(minutes=5)), ("young", now)):
+        db.session.add(
+            IdempotencyRecord(scope=scope, key=key, fingerprint="f" * 64, created_at=claimed_at, expires_at=now + DAY)
+        )
+    db.session.commit()
+
+    dead = client_on(probe, manager).post(URL, json={"text": "roses"}, headers={"Idempotency-Key": "dead"})
+    young = client_on(probe, manager).post(URL, json={"text": "tulips"}, headers={"Idempotency-Key": "young"})
+
+    assert dead.status_code == 201  # its request died between two commits, long ago: the key is free again
+    assert young.status_code == 422  # another body: no takeover of a claim that may still be answered
     assert notes_written() == 1
 
 

@@ -206,7 +206,7 @@ def test_with_redis_down_the_request_still_succeeds_and_the_failure_is_logged(ap
         assert answer.status_code == 201
         db.session.rollback()  # only what was committed is left
         assert db.session.get(AuditEntry, answer.json["id"]) is not None
-    failures = [r for r in caplog.records if r.name == "app.jobs" and r.levelno == logging.ERROR]
+    failures = [r for r in caplog.records if r.name == "app.common.session" and r.levelno == logging.ERROR]
     assert [r.getMessage() for r in failures] == ["could not enqueue stamp_shop on default after commit"]
     assert failures[0].exc_info is not None
 
