@@ -10,7 +10,7 @@ from functools import lru_cache
 import phonenumbers
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from app.common.schemas import Schema
+from app.common.schemas import ChangeSchema, Schema
 from app.users.models import ROLE_VALUES
 from app.users.schemas import no_nul
 
@@ -125,7 +125,7 @@ class ShopCreateSchema(Schema):
     settings = fields.Nested(ShopSettingsSchema, load_default=dict)
 
 
-class ShopUpdateSchema(Schema):
+class ShopUpdateSchema(ChangeSchema):
     name = fields.String(validate=[validate.Length(min=1, max=120), no_nul])
     timezone = fields.String(validate=validate_timezone)
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="An ISO 4217 code (e.g. RUB)."))
