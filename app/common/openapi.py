@@ -312,6 +312,8 @@ class ContractPlugin(BasePlugin):
     def _document(self, code: int | str, response: Any, *, typed: dict, idempotent: bool) -> Any:
         key = str(code)
         if not _is_error(key):
+            if response == "NOT_MODIFIED":  # flask-smorest's 304: the same headers, no body
+                response = {"description": "Not Modified", "headers": {"ETag": "ETAG"}}
             response = dict(response) if isinstance(response, dict) else response
             if isinstance(response, dict):
                 headers = response.setdefault("headers", {})
