@@ -273,3 +273,31 @@ def test_redocly_lint_reports_no_error(spec_file):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert not re.search(r"\berror\b", output), output
+
+
+# --- the server does what the document says ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [None, {}])
+def test_a_shop_change_with_nothing_to_change_is_a_422(admin, body):
+    response = admin.patch(f"/api/v1/shops/{admin.shop_id}", json=body)
+    assert response.status_code == 422, response.json
+    assert set(response.json) == ERROR_KEYS
+
+
+@pytest.mark.parametrize("body", [None, {}])
+def test_a_profile_change_with_nothing_to_change_is_a_422(admin, body):
+    response = admin.patch("/api/v1/users/me", json=body)
+    assert response.status_code == 422, response.json
+    assert admin.patch("/api/v1/users/me", json={"name": "Anna"}).status_code == 200
+
+
+def test_twelve_point_zero_is_the_integer_twelve_and_twelve_and_a_half_is_not(admin):
+    customer = admin.post("/api/v1/customers", json={"name": "Vera", "phone": "+79161234567"}).json
+    url = f"/api/v1/customers/{customer['id']}/dates"
+    response = admin.post(url, json={"label": "Birthday", "month": 12.0, "day": 5.0})
+    assert response.status_code == 201, response.json
+    assert (response.json["month"], response.json["day"]) == (12, 5)
+    refused = admin.post(url, json={"label": "Name day", "month": 12.5, "day": 5})
+    assert refused.status_code == 422
+    assert "month" in refused.json["errors"]["json"]
