@@ -14,10 +14,9 @@ from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
-from app.common.openapi import ContractPlugin, ErrorSchema
+from app.common.openapi import DECIMAL_PATTERN, ContractPlugin, ErrorSchema
 
 RANGE_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
-DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
 
 
 def _as_number(value) -> int | float:

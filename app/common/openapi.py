@@ -19,6 +19,8 @@ from marshmallow import fields
 from app.common.schemas import ChangeSchema, Schema
 
 API_PREFIX = "/api/v1/"
+DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+DECIMAL = {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN}
 IDEMPOTENCY_PARAMETER = "IdempotencyKey"
 
 # Names the rule below would get wrong or make clumsy; everything else follows the rule.
@@ -144,8 +146,8 @@ ERROR_DETAIL_SCHEMAS = {
         "properties": {
             "item_id": {"type": "integer"},
             "name": {"type": "string"},
-            "needed": {"type": "string", "format": "decimal"},
-            "available": {"type": "string", "format": "decimal"},
+            "needed": DECIMAL,
+            "available": DECIMAL,
             "batch_id": {"type": "integer", "description": "Only when a batch was named."},
         },
         "required": ["item_id", "name", "needed", "available"],
@@ -301,15 +303,19 @@ class ContractPlugin(BasePlugin):
         for method, operation in (operations or {}).items():
             operation.setdefault("operationId", operation_id(method, path))
             idempotent = _has_parameter(operation, IDEMPOTENCY_PARAMETER)
+            # flask-limiter sends Retry-After on every answer of a rate-limited operation, not only on its 429.
+            limited = any(str(code) == "429" for code in operation.get("responses", {}))
             typed = TYPED_ERRORS.get(operation["operationId"], {})
             responses = operation.setdefault("responses", {})
             if idempotent:
                 for code, description in IDEMPOTENCY_ANSWERS.items():
                     responses.setdefault(code, {"description": description})
             for code in list(responses):
-                responses[code] = self._document(code, responses[code], typed=typed, idempotent=idempotent)
+                responses[code] = self._document(
+                    code, responses[code], typed=typed, idempotent=idempotent, limited=limited
+                )
 
-    def _document(self, code: int | str, response: Any, *, typed: dict, idempotent: bool) -> Any:
+    def _document(self, code: int | str, response: Any, *, typed: dict, idempotent: bool, limited: bool) -> Any:
         key = str(code)
         if not _is_error(key):
             if response == "NOT_MODIFIED":  # flask-smorest's 304: the same headers, no body
@@ -320,13 +326,15 @@ class ContractPlugin(BasePlugin):
                 headers.setdefault("X-Request-ID", "RequestId")
                 if idempotent:
                     headers.setdefault("Idempotent-Replayed", "IdempotentReplayed")
+                if limited:
+                    headers.setdefault("Retry-After", "RetryAfterMaybe")
             return response
         status = key if key == "default" else int(key)
         shapes = typed.get(status)
         description = response.get("description") if isinstance(response, dict) else None
         # An error the view answered is stored with the key and replayed; one from the access check is not.
         replayed = idempotent and status != "default" and status < 500 and status not in NOT_REPLAYED
-        if not shapes and not replayed and description is None:
+        if not shapes and not replayed and not limited and description is None:
             return self._shared_error(status)  # the shared component, e.g. #/components/responses/NotFound
         schema = None
         if shapes:
@@ -335,4 +343,6 @@ class ContractPlugin(BasePlugin):
         documented = _error_response(status, description=description, schema=schema)
         if replayed:
             documented["headers"]["Idempotent-Replayed"] = "IdempotentReplayed"
+        if limited:
+            documented["headers"].setdefault("Retry-After", "RetryAfterMaybe")
         return documented
