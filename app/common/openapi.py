@@ -308,8 +308,10 @@ class ContractPlugin(BasePlugin):
             typed = TYPED_ERRORS.get(operation["operationId"], {})
             responses = operation.setdefault("responses", {})
             if idempotent:
+                declared = {str(code) for code in responses}
                 for code, description in IDEMPOTENCY_ANSWERS.items():
-                    responses.setdefault(code, {"description": description})
+                    if str(code) not in declared:
+                        responses[code] = {"description": description}
             for code in list(responses):
                 responses[code] = self._document(
                     code, responses[code], typed=typed, idempotent=idempotent, limited=limited
