@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import flask_smorest
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MultiDict
@@ -31,6 +31,21 @@ def _without_default(_converter, field, ret: dict, **_kwargs) -> dict:
         note = f"Default: `{json.dumps(default)}`."
         ret["description"] = f"{field.metadata['description']} {note}" if field.metadata.get("description") else note
     return {}
+
+
+def _document_exclusive_bounds(_converter, field, ret: dict, **_kwargs) -> dict:
+    """A Range that leaves out its ends (a quantity > 0) as exclusiveMinimum/exclusiveMaximum; apispec says minimum."""
+    doc = {}
+    for validator in field.validators:
+        if not isinstance(validator, validate.Range):
+            continue
+        if validator.min is not None and not validator.min_inclusive:
+            ret.pop("minimum", None)
+            doc["exclusiveMinimum"] = _as_number(validator.min)
+        if validator.max is not None and not validator.max_inclusive:
+            ret.pop("maximum", None)
+            doc["exclusiveMaximum"] = _as_number(validator.max)
+    return doc
 
 
 def _document_decimal(_converter, field, ret: dict, **_kwargs) -> dict:
@@ -60,6 +75,7 @@ class Api(flask_smorest.Api):
         kwargs.setdefault("servers", SERVERS)
         super()._init_spec(*args, **kwargs)
         self.ma_plugin.converter.add_attribute_function(_document_decimal)
+        self.ma_plugin.converter.add_attribute_function(_document_exclusive_bounds)
         self.ma_plugin.converter.add_attribute_function(_without_default)
 
     def handle_http_exception(self, error: HTTPException):

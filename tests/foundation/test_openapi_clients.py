@@ -301,3 +301,43 @@ def test_twelve_point_zero_is_the_integer_twelve_and_twelve_and_a_half_is_not(ad
     refused = admin.post(url, json={"label": "Name day", "month": 12.5, "day": 5})
     assert refused.status_code == 422
     assert "month" in refused.json["errors"]["json"]
+
+
+def _request_schemas(spec: dict) -> set[str]:
+    """Every component schema a request body uses, nested ones too."""
+    names = {
+        ref
+        for _, operation in _operations(spec)
+        for ref in re.findall(r"#/components/schemas/(\w+)", json.dumps(operation.get("requestBody", {})))
+    }
+    while True:
+        nested = {
+            ref
+            for name in names
+            for ref in re.findall(r"#/components/schemas/(\w+)", json.dumps(spec["components"]["schemas"][name]))
+        }
+        if nested <= names:
+            return names
+        names |= nested
+
+
+def test_the_limits_the_server_enforces_are_in_the_document(spec):
+    unbounded = []
+    for name in sorted(_request_schemas(spec)):
+        for field, prop in spec["components"]["schemas"][name].get("properties", {}).items():
+            kinds = prop.get("type") if isinstance(prop.get("type"), list) else [prop.get("type")]
+            if prop.get("readOnly"):
+                continue
+            if prop.get("format") == "decimal":
+                bounded = "maximum" in prop and ({"minimum", "exclusiveMinimum"} & prop.keys())
+            elif "integer" in kinds:
+                bounded = "maximum" in prop
+            elif "string" in kinds:
+                bounded = {"maxLength", "enum", "format", "pattern"} & prop.keys()
+            else:
+                continue
+            if not bounded:
+                unbounded.append(f"{name}.{field}")
+    assert unbounded == []
+    quantity = spec["components"]["schemas"]["SupplyLineCreate"]["properties"]["quantity"]
+    assert quantity["exclusiveMinimum"] == 0 and "minimum" not in quantity  # a supply of 0 is refused
