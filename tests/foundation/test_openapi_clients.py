@@ -341,3 +341,14 @@ def test_the_limits_the_server_enforces_are_in_the_document(spec):
     assert unbounded == []
     quantity = spec["components"]["schemas"]["SupplyLineCreate"]["properties"]["quantity"]
     assert quantity["exclusiveMinimum"] == 0 and "minimum" not in quantity  # a supply of 0 is refused
+
+
+def test_a_replayed_answer_carries_the_headers_its_operation_declares(spec, admin):
+    body = {"name": "Vera", "phone": "+79161234568"}
+    first = admin.post("/api/v1/customers", json=body, headers={"Idempotency-Key": "vera-1"})
+    again = admin.post("/api/v1/customers", json=body, headers={"Idempotency-Key": "vera-1"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
+    declared = _headers(spec, spec["paths"]["/api/v1/customers"]["post"]["responses"]["201"])
+    assert {"Idempotent-Replayed", "X-Request-ID", "ETag"} <= declared.keys()
+    assert {"X-Request-ID", "ETag"} <= set(again.headers.keys())
