@@ -39,21 +39,13 @@ OPERATION_IDS = {
     ("post", "/api/v1/users/me/password"): "changeCurrentUserPassword",
     ("get", "/api/v1/audit-log"): "listAuditEntries",
     ("get", "/api/v1/queues"): "getQueues",
-    ("get", "/api/v1/courier/deliveries"): "listDeliveries",
-    ("get", "/api/v1/courier/deliveries/{order_id}"): "getDelivery",
     ("put", "/api/v1/courier/deliveries/{order_id}/photo"): "uploadDeliveryPhoto",
     ("post", "/api/v1/courier/deliveries/{order_id}/pickup"): "pickUpDelivery",
     ("post", "/api/v1/orders/{order_id}/courier"): "assignOrderCourier",
     ("post", "/api/v1/orders/{order_id}/status"): "changeOrderStatus",
-    ("get", "/api/v1/orders/{order_id}/history"): "listOrderHistory",
     ("post", "/api/v1/orders/{order_id}/payments"): "createOrderPayment",
     ("get", "/api/v1/customers/{customer_id}/export"): "exportCustomer",
-    ("get", "/api/v1/customers/{customer_id}/dates"): "listCustomerDates",
     ("post", "/api/v1/customers/{customer_id}/dates"): "createCustomerDate",
-    ("patch", "/api/v1/customers/{customer_id}/dates/{date_id}"): "updateCustomerDate",
-    ("delete", "/api/v1/customers/{customer_id}/dates/{date_id}"): "deleteCustomerDate",
-    ("get", "/api/v1/customers/{customer_id}/orders"): "listCustomerOrders",
-    ("post", "/api/v1/notifications/{message_id}/retry"): "retryNotification",
     ("get", "/api/v1/products/{product_id}/cost"): "getProductCost",
     ("put", "/api/v1/products/{product_id}/image"): "uploadProductImage",
     ("get", "/api/v1/products/{product_id}/recipe"): "getProductRecipe",
@@ -96,7 +88,7 @@ def operation_id(method: str, path: str) -> str:
     names = [s for s in segments if not s.startswith("{")]
     last_is_id = segments[-1].startswith("{")
     if last_is_id:  # /orders/{id}: the one order
-        return ITEM_VERBS[method] + _camel([_singular(n) for n in names])
+        return ITEM_VERBS.get(method, method) + _camel([_singular(n) for n in names])
     if len(segments) > 1 and segments[-2].startswith("{") and method == "post":  # /orders/{id}/deliver: a step
         return names[-1] + _camel([_singular(n) for n in names[:-1]])
     if method == "get":  # /orders: the list
