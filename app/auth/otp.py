@@ -22,7 +22,7 @@ from app.errors import ServiceUnavailable, Unauthorized
 from app.extensions import db, redis_client
 from app.messaging.services import channel_for_user, queue_message
 from app.users.models import User
-from app.users.services import find_by_phone
+from app.users.services import find_by_phone, join_on_first_login
 
 log = logging.getLogger(__name__)
 
@@ -157,4 +157,5 @@ def log_in_with_code(*, phone: str, code: str) -> dict:
     user = _staff_member(phone) if outcome == 1 else None
     if user is None:
         raise Unauthorized(WRONG_CODE)
+    join_on_first_login(user)
     return start_session(user, method="otp")

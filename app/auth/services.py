@@ -20,6 +20,7 @@ from app.common.types import utcnow
 from app.errors import Unauthorized
 from app.extensions import db
 from app.users.models import User
+from app.users.services import join_on_first_login
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,14 @@ def authenticate(*, identifier: str, password: str) -> User:
 
 def log_in_with_password(*, identifier: str, password: str) -> dict:
     user = authenticate(identifier=identifier, password=password)
+    join_on_first_login(user)
     return start_session(user, method="password")
 
 
 def exchange_identity_token(*, token: str) -> dict:
     """Our own token pair for a valid token of the trusted identity service."""
     user = external.user_for(token)
+    join_on_first_login(user)
     return start_session(user, method="external")
 
 

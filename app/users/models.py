@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
@@ -96,10 +96,10 @@ class InvitationStatus(StrEnum):
 
 class StaffInvitation(TimestampMixin, db.Model):
     """A shop's offer of a role to a person. Someone who already has an account joins only by accepting it;
-    a phone new to the system gets its account and membership at once, and an accepted invitation as the record.
+    a phone new to the system gets its account (with what the shop typed) and joins at its first login.
 
     The shop sees what it typed (phone, name, role) and the answer, never the account behind the phone until
-    the person accepts.
+    the person accepts: the same for a new phone as for one with an account.
     """
 
     __tablename__ = "staff_invitations"
@@ -115,6 +115,8 @@ class StaffInvitation(TimestampMixin, db.Model):
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # This invitation made the account: the person's first login accepts it (they have no other shop to weigh).
+    opened_account: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     shop: Mapped["Shop"] = relationship()  # noqa: F821  resolved by name on the registry
 

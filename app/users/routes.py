@@ -65,8 +65,9 @@ class StaffList(MethodView):
     @blp.response(201, StaffAddedSchema)
     @blp.alt_response(409, response="CONFLICT")
     def post(self, data):
-        """Add a person by phone. A phone new to the system is on the staff at once; someone who already has an
-        account is invited and joins when they accept. The answer is the same either way."""
+        """Add a person by phone: they are invited and join when they accept (a phone new to the system gets an
+        account, and its first login accepts). The answer, the staff list and the invitations read the same either
+        way until then."""
         context = current_shop()
         return services.invite_staff(shop_id=context.shop_id, actor=context.user, actor_role=context.role, **data)
 

@@ -194,13 +194,18 @@ def _ensure_may_link_external_id(actor_role: Role) -> None:
         )
 
 
-def _ensure_external_id_free(external_id: str | None, *, user_id: int | None) -> None:
-    if not external_id:
-        return
-    stmt = select(User.id).where(User.external_id == external_id)
+def _taken(column, value: str | None, *, user_id: int | None) -> bool:
+    """Another account than `user_id` already has this e-mail or external id."""
+    if not value:
+        return False
+    stmt = select(User.id).where(column == value)
     if user_id is not None:
         stmt = stmt.where(User.id != user_id)
-    if db.session.scalar(stmt) is not None:
+    return db.session.scalar(stmt) is not None
+
+
+def _ensure_external_id_free(external_id: str | None, *, user_id: int) -> None:
+    if _taken(User.external_id, external_id, user_id=user_id):
         text = CONFLICT_FIELDS["uq_users_external_id"][1]
         raise ConflictError(text, errors={"external_id": [text]})
 
@@ -225,13 +230,8 @@ def _normalize_email(email: str | None) -> str | None:
     return email.strip().lower() if email else None
 
 
-def _ensure_email_free(email: str | None, *, user_id: int | None) -> None:
-    if not email:
-        return
-    stmt = select(User.id).where(User.email == email)
-    if user_id is not None:
-        stmt = stmt.where(User.id != user_id)
-    if db.session.scalar(stmt) is not None:
+def _ensure_email_free(email: str | None, *, user_id: int) -> None:
+    if _taken(User.email, email, user_id=user_id):
         raise ConflictError("The e-mail is taken.", errors={"email": [CONFLICT_FIELDS["uq_users_email"][1]]})
 
 
@@ -263,9 +263,10 @@ def invite_staff(
 ) -> StaffInvitation:
     """Offer the shop's role to the person with this phone; the answer is the same whoever owns it.
 
-    A phone new to the system gets its account (name, e-mail, password, language as given) and this shop's
-    membership at once. Someone who already has an account is invited: they join only when they accept, and
-    until then the shop learns nothing about them; the account fields given here are not applied to it.
+    Someone who already has an account is invited: they join only when they accept, and until then the shop
+    learns nothing about them; the account fields given here are not applied to it. A phone new to the system
+    gets its account (name, password, language as given; the e-mail and external id unless another account has
+    them, which is not told) and the same pending invitation, which its first login accepts.
     """
     now = utcnow()
     new_role = Role(role)
@@ -289,23 +290,19 @@ def invite_staff(
     )
     user = find_by_phone(phone)
     if user is None:
+        # A 409 here would tell the shop the phone is new and the e-mail has an account: a taken one is left out.
         email = _normalize_email(email)
-        _ensure_email_free(email, user_id=None)
-        _ensure_external_id_free(external_id, user_id=None)
         user = create_user(
             phone=phone,
             name=name,
-            email=email,
+            email=None if _taken(User.email, email, user_id=None) else email,
             password=password,
             language=language or shop_language(shop.country),
-            shop_id=shop_id,
-            role=new_role,
-            external_id=external_id,
+            external_id=None if _taken(User.external_id, external_id, user_id=None) else external_id,
             actor_id=actor.id,
             commit=False,
         )
-        # The account was made for this shop, with what the shop typed: it is on the staff at once.
-        invitation.status, invitation.answered_at = InvitationStatus.ACCEPTED.value, now
+        invitation.opened_account = True
     else:
         _ensure_not_already_added(shop_id=shop_id, user=user, now=now)
         # A person no shop employs any more may log in again, only to answer (they act in no shop until then).
@@ -321,7 +318,7 @@ def invite_staff(
         entity_id=invitation.id,
         changes={"role": [None, new_role.value]},
     )
-    if invitation.status == InvitationStatus.PENDING.value:
+    if not invitation.opened_account:  # the shop that typed a new person's details tells them how to log in
         _tell_invitee(invitation, user=user, shop=shop)
     _commit_or_conflict()
     return invitation
@@ -452,19 +449,10 @@ def answer_invitation(*, user: User, invitation_id: int, accept: bool) -> StaffI
         return invitation
     if state != InvitationStatus.PENDING.value:
         raise ConflictError(f"This invitation is {state}; it can no longer be answered.", errors={"status": [state]})
-    invitation.status, invitation.answered_at = wanted, now
     if accept:
-        db.session.add(Membership(user_id=user.id, shop_id=invitation.shop_id, role=invitation.role))
-        # The shop learns who the person is only now, from their own acceptance.
-        audit.record(
-            shop_id=invitation.shop_id,
-            actor_id=user.id,
-            action="accept_invitation",
-            entity_type="user",
-            entity_id=user.id,
-            changes={"invitation_id": [None, invitation.id], "role": [None, invitation.role]},
-        )
+        _join(invitation, user=user, now=now)
     else:
+        invitation.status, invitation.answered_at = wanted, now
         audit.record(
             shop_id=invitation.shop_id,
             actor_id=None,
@@ -475,6 +463,40 @@ def answer_invitation(*, user: User, invitation_id: int, accept: bool) -> StaffI
         )
     db.session.commit()
     return invitation
+
+
+def join_on_first_login(user: User) -> None:
+    """The person a shop opened the account for joins it when they first log in; the caller commits.
+
+    They have no other shop, so logging in is their answer; until then the shop saw them only as invited.
+    """
+    # The row lock (and the status re-checked after it) makes two first logins at once one membership.
+    invitation = db.session.scalars(
+        select(StaffInvitation)
+        .where(
+            StaffInvitation.user_id == user.id,
+            StaffInvitation.opened_account,
+            StaffInvitation.status == InvitationStatus.PENDING.value,
+        )
+        .with_for_update()
+    ).first()
+    now = utcnow()
+    if invitation is not None and invitation.state(now) == InvitationStatus.PENDING.value:
+        _join(invitation, user=user, now=now)
+
+
+def _join(invitation: StaffInvitation, *, user: User, now: datetime) -> None:
+    invitation.status, invitation.answered_at = InvitationStatus.ACCEPTED.value, now
+    db.session.add(Membership(user_id=user.id, shop_id=invitation.shop_id, role=invitation.role))
+    # The shop learns who the person is only now, from their own acceptance.
+    audit.record(
+        shop_id=invitation.shop_id,
+        actor_id=user.id,
+        action="accept_invitation",
+        entity_type="user",
+        entity_id=user.id,
+        changes={"invitation_id": [None, invitation.id], "role": [None, invitation.role]},
+    )
 
 
 def update_staff(*, shop_id: int, actor: User, actor_role: Role, user_id: int, data: dict[str, Any]) -> Membership:

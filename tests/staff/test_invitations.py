@@ -1,4 +1,4 @@
-"""Adding a person who already has an account: an invitation they see and answer; the shop learns nothing before."""
+"""Adding a person: an invitation they answer (a new phone by its first login); the shop learns nothing before."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
+from app.auth import otp
 from app.common.types import utcnow
 from app.extensions import db, queues
 from app.jobs.worker import build_worker
@@ -128,28 +129,128 @@ def test_a_worker_sends_the_invitation_by_sms_in_the_persons_language(app, admin
     assert db.session.scalars(select(MessageLog.status).where(MessageLog.kind == "staff_invitation")).one() == "sent"
 
 
-def test_a_new_phone_is_on_the_staff_at_once_and_needs_no_message(admin, shop):
-    added = invite(admin, "+79165550102", password="their first password")
+def shop_view(client, user_id: int) -> dict:
+    """All the shop can read about a person it added: its invitation, whether it lists them, their page."""
+    [listed] = [row for row in client.get(INVITATIONS).json if row["phone"] == db.session.get(User, user_id).phone]
+    differing = ("id", "phone", "created_at", "expires_at")  # the two invitations' own, whoever the phone is
+    return {
+        "invitation": {key: value for key, value in listed.items() if key not in differing},
+        "on_staff": user_id in [row["id"] for row in client.get(USERS).json],
+        "page": client.get(f"{USERS}/{user_id}").status_code,
+        "patch": client.patch(f"{USERS}/{user_id}", json={"role": "courier"}).status_code,
+    }
 
-    user = db.session.scalars(select(User).where(User.phone == "+79165550102")).one()
-    assert memberships(user.id) == [(shop.id, "florist")]
-    assert admin.get(f"{USERS}/{user.id}").json["name"] == "Typed Name"
+
+def test_until_they_act_a_new_phone_reads_like_an_existing_account(admin, shop, olga):
+    audit_before = entries(shop.id)
+    new = invite(admin, "+79165550102", password="their first password", email="new@shop.test")
+    known = invite(admin, olga.phone, password="their first password", email="new2@shop.test")
+    newcomer = db.session.scalars(select(User).where(User.phone == "+79165550102")).one()
+
+    assert (new.status_code, known.status_code) == (201, 201)
+    assert shop_view(admin, newcomer.id) == shop_view(admin, olga.id)
+    assert shop_view(admin, newcomer.id) == {
+        "invitation": {
+            "name": "Typed Name",
+            "role": "florist",
+            "status": "pending",
+            "user_id": None,
+            "invited_by_id": admin.user.id,
+            "answered_at": None,
+        },
+        "on_staff": False,
+        "page": 404,
+        "patch": 404,
+    }
+    # The shop's audit log shows the two invitations alike, and nothing about either account.
+    assert [e[:2] for e in entries(shop.id)[len(audit_before) :]] == [("invite", "invitation")] * 2
+    assert about(newcomer, shop.id) == about(olga, shop.id) == []
+    assert (newcomer.name, newcomer.email, newcomer.has_password) == ("Typed Name", "new@shop.test", True)
+    assert memberships(newcomer.id) == []
+
+
+def test_a_new_phone_with_an_e_mail_another_account_has_is_added_without_it(admin, olga):
+    new = invite(admin, "+79165550104", email="OLGA@elsewhere.test")
+    known = invite(admin, olga.phone, email="olga@elsewhere.test")
+
+    assert (new.status_code, known.status_code) == (201, 201)
+    assert sorted(new.json) == sorted(known.json)
+    newcomer = db.session.scalars(select(User).where(User.phone == "+79165550104")).one()
+    assert newcomer.email is None
+    db.session.refresh(olga)
+    assert olga.email == "olga@elsewhere.test"
+
+
+@pytest.fixture
+def otp_instantly(monkeypatch):
+    monkeypatch.setattr(otp, "ANSWER_FLOOR_SECONDS", 0)
+
+
+def first_login(app, phone: str, how: str) -> dict:
+    http = ApiClient(app)
+    if how == "password":
+        return http.post("/api/v1/auth/login", json={"login": phone, "password": "their first password"}).json
+    http.post("/api/v1/auth/otp/request", json={"phone": phone})
+    code = queues.get("otp").get_jobs()[-1].args[2]["code"]
+    return http.post("/api/v1/auth/otp/verify", json={"phone": phone, "code": code}).json
+
+
+@pytest.mark.parametrize("how", ["password", "otp"])
+def test_a_new_persons_first_login_accepts_and_puts_them_on_the_staff(app, admin, shop, otp_instantly, how):
+    added = invite(admin, "+79165550105", "courier", password="their first password").json
+    newcomer = db.session.scalars(select(User).where(User.phone == "+79165550105")).one()
+
+    tokens = first_login(app, "+79165550105", how)
+    again = first_login(app, "+79165550105", "password")
+
+    assert tokens["user"]["memberships"] == again["user"]["memberships"] == [{"shop_id": shop.id, "role": "courier"}]
+    assert memberships(newcomer.id) == [(shop.id, "courier")]
+    staff = admin.get(f"{USERS}/{newcomer.id}").json
+    assert (staff["name"], staff["role"]) == ("Typed Name", "courier")
+    assert newcomer.id in [row["id"] for row in admin.get(USERS).json]
     [listed] = admin.get(INVITATIONS).json
-    assert (listed["id"], listed["status"], listed["user_id"]) == (added.json["id"], "accepted", user.id)
-    assert db.session.scalar(select(func.count()).select_from(MessageLog)) == 0
+    assert (listed["id"], listed["status"], listed["user_id"]) == (added["id"], "accepted", newcomer.id)
+    assert [e for e in entries(shop.id) if e[0] == "accept_invitation"] == [
+        ("accept_invitation", "user", str(newcomer.id), newcomer.id)
+    ]
+    # The shop that typed their details tells them to log in: no invitation message of ours.
+    assert db.session.scalar(select(func.count()).select_from(MessageLog).where(MessageLog.kind != "otp")) == 0
 
 
-def test_adding_the_same_phone_again_is_one_409_whether_invited_or_on_the_staff(admin, olga):
+def test_a_first_login_accepts_only_the_invitation_that_opened_the_account(app, admin, shop, login, other_shop):
+    invite(admin, "+79165550106", password="their first password")
+    second = invite(login("admin", shop=other_shop), "+79165550106").json
+
+    tokens = first_login(app, "+79165550106", "password")
+
+    assert tokens["user"]["memberships"] == [{"shop_id": shop.id, "role": "florist"}]
+    assert db.session.get(StaffInvitation, second["id"]).status == "pending"
+
+
+def test_an_opening_invitation_revoked_or_expired_is_not_accepted_at_login(app, admin, shop):
+    revoked = invite(admin, "+79165550107", password="their first password").json
+    admin.delete(f"{INVITATIONS}/{revoked['id']}")
+    invite(admin, "+79165550108", password="their first password")
+
+    with time_machine.travel(utcnow() + timedelta(days=7, minutes=1)):
+        late = first_login(app, "+79165550108", "password")
+    after_revoke = first_login(app, "+79165550107", "password")
+
+    assert late["user"]["memberships"] == after_revoke["user"]["memberships"] == []
+    assert [row["id"] for row in admin.get(USERS).json] == [admin.user.id]
+
+
+def test_adding_the_same_phone_again_is_one_409_whether_invited_or_on_the_staff(admin, olga, member, shop):
+    on_staff, _ = member(shop, "courier")
     invite(admin, olga.phone)
     invite(admin, "+79165550103")
     invitations_before = db.session.scalar(select(func.count()).select_from(StaffInvitation))
 
-    again_invited = invite(admin, olga.phone)
-    again_member = invite(admin, "+79165550103")
+    answers = [invite(admin, phone) for phone in (olga.phone, "+79165550103", on_staff.phone)]
 
-    assert (again_invited.status_code, again_member.status_code) == (409, 409)
-    assert again_invited.json["errors"] == again_member.json["errors"]
-    assert again_invited.json["message"] == again_member.json["message"]
+    assert [answer.status_code for answer in answers] == [409, 409, 409]
+    assert answers[0].json["errors"] == answers[1].json["errors"] == answers[2].json["errors"]
+    assert answers[0].json["message"] == answers[1].json["message"] == answers[2].json["message"]
     assert db.session.scalar(select(func.count()).select_from(StaffInvitation)) == invitations_before
 
 
