@@ -464,3 +464,19 @@ def test_an_accept_and_a_revoke_at_once_end_one_way_or_the_other(app):
         members = joined(person_id, shop_id)
         status = db.session.get(StaffInvitation, invitation_id).status
         assert (status, members, statuses) in [("accepted", 1, [200, 409]), ("revoked", 0, [409, 204])]
+
+
+@pytest.mark.committed
+def test_two_first_logins_at_once_make_one_membership(app):
+    shop, boss = ShopFactory(), UserFactory()
+    MembershipFactory(user=boss, shop=shop, role="admin")
+    db.session.commit()
+    invite(ApiClient(app, user=boss, shop_id=shop.id), "+79165550109", password="their first password")
+    shop_id, person_id = shop.id, db.session.scalar(select(User.id).where(User.phone == "+79165550109"))
+    body = {"login": "+79165550109", "password": "their first password"}
+
+    statuses = at_once(*(lambda: ApiClient(app).post("/api/v1/auth/login", json=body).status_code for _ in range(2)))
+
+    assert statuses == [200, 200]
+    assert joined(person_id, shop_id) == 1
+    assert [entry[0] for entry in entries(shop_id)].count("accept_invitation") == 1
