@@ -1,6 +1,6 @@
 """a phone new to the system is invited like any other: its invitation, marked, is accepted at the first login
 
-Revision ID: 0017_h11
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-05
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017_h11"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
