@@ -70,13 +70,18 @@ def _document(view: Callable, *, with_shop: bool, roles: Iterable[Role] | None) 
         manual["description"] = (manual.get("description", "") + "\n\n" + note).strip()
 
 
+def _verify_user() -> None:
+    verify_jwt_in_request()
+    g.user = current_user
+    g.language = current_user.language  # read now: a rolled-back session would have to reload it for the error
+
+
 def authenticated(view: Callable) -> Callable:
     """Any active user with a valid access token; no shop needed."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        verify_jwt_in_request()
-        g.user = current_user
+        _verify_user()
         return view(*args, **kwargs)
 
     _document(wrapper, with_shop=False, roles=None)
@@ -90,12 +95,11 @@ def shop_access(*roles: Role) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            verify_jwt_in_request()
+            _verify_user()
             membership = _resolve_membership(current_user)
             role = Role(membership.role)
             if role not in allowed:
                 raise PermissionDenied("Your role may not do this.", errors={"role": [role.value]})
-            g.user = current_user
             g.shop = ShopContext(user=current_user, shop_id=membership.shop_id, role=role)
             return view(*args, **kwargs)
 

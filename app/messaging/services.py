@@ -264,8 +264,9 @@ def retry_message(*, shop_id: int, message_id: int, actor_id: int) -> MessageLog
         raise ConflictError("This message was sent; it is not sent again.", errors={"status": [before]})
     if before in ("queued", "sending") and not is_stuck(message):
         raise ConflictError(
-            f"This message is {before} right now; a retry is possible once it fails or is stuck.",
+            "This message is “{status}” right now; retry it once it has failed or is stuck.",
             errors={"status": [before]},
+            params={"status": before},
         )
     to = address_for_retry(message)
     # Only if nobody moved it meanwhile (a late worker, another admin): the row's status is the lock.
@@ -323,8 +324,9 @@ def address_for_retry(message: MessageLog) -> str:
         address = effective_settings(shop)["notification_email"]
     if not address:
         raise ConflictError(
-            f"No {message.channel} address is known for this recipient any more.",
+            "No {channel} address is known for this recipient any more; add one, then retry.",
             errors={"channel": [message.channel]},
+            params={"channel": message.channel},
         )
     return address
 

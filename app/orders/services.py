@@ -390,8 +390,9 @@ class _Schedule:
 def _require_editable(order: Order) -> None:
     if order.status not in EDITABLE_STATUSES:
         raise ConflictError(
-            f"A {order.status} order can no longer be changed.",
+            "The order is “{status}” and can no longer be changed; only new and confirmed orders change.",
             errors={"status": [f"The order is {order.status}; only new and confirmed orders change."]},
+            params={"status": order.status},
         )
 
 
@@ -455,8 +456,9 @@ def _discount_on(order: Order, subtotal: Decimal) -> Decimal:
     if promo is None:  # the code was deleted: the discount given stands, within the subtotal
         return min(order.discount, subtotal)
     if subtotal < promo.min_order_total:
-        message = f"The promo code {promo.code} needs a subtotal of at least {promo.min_order_total:.2f}."
-        raise RuleViolation(message, errors={"items": [message]})
+        params = {"code": promo.code, "minimum": f"{promo.min_order_total:.2f}"}
+        message = "The promo code {code} needs a subtotal of at least {minimum}; add items or remove the code."
+        raise RuleViolation(message, errors={"items": [message.format(**params)]}, params=params)
     return promos.discount_for(promo, subtotal)
 
 

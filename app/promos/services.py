@@ -47,8 +47,7 @@ def normalize_code(code: str) -> str:
 
 
 def _refuse(reason: str, **details: Any) -> RuleViolation:
-    message = REASONS[reason].format(**details)
-    return RuleViolation(message, errors={"promo_code": [message]})
+    return RuleViolation(REASONS[reason], errors={"promo_code": [REASONS[reason].format(**details)]}, params=details)
 
 
 def discount_for(promo: PromoCode, subtotal: Decimal) -> Decimal:
