@@ -126,7 +126,8 @@ class Walk:
             ] + [  # for ..., text in TABLE.items(): the table
                 n.iter.func.value if isinstance(n.iter, ast.Call) and isinstance(n.iter.func, ast.Attribute) else n.iter
                 for n in ast.walk(function)
-                if isinstance(n, ast.For) and any(isinstance(t, ast.Name) and t.id == expr.id for t in ast.walk(n.target))
+                if isinstance(n, ast.For)
+                and any(isinstance(t, ast.Name) and t.id == expr.id for t in ast.walk(n.target))
             ]
             if assigned:
                 for value in assigned:
