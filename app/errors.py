@@ -153,6 +153,10 @@ def short_reason(error: Exception) -> str:
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.before_request
+    def forget_language() -> None:  # a test's requests may share one app context, and `g` with it
+        g.pop("language", None)
+
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
         return error_response(error.status_code, error.message, error.errors, error.headers, error.params)

@@ -43,7 +43,7 @@ TERMS: dict[str, dict[str, str]] = {
         "email": "e-mail",
         "telegram": "Telegram",
         "console": "console",
-        "database": "the database",
+        "database": "database",
         "redis": "Redis",
     },
     "ru": {

@@ -26,7 +26,9 @@ RU: dict[str, str] = {
     ),
     "The service is unavailable for a moment; try again shortly.": "Сервис ненадолго недоступен; повторите чуть позже.",
     "The database is unavailable; try again shortly.": "База данных недоступна; повторите чуть позже.",
-    "Cannot reach the {component}; try again shortly.": "Нет связи: {component}; повторите чуть позже.",
+    "Cannot reach the {component} service; try again shortly.": (
+        "Нет связи с сервисом «{component}»; повторите чуть позже."
+    ),
     # --- logging in, tokens, shops of the caller ---
     "Your role may not do this.": "Вашей роли это действие недоступно; обратитесь к администратору магазина.",
     "You are not a member of any shop.": "Вы не состоите ни в одном магазине; попросите магазин пригласить вас.",

@@ -17,7 +17,7 @@ class HealthSchema(Schema):
 def _check(component: str, ok: bool) -> dict:
     if not ok:
         raise ServiceUnavailable(
-            "Cannot reach the {component}; try again shortly.",
+            "Cannot reach the {component} service; try again shortly.",
             errors={component: ["unreachable"]},
             params={"component": component},
         )

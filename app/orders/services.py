@@ -457,8 +457,11 @@ def _discount_on(order: Order, subtotal: Decimal) -> Decimal:
         return min(order.discount, subtotal)
     if subtotal < promo.min_order_total:
         params = {"code": promo.code, "minimum": f"{promo.min_order_total:.2f}"}
-        message = "The promo code {code} needs a subtotal of at least {minimum}; add items or remove the code."
-        raise RuleViolation(message, errors={"items": [message.format(**params)]}, params=params)
+        raise RuleViolation(
+            "The promo code {code} needs a subtotal of at least {minimum}; add items or remove the code.",
+            errors={"items": ["The promo code {code} needs a subtotal of at least {minimum}.".format(**params)]},
+            params=params,
+        )
     return promos.discount_for(promo, subtotal)
 
 
