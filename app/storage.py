@@ -146,7 +146,9 @@ def clean_image(stream: IO[bytes], *, field: str = "image", max_bytes: int = MAX
             "The image has too many pixels; shrink it.", errors={field: ["Far more pixels than any format allows."]}
         )
     except (OSError, SyntaxError, ValueError):
-        raise BrokenImage("The image is damaged or incomplete.", errors={field: ["Could not be decoded."]})
+        raise BrokenImage(
+            "The image is damaged or incomplete; upload it again.", errors={field: ["Could not be decoded."]}
+        )
     image.info = {}  # no EXIF, XMP or text chunks travel to the saved file
     content_type, extension = IMAGE_FORMATS[image_format]
     options: dict = {"icc_profile": icc_profile} if icc_profile else {}

@@ -36,9 +36,9 @@ def _resolve_membership(user: User) -> Membership:
         if len(user.memberships) == 1:
             return user.memberships[0]
         if not user.memberships:
-            raise NotFoundError("You are not a member of any shop.")
+            raise NotFoundError("You are not a member of any shop; ask a shop to invite you.")
         raise RuleViolation(
-            "Choose a shop: you belong to several.",
+            "Choose a shop: you belong to several. Send its id in X-Shop-Id.",
             errors={"headers": {SHOP_HEADER: ["Required when you belong to more than one shop."]}},
         )
     try:
@@ -99,7 +99,9 @@ def shop_access(*roles: Role) -> Callable:
             membership = _resolve_membership(current_user)
             role = Role(membership.role)
             if role not in allowed:
-                raise PermissionDenied("Your role may not do this.", errors={"role": [role.value]})
+                raise PermissionDenied(
+                    "Your role may not do this; ask the shop's admin.", errors={"role": [role.value]}
+                )
             g.shop = ShopContext(user=current_user, shop_id=membership.shop_id, role=role)
             return view(*args, **kwargs)
 

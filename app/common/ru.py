@@ -30,32 +30,42 @@ RU: dict[str, str] = {
         "Нет связи с сервисом «{component}»; повторите чуть позже."
     ),
     # --- logging in, tokens, shops of the caller ---
-    "Your role may not do this.": "Вашей роли это действие недоступно; обратитесь к администратору магазина.",
-    "You are not a member of any shop.": "Вы не состоите ни в одном магазине; попросите магазин пригласить вас.",
-    "Choose a shop: you belong to several.": "Выберите магазин: вы работаете в нескольких. Укажите его в X-Shop-Id.",
+    "Your role may not do this; ask the shop's admin.": (
+        "Вашей роли это действие недоступно; обратитесь к администратору магазина."
+    ),
+    "You are not a member of any shop; ask a shop to invite you.": (
+        "Вы не состоите ни в одном магазине; попросите магазин пригласить вас."
+    ),
+    "Choose a shop: you belong to several. Send its id in X-Shop-Id.": (
+        "Выберите магазин: вы работаете в нескольких. Укажите его номер в X-Shop-Id."
+    ),
     "X-Shop-Id must be a shop id.": "X-Shop-Id должен быть номером магазина.",
     "Shop not found.": "Магазин не найден.",
     "Trusted identity service tokens are not enabled.": "Вход через доверенный сервис идентификации не включён.",
     "Send the identity service's token as the Bearer token.": "Отправьте токен сервиса идентификации как Bearer-токен.",
-    "The identity token was rejected.": "Токен сервиса идентификации отклонён; войдите в нём заново.",
+    "The identity token was rejected; log in to the identity service again.": (
+        "Токен сервиса идентификации отклонён; войдите в сервис идентификации заново."
+    ),
     "Login codes are unavailable right now; try again shortly or log in with a password.": (
         "Коды для входа сейчас недоступны; повторите чуть позже или войдите по паролю."
     ),
-    "The code is wrong or has expired.": "Код неверный или истёк; запросите новый.",
+    "The code is wrong or has expired; ask for a new one.": "Код неверный или истёк; запросите новый.",
     "Too many attempts; wait before trying again.": "Слишком много попыток; подождите, прежде чем пробовать снова.",
     "The refresh token is no longer valid; log in again.": "Токен обновления больше не действует; войдите заново.",
     "Wrong phone, e-mail or password.": "Неверный телефон, e-mail или пароль.",
     "Authentication required: send a Bearer access token.": "Нужен вход: отправьте токен доступа (Bearer).",
-    "The token is invalid.": "Токен недействителен; войдите заново.",
-    "The token has expired.": "Срок действия токена истёк; обновите его или войдите заново.",
-    "The token has been revoked.": "Токен отозван; войдите заново.",
+    "The token is invalid; log in again.": "Токен недействителен; войдите заново.",
+    "The token has expired; refresh it or log in again.": (
+        "Срок действия токена истёк; обновите его или войдите заново."
+    ),
+    "The token has been revoked; log in again.": "Токен отозван; войдите заново.",
     "The token's user is unknown or inactive.": "Пользователь токена не найден или отключён.",
     "A fresh login is required.": "Нужно войти заново.",
-    "The token was rejected.": "Токен отклонён; войдите заново.",
+    "The token was rejected; log in again.": "Токен отклонён; войдите заново.",
     "Idempotency-Key must be 1 to 255 characters, none of them control characters.": (
         "Idempotency-Key должен быть длиной от 1 до 255 символов, без управляющих символов."
     ),
-    "This Idempotency-Key was used with another request body.": (
+    "This Idempotency-Key was used with another request body; use a new key for a new request.": (
         "Этот Idempotency-Key уже использован с другим телом запроса; для нового запроса возьмите новый ключ."
     ),
     "A request with this Idempotency-Key is still being processed; retry shortly.": (
@@ -66,7 +76,9 @@ RU: dict[str, str] = {
         "Товар изменили после того, как вы его загрузили; обновите его и повторите."
     ),
     "Unknown or retired warehouse items.": "Неизвестные или выведенные из оборота позиции склада.",
-    "A category with this name already exists.": "Категория с таким названием уже есть; выберите другое.",
+    "A category with this name already exists; choose another name.": (
+        "Категория с таким названием уже есть; выберите другое."
+    ),
     "No such category.": "Такой категории нет.",
     "Product not found.": "Товар не найден.",
     # --- couriers and deliveries ---
@@ -85,7 +97,9 @@ RU: dict[str, str] = {
         "Доставка в статусе «{status}», перевести её в «{target}» сейчас нельзя; обновите её, чтобы увидеть "
         "следующий шаг."
     ),
-    "This delivery was given to another courier.": "Эту доставку передали другому курьеру; обновите список доставок.",
+    "This delivery was given to another courier; reload your deliveries.": (
+        "Эту доставку передали другому курьеру; обновите список доставок."
+    ),
     "Assign a courier before the delivery leaves the shop.": "Назначьте курьера, прежде чем доставка покинет магазин.",
     "The hand-over time is in the future: check the phone's clock, or send no completed_at.": (
         "Время передачи в будущем: проверьте часы телефона или не отправляйте completed_at."
@@ -108,7 +122,9 @@ RU: dict[str, str] = {
     "Date not found.": "Дата не найдена.",
     "No such day in that month.": "В этом месяце нет такого дня.",
     "Not a valid phone number.": "Неверный номер телефона.",
-    "A customer with this phone already exists.": "Клиент с таким телефоном уже есть; откройте его карточку.",
+    "A customer with this phone already exists; open their record instead.": (
+        "Клиент с таким телефоном уже есть; откройте его карточку."
+    ),
     # --- messages and queues ---
     "the login code expired before it could be sent; a new one can be asked for": (
         "код для входа истёк, не успев отправиться; можно запросить новый"
@@ -131,15 +147,19 @@ RU: dict[str, str] = {
     "No {channel} address is known for this recipient any more; add one, then retry.": (
         "Адрес для канала «{channel}» у получателя больше не известен; добавьте его и повторите."
     ),
-    "Redis is unavailable; the queues cannot be read.": (
+    "Redis is unavailable, so the queues cannot be read; try again shortly.": (
         "Redis недоступен, очереди прочитать нельзя; повторите чуть позже."
     ),
     # --- orders ---
     "Order not found.": "Заказ не найден.",
     "No such customer.": "Такого клиента нет.",
-    "Some products are not on sale here.": "Некоторые товары здесь не продаются; уберите их из заказа.",
-    "The order is too large for the books.": "Заказ слишком большой для учёта; разделите его на несколько.",
-    "The pickup time has passed.": "Время самовывоза уже прошло; выберите другое.",
+    "Some products are not on sale here; remove them from the order.": (
+        "Некоторые товары здесь не продаются; уберите их из заказа."
+    ),
+    "The order is too large for the books; split it into several orders.": (
+        "Заказ слишком большой для учёта; разделите его на несколько."
+    ),
+    "The pickup time has passed; choose another one.": "Время самовывоза уже прошло; выберите другое.",
     "The order is “{status}” and can no longer be changed; only new and confirmed orders change.": (
         "Заказ в статусе «{status}», его уже нельзя изменить; меняются только новые и подтверждённые заказы."
     ),
@@ -158,7 +178,7 @@ RU: dict[str, str] = {
     "Say why the order is cancelled.": "Укажите причину отмены заказа.",
     "This provider payment is already recorded on another order.": "Этот платёж уже записан на другой заказ.",
     "A cancelled order takes no payments, only refunds.": "Отменённый заказ не принимает платежи, только возвраты.",
-    "That is more than the amount due.": "Это больше суммы к оплате; проверьте сумму.",
+    "That is more than the amount due; check the amount.": "Это больше суммы к оплате; проверьте сумму.",
     "A refund cannot exceed what was paid.": "Возврат не может быть больше оплаченного.",
     "The order is “{status}”, so it cannot become “{target}”; reload it to see where it can go next.": (
         "Заказ в статусе «{status}», перевести его в «{target}» нельзя; обновите его, чтобы увидеть, "
@@ -186,7 +206,9 @@ RU: dict[str, str] = {
     "Promo code not found.": "Промокод не найден.",
     "A percent discount is at most 100.": "Скидка в процентах — не больше 100.",
     "The code must end after it starts.": "Промокод должен заканчиваться позже, чем начинается.",
-    "A promo code with this code already exists.": "Такой промокод уже есть; выберите другой текст.",
+    "A promo code with this code already exists; choose another text.": (
+        "Такой промокод уже есть; выберите другой текст."
+    ),
     "No such promo code.": "Такого промокода нет; проверьте написание.",
     "This promo code is switched off.": "Этот промокод выключен.",
     "This promo code is not valid yet.": "Этот промокод ещё не действует.",
@@ -196,17 +218,21 @@ RU: dict[str, str] = {
     ),
     "This promo code has been used up.": "Этот промокод уже израсходован.",
     # --- reports ---
-    "The stock of a future day is not known yet.": (
+    "The stock of a future day is not known yet; choose today or earlier.": (
         "Остатки на будущий день ещё неизвестны; выберите сегодня или раньше."
     ),
-    "`from` is after `to`.": "`from` позже, чем `to`; поменяйте даты местами.",
-    "The range is too long.": "Период слишком длинный; сократите его.",
+    "`from` is after `to`; swap the dates.": "`from` позже, чем `to`; поменяйте даты местами.",
+    "The range is too long; shorten it.": "Период слишком длинный; сократите его.",
     # --- shops and delivery windows ---
     "Only a shop's admin may open another shop.": "Открыть ещё один магазин может только администратор магазина.",
     "Only the shop's admins change its settings.": "Настройки магазина меняют только его администраторы.",
-    "The delivery window is full.": "Окно доставки заполнено; выберите другое.",
-    "The delivery window no longer takes orders.": "Окно доставки больше не принимает заказы; выберите другое.",
-    "The shop has no such delivery window on that date.": "У магазина нет такого окна доставки в этот день.",
+    "The delivery window is full; choose another one.": "Окно доставки заполнено; выберите другое.",
+    "The delivery window no longer takes orders; choose another one.": (
+        "Окно доставки больше не принимает заказы; выберите другое."
+    ),
+    "The shop has no such delivery window on that date; choose one of its windows.": (
+        "У магазина нет такого окна доставки в этот день; выберите одно из его окон."
+    ),
     # --- images and files ---
     "The image has too many pixels: at most {megapixels} megapixels for a {kind}; shrink it.": (
         "В изображении слишком много пикселей: для {kind} не больше {megapixels} Мп; уменьшите его."
@@ -216,7 +242,9 @@ RU: dict[str, str] = {
     ),
     "Not an image; upload {formats}.": "Это не изображение; загрузите {formats}.",
     "The image has too many pixels; shrink it.": "В изображении слишком много пикселей; уменьшите его.",
-    "The image is damaged or incomplete.": "Изображение повреждено или загружено не полностью; загрузите его снова.",
+    "The image is damaged or incomplete; upload it again.": (
+        "Изображение повреждено или загружено не полностью; загрузите его снова."
+    ),
     "File storage is unavailable; try again in a minute.": "Хранилище файлов недоступно; повторите через минуту.",
     # --- staff and invitations ---
     "User not found.": "Пользователь не найден.",
@@ -253,15 +281,21 @@ RU: dict[str, str] = {
     "Supply not found.": "Поставка не найдена.",
     "A delivery cannot be received in the future.": "Поставку нельзя принять будущей датой.",
     "Item not found.": "Позиция склада не найдена.",
-    "An item with this name already exists.": "Позиция с таким названием уже есть; выберите другое.",
+    "An item with this name already exists; choose another name.": (
+        "Позиция с таким названием уже есть; выберите другое."
+    ),
     "Orders are taking these items right now; try again in a moment.": (
         "Эти позиции сейчас резервируют заказы; повторите через мгновение."
     ),
     "Unknown warehouse items.": "Неизвестные позиции склада.",
-    "That would be more stock than the books can hold.": "Столько остатка учёт не вмещает; проверьте количество.",
+    "That would be more stock than the books can hold; check the quantity.": (
+        "Столько остатка учёт не вмещает; проверьте количество."
+    ),
     "Quantities must be positive.": "Количество должно быть больше нуля.",
     "A named batch is not a batch of that item.": "Указанная партия не относится к этой позиции.",
-    "Not enough stock.": "Не хватает остатков; примите поставку или измените заказ.",
+    "Not enough stock; receive a supply or change the order.": (
+        "Не хватает остатков; примите поставку или измените заказ."
+    ),
     "Stems this order held are gone (written off or counted missing) and no stock replaced them: "
     "receive a supply or change the order.": (
         "Цветов, зарезервированных за заказом, больше нет (списаны или не найдены при инвентаризации), "

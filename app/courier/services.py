@@ -306,7 +306,13 @@ def _lock_delivery(shop_id: int, order_id: int, actor_id: int, actor_role: Role,
         raise NotFoundError("Delivery not found.")
     if actor_role == Role.COURIER and order.courier_id != actor_id:
         if _was_assigned(order.id, actor_id):
-            raise _late(order, target, actor_id, actor_role, "This delivery was given to another courier.")
+            raise _late(
+                order,
+                target,
+                actor_id,
+                actor_role,
+                "This delivery was given to another courier; reload your deliveries.",
+            )
         raise NotFoundError("Delivery not found.")
     return order
 

@@ -359,7 +359,7 @@ def queue_overview(*, shop_id: int) -> dict[str, Any]:
             "workers": _workers(),
         }
     except RedisError:
-        raise ServiceUnavailable("Redis is unavailable; the queues cannot be read.") from None
+        raise ServiceUnavailable("Redis is unavailable, so the queues cannot be read; try again shortly.") from None
 
 
 def _queue_state(queue: Queue, shop_id: int) -> dict[str, Any]:

@@ -135,7 +135,10 @@ def _check_terms(terms: dict[str, Any]) -> None:
 
 
 def _code_taken() -> ConflictError:
-    return ConflictError("A promo code with this code already exists.", errors={"code": ["Already used in this shop."]})
+    return ConflictError(
+        "A promo code with this code already exists; choose another text.",
+        errors={"code": ["Already used in this shop."]},
+    )
 
 
 def _code_exists(shop_id: int, code: str, *, other_than: int | None = None) -> bool:

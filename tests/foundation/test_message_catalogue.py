@@ -215,10 +215,10 @@ def test_every_message_is_found_in_the_code(walk):
     # The walk does find them: a step conflict, a helper's default, a constant, a table, a JWT and a limiter message.
     for sentence in (
         "The delivery is “{status}”, so it cannot become “{target}” now; reload it to see its next step.",
-        "This delivery was given to another courier.",
+        "This delivery was given to another courier; reload your deliveries.",
         "Wrong phone, e-mail or password.",
-        "The delivery window is full.",
-        "The token has expired.",
+        "The delivery window is full; choose another one.",
+        "The token has expired; refresh it or log in again.",
         "Too many attempts; wait before trying again.",
     ):
         assert sentence in walk.found
