@@ -78,7 +78,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _document_common_parameters(api) -> None:
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "The access token."}
+    )
+    api.spec.components.security_scheme(
+        "refreshToken", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "The refresh token."}
+    )
+    api.spec.components.security_scheme(
+        "identityToken",
+        {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "A token of the identity service."},
+    )
     api.spec.options["security"] = [{"bearerAuth": []}]
     api.spec.components.parameter(
         "XShopId",

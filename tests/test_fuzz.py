@@ -26,7 +26,19 @@ from tests.fuzz_support import point_at_seeded_rows, seed_shop
 # What the document promises and a client relies on: no 5xx, documented status codes, content
 # types, headers and bodies, 405 with `Allow` for the methods a path does not have, and no
 # operation that documents a Bearer token answering 2xx without one.
+# Headers a client reads: each one the server sends must be declared on that answer of that operation.
+CLIENT_HEADERS = ("ETag", "X-Pagination", "Retry-After", "Idempotent-Replayed", "X-Request-ID")
+
+
+def sent_headers_are_declared(ctx, response, case) -> None:
+    definition = case.operation.responses.find_by_status_code(response.status_code)
+    declared = {name.lower() for name, _ in definition.headers.items()} if definition is not None else set()
+    undeclared = [name for name in CLIENT_HEADERS if name.lower() in response.headers and name.lower() not in declared]
+    assert not undeclared, f"{case.operation.label} answered {response.status_code} with undeclared {undeclared}"
+
+
 CHECKS = [
+    schemathesis.check(sent_headers_are_declared),
     checks.not_a_server_error,
     checks.status_code_conformance,
     checks.content_type_conformance,

@@ -11,7 +11,8 @@ from app.users.schemas import UserWithMembershipsSchema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Logging in and tokens.")
 
-BEARER_DOC = [{"bearerAuth": []}]
+REFRESH_TOKEN_DOC = [{"refreshToken": []}]
+IDENTITY_TOKEN_DOC = [{"identityToken": []}]
 
 
 @blp.route("/login")
@@ -34,7 +35,7 @@ class Refresh(MethodView):
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, "UNAUTHORIZED")
     @blp.alt_response(429, "TOO_MANY_REQUESTS")
-    @blp.doc(security=BEARER_DOC)
+    @blp.doc(security=REFRESH_TOKEN_DOC)
     def post(self):
         """A new token pair for the refresh token sent as the Bearer token (which is then used up).
 
@@ -61,7 +62,7 @@ class Exchange(MethodView):
     @blp.alt_response(401, "UNAUTHORIZED")
     @blp.alt_response(404, "NOT_FOUND")
     @blp.alt_response(429, "TOO_MANY_REQUESTS")
-    @blp.doc(security=BEARER_DOC)
+    @blp.doc(security=IDENTITY_TOKEN_DOC)
     def post(self):
         """Our own token pair for a token of the trusted identity service, sent as the Bearer token.
 

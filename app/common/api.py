@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import flask_smorest
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 from webargs.multidictproxy import MultiDictProxy
@@ -15,24 +16,39 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from app.common import jsonparse
+from app.common.openapi import DECIMAL_PATTERN, ContractPlugin, ErrorSchema
 from app.errors import http_message, human_message
 
-PAGINATION_HEADER_DOC = {
-    "description": (
-        "Pagination metadata as a JSON string: total, total_pages, first_page, last_page, "
-        "page, previous_page, next_page."
-    ),
-    "schema": {"type": "string"},
-}
-
-
 RANGE_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
-DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
 
 
 def _as_number(value) -> int | float:
     value = Decimal(str(value))
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _without_default(_converter, field, ret: dict, **_kwargs) -> dict:
+    """A server default goes into the description, not `default`: generators type a property with one as required."""
+    if "default" in ret:
+        default = ret.pop("default")
+        note = f"Default: `{json.dumps(default)}`."
+        ret["description"] = f"{field.metadata['description']} {note}" if field.metadata.get("description") else note
+    return {}
+
+
+def _document_exclusive_bounds(_converter, field, ret: dict, **_kwargs) -> dict:
+    """A Range that leaves out its ends (a quantity > 0) as exclusiveMinimum/exclusiveMaximum; apispec says minimum."""
+    doc = {}
+    for validator in field.validators:
+        if not isinstance(validator, validate.Range):
+            continue
+        if validator.min is not None and not validator.min_inclusive:
+            ret.pop("minimum", None)
+            doc["exclusiveMinimum"] = _as_number(validator.min)
+        if validator.max is not None and not validator.max_inclusive:
+            ret.pop("maximum", None)
+            doc["exclusiveMaximum"] = _as_number(validator.max)
+    return doc
 
 
 def _document_decimal(_converter, field, ret: dict, **_kwargs) -> dict:
@@ -51,10 +67,19 @@ def _document_decimal(_converter, field, ret: dict, **_kwargs) -> dict:
     return doc
 
 
+SERVERS = [{"url": "/", "description": "The server that serves this document."}]
+
+
 class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorSchema
+
     def _init_spec(self, *args, **kwargs):
+        kwargs["extra_plugins"] = [ContractPlugin(), *(kwargs.get("extra_plugins") or ())]
+        kwargs.setdefault("servers", SERVERS)
         super()._init_spec(*args, **kwargs)
         self.ma_plugin.converter.add_attribute_function(_document_decimal)
+        self.ma_plugin.converter.add_attribute_function(_document_exclusive_bounds)
+        self.ma_plugin.converter.add_attribute_function(_without_default)
 
     def handle_http_exception(self, error: HTTPException):
         payload, code, headers = super().handle_http_exception(error)
@@ -90,6 +115,17 @@ def _nul_errors(value: Any) -> Any:
     return errors or None
 
 
+def _whole_numbers(value: Any) -> Any:
+    """12.0 as 12: JSON (and the document's `integer`) has one number twelve; strict integer fields refused 12.0."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
+
+
 class Parser(FlaskParser):
     def load_json(self, req, schema):
         # webargs' own parse is the standard library's, unbounded: 10,000 levels deep was a RecursionError (500).
@@ -110,7 +146,7 @@ class Parser(FlaskParser):
         errors = _nul_errors(location_data)
         if errors:
             raise ValidationError(errors)
-        return location_data
+        return _whole_numbers(location_data) if location == "json" else location_data
 
 
 EXTRA_PARAMETERS = "extra_parameters"
@@ -139,5 +175,5 @@ class Blueprint(flask_smorest.Blueprint):
         return doc
 
     def _document_pagination_metadata(self, spec, resp_doc):
-        # Headers are strings: document X-Pagination as the JSON text it is, not as an object.
-        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = PAGINATION_HEADER_DOC
+        # Headers are strings: X-Pagination is JSON text whose content is PaginationMetadata.
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = "Pagination"

@@ -6,7 +6,7 @@ import decimal
 from decimal import Decimal
 
 import marshmallow
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.common.dumping import plan_of, run_plan
 from app.common.phones import InvalidPhone, normalize_phone
@@ -34,6 +34,15 @@ class Schema(marshmallow.Schema):
 
 class StrictSchema(Schema):
     """Input schemas reject unknown fields (marshmallow's default), naming them."""
+
+
+class ChangeSchema(Schema):
+    """A PATCH body: at least one field, so a missing or empty body is a 422 rather than a change of nothing."""
+
+    @validates_schema
+    def _something_to_change(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Send at least one field to change.")
 
 
 class PhoneField(fields.String):

@@ -93,7 +93,7 @@ class DeliveryPickup(MethodView):
 class DeliveryDeliver(MethodView):
     @shop_access(*DELIVERY_STAFF)
     @idempotent
-    @blp.arguments(DeliverSchema)
+    @blp.arguments(DeliverSchema, required=False)
     @blp.response(200, DeliverySchema)
     @blp.alt_response(409, description=LATE)
     def post(self, data, order_id):

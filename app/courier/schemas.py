@@ -58,7 +58,7 @@ class DeliverySchema(Schema):
         lambda card: public_url(get_value(card, "photo_key")),  # a card, or a list row (a dict)
         required=True,
         allow_none=True,
-        metadata={"type": ["string", "null"], "description": "Proof of delivery."},
+        metadata={"type": "string", "format": "uri", "description": "Proof of delivery: an absolute URL, or null."},
     )
     updated_at = fields.AwareDateTime(required=True, attribute="order.updated_at")
 

@@ -40,8 +40,19 @@ BATCH = 200
 # while it is valid: the same code; a reminder or alert to staff). To a customer a second copy costs
 # money and goodwill, so there the unknown goes to a person (the row fails with the reason).
 RESEND_WHEN_UNKNOWN = frozenset(
-    {"otp", "courier_reminder", "florist_reminder", "overdue_delivery", "overdue_production", "stock_digest"}
+    {
+        "otp",
+        "courier_reminder",
+        "florist_reminder",
+        "overdue_delivery",
+        "overdue_production",
+        "stock_digest",
+        "stock_short",
+        "staff_invitation",
+    }
 )
+# A row whose sends keep dying with their workers (a message that brings its worker down each time) stops here.
+MAX_TRIES_RECOVERED = services.DEFAULT_MAX_TRIES + 2
 UNKNOWN_OUTCOME = (
     "the worker stopped while the provider was answering; it may have arrived: check with the recipient before retrying"
 )
@@ -62,11 +73,13 @@ def recover_messages(now: datetime | None = None) -> dict[str, int]:
     """One sweep over the message log; how many rows were queued again, marked sent, or failed."""
     now = now or utcnow()
     outcome = {"requeued": 0, "sent": 0, "failed": 0}
+    # One commit a row: a row's lock is never held while the next one asks SMS.RU, and its job goes out at once.
     for row, job in _lost(now):
         _requeue_or_fail(row, job, now, outcome)
+        db.session.commit()
     for row, job in _abandoned(now):
         _settle(row, job, now, outcome)
-    db.session.commit()  # the send jobs of the rows queued again are enqueued now
+        db.session.commit()
     if any(outcome.values()):
         log.warning("message recovery: %(requeued)d queued again, %(sent)d found sent, %(failed)d failed", outcome)
     return outcome
@@ -145,6 +158,10 @@ def _settle(row: MessageLog, job: Job | None, now: datetime, outcome: dict[str, 
 
 
 def _requeue_or_fail(row: MessageLog, job: Job | None, now: datetime, outcome: dict[str, int]) -> None:
+    if row.attempts >= MAX_TRIES_RECOVERED:
+        _fail(row, f"not sent: {row.attempts} tries ended with their worker gone; retry once the cause is fixed", now)
+        outcome["failed"] += 1
+        return
     try:
         send = _send_for(row, job, now)
     except ConflictError as exc:

@@ -161,9 +161,10 @@ def enqueue_send(
     queue: str,
     description: str | None,
     failure_ttl: int = FAILED_JOB_KEPT_SECONDS,
+    tries_made: int | None = None,
 ) -> None:
-    """Enqueue the send job that owns `message` (its `job_id`) after the caller's commit, with the tries it
-    has left."""
+    """Enqueue the send job that owns `message` (its `job_id`) after the caller's commit, with the tries left
+    after `tries_made` (default: the row's attempts; an admin's retry starts afresh with 0)."""
     enqueue_after_commit(
         queue,
         send_message,
@@ -171,7 +172,7 @@ def enqueue_send(
         to,
         dict(secret_values or {}),
         job_id=message.job_id,
-        retry=send_retry(message.attempts),
+        retry=send_retry(message.attempts if tries_made is None else tries_made),
         job_timeout=send_timeout(),
         failure_ttl=failure_ttl,
         meta={SHOP_META: message.shop_id},  # whose job it is, for /queues
@@ -285,7 +286,9 @@ def retry_message(*, shop_id: int, message_id: int, actor_id: int) -> MessageLog
         db.session.rollback()
         raise ConflictError("This message changed meanwhile; reload it and try again.")
     db.session.refresh(message)
-    enqueue_send(message, to, None, queue=queue_for(message.kind), description=f"retry message {message.id}")
+    enqueue_send(
+        message, to, None, queue=queue_for(message.kind), description=f"retry message {message.id}", tries_made=0
+    )
     audit.record(
         shop_id=shop_id,
         actor_id=actor_id,
@@ -313,6 +316,9 @@ def address_for_retry(message: MessageLog) -> str:
                 "The customer no longer agrees to reminders.", errors={"customer": ["no marketing consent"]}
             )
         address = _address_of(customer, message.channel)
+    elif message.user_id is not None and message.shop_id is None:  # to a person, from no shop (an invitation)
+        user = db.session.get(User, message.user_id)
+        address = _address_of(user, message.channel) if user is not None else None
     elif message.user_id is not None:
         user = db.session.get(User, message.user_id)
         works_here = user is not None and user.is_active and any(m.shop_id == message.shop_id for m in user.memberships)

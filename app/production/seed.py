@@ -1,15 +1,16 @@
 """The demo shop's workshop and couriers: orders taken on through every later state, by the services.
 
 After `seed_orders` (new, confirmed with pending tasks, ready and completed pickups, cancelled), this
-step adds tomorrow's deliveries that a florist is assembling, that are ready, out with the courier,
-delivered with cash collected, and back from a failed trip; so every order state, task state and
-delivery state is there to click through.
+step adds today's deliveries (the shop's local day) that a florist is assembling, that are ready, out
+with the courier, delivered with cash collected, and back from a failed trip; so every order state,
+task state and delivery state is there to click through, and the courier app has a day to show.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -114,11 +115,13 @@ def _take_to(order_id: int, demo: dict[str, Any], shop_id: int, florist_id: int,
 
 
 def seed_workshop_and_deliveries(state: dict) -> None:
-    """Five deliveries for tomorrow taken as far as the workshop and the courier would."""
+    """Five deliveries for today taken as far as the workshop and the courier would."""
     shop, actor_id = state["shop"], state["owner"].id
     florist, courier = users.find_by_phone(DEMO_FLORIST_PHONE), users.find_by_phone(DEMO_COURIER_PHONE)
     products = {p.name: p.id for p in db.session.scalars(select(Product).where(Product.shop_id == shop.id))}
-    tomorrow = shop_today(shop.id) + timedelta(days=1)
+    today = shop_today(shop.id)
+    # Taken when the shop's day began, so today's windows are open however late in the evening the demo is seeded.
+    morning = datetime.combine(today, time(0), tzinfo=ZoneInfo(shop.timezone))
     for demo in DEMO_DELIVERIES:
         (name, phone), (recipient_name, recipient_phone) = demo["customer"], demo["recipient"]
         data = {
@@ -127,14 +130,14 @@ def seed_workshop_and_deliveries(state: dict) -> None:
             "recipient_phone": recipient_phone,
             "fulfillment": "delivery",
             "address": demo["address"],
-            "delivery_date": tomorrow,
+            "delivery_date": today,
             "window_start": demo["window"],
             "card_text": demo["card_text"],
             "comment": demo["comment"],
             "items": [{"product_id": products[demo["product"]], "quantity": 1}],
             "source": "phone",
         }
-        order = orders.create_order(shop_id=shop.id, actor_id=actor_id, data=data, commit=False)
+        order = orders.create_order(shop_id=shop.id, actor_id=actor_id, data=data, now=morning, commit=False)
         orders.change_status(shop_id=shop.id, order_id=order.id, actor_id=actor_id, status="confirmed", commit=False)
         _take_to(order.id, demo, shop.id, florist.id, courier.id)
     # One of the earlier confirmed orders' tasks goes to the florist; the other stays for anyone to claim.

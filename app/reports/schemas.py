@@ -253,7 +253,7 @@ class WriteOffRowSchema(Schema):
     cost = Money()
 
 
-class WriteOffReasonSchema(Schema):
+class WriteOffsByReasonSchema(Schema):
     reason = fields.String(required=True, metadata=REASONS)
     write_offs = Count()
     cost = Money()
@@ -280,7 +280,7 @@ class WriteOffsReportSchema(ReportHeaderSchema):
     total_cost = Money()
     total_write_offs = Count()
     rows = fields.List(fields.Nested(WriteOffRowSchema), required=True)
-    by_reason = fields.List(fields.Nested(WriteOffReasonSchema), required=True)
+    by_reason = fields.List(fields.Nested(WriteOffsByReasonSchema), required=True)
     by_item = fields.List(fields.Nested(WriteOffItemSchema), required=True)
     by_person = fields.List(fields.Nested(WriteOffPersonSchema), required=True)
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 import phonenumbers
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from app.common.schemas import Schema
+from app.common.schemas import ChangeSchema, Schema
 from app.users.models import ROLE_VALUES
 from app.users.schemas import no_nul
 
@@ -21,6 +21,12 @@ MAX_MONEY = Decimal("9999999999.99")
 @lru_cache(maxsize=1)
 def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+# What the validators below accept, said in the document too.
+TIMEZONE_DOC = {"maxLength": 64, "example": "Europe/Moscow"}
+COUNTRY_DOC = {"pattern": "^[A-Z]{2}$", "example": "RU"}
+HH_MM_DOC = {"pattern": HH_MM.pattern}
 
 
 def validate_timezone(value: str) -> None:
@@ -43,8 +49,8 @@ class DeliverySlotSchema(Schema):
     """A weekly delivery window in the shop's local time."""
 
     weekday = fields.Integer(required=True, validate=validate.Range(0, 6), metadata={"description": "0 = Monday."})
-    start = fields.String(required=True, validate=validate_hh_mm, metadata={"example": "10:00"})
-    end = fields.String(required=True, validate=validate_hh_mm, metadata={"example": "14:00"})
+    start = fields.String(required=True, validate=validate_hh_mm, metadata={**HH_MM_DOC, "example": "10:00"})
+    end = fields.String(required=True, validate=validate_hh_mm, metadata={**HH_MM_DOC, "example": "14:00"})
     capacity = fields.Integer(
         required=True, validate=validate.Range(1, 10000), metadata={"description": "Deliveries the window takes."}
     )
@@ -79,7 +85,10 @@ class ShopSettingsSchema(Schema):
     same_day_cutoff = fields.String(
         allow_none=True,
         validate=validate_hh_mm,
-        metadata={"description": "Last local time for same-day delivery orders; null: none. Default null."},
+        metadata={
+            **HH_MM_DOC,
+            "description": "Last local time for same-day delivery orders; null: none. Default null.",
+        },
     )
     delivery_slots = fields.List(
         fields.Nested(DeliverySlotSchema), metadata={"description": "Weekly delivery windows. Default none."}
@@ -116,20 +125,20 @@ class ShopSchema(Schema):
 
 class ShopCreateSchema(Schema):
     name = fields.String(required=True, validate=[validate.Length(min=1, max=120), no_nul])
-    timezone = fields.String(load_default="Europe/Moscow", validate=validate_timezone)
+    timezone = fields.String(load_default="Europe/Moscow", validate=validate_timezone, metadata=TIMEZONE_DOC)
     currency = fields.String(
         load_default="RUB", validate=validate.Regexp(r"^[A-Z]{3}$", error="An ISO 4217 code (e.g. RUB).")
     )
-    country = fields.String(load_default="RU", validate=validate_country)
+    country = fields.String(load_default="RU", validate=validate_country, metadata=COUNTRY_DOC)
     address = fields.String(load_default="", validate=[validate.Length(max=500), no_nul])
     settings = fields.Nested(ShopSettingsSchema, load_default=dict)
 
 
-class ShopUpdateSchema(Schema):
+class ShopUpdateSchema(ChangeSchema):
     name = fields.String(validate=[validate.Length(min=1, max=120), no_nul])
-    timezone = fields.String(validate=validate_timezone)
+    timezone = fields.String(validate=validate_timezone, metadata=TIMEZONE_DOC)
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="An ISO 4217 code (e.g. RUB)."))
-    country = fields.String(validate=validate_country)
+    country = fields.String(validate=validate_country, metadata=COUNTRY_DOC)
     address = fields.String(validate=[validate.Length(max=500), no_nul])
     settings = fields.Nested(
         ShopSettingsSchema, metadata={"description": "Only the keys sent change; delivery_slots is replaced whole."}

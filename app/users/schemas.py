@@ -1,7 +1,7 @@
 from flask import g, has_request_context
 from marshmallow import ValidationError, fields, post_dump, validate
 
-from app.common.schemas import Schema
+from app.common.schemas import ChangeSchema, Schema
 from app.common.types import utcnow
 from app.users.models import ROLE_VALUES, InvitationStatus
 
@@ -209,7 +209,7 @@ class StaffUpdateSchema(Schema):
     external_id = external_id_field()
 
 
-class MeUpdateSchema(Schema):
+class MeUpdateSchema(ChangeSchema):
     name = name_field()
     language = fields.String(validate=validate.OneOf(LANGUAGES))
     telegram_chat_id = fields.String(

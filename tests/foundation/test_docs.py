@@ -24,6 +24,7 @@ def test_bearer_auth_is_the_default_security(spec):
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
+        "description": "The access token.",
     }
     assert spec["security"] == [{"bearerAuth": []}]
 
@@ -41,7 +42,8 @@ def test_shop_and_idempotency_headers_are_shared_components(spec):
 def test_audit_log_documents_x_pagination_as_a_string(spec):
     operation = spec["paths"]["/api/v1/audit-log"]["get"]
     assert {"$ref": "#/components/parameters/XShopId"} in operation["parameters"]
-    assert operation["responses"]["200"]["headers"]["X-Pagination"]["schema"] == {"type": "string"}
+    assert operation["responses"]["200"]["headers"]["X-Pagination"] == {"$ref": "#/components/headers/Pagination"}
+    assert spec["components"]["headers"]["Pagination"]["schema"]["type"] == "string"
 
 
 def test_no_header_anywhere_is_documented_as_an_object(spec):

@@ -414,3 +414,17 @@ def test_failed_jobs_carry_time_zone_aware_end_times(app, shop, manager):
     ended = datetime.fromisoformat(failed["ended_at"])
     assert ended.tzinfo is not None
     assert abs(ended - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_an_admins_retry_of_a_message_that_used_all_its_tries_gets_every_try_again(app, shop, admin):
+    """A retry pressed during a short SMS.RU outage must not fail at once: it starts with the whole backoff."""
+    customer = CustomerFactory(shop=shop)
+    failed = logged(shop, customer=customer, attempts=4)
+    db.session.commit()
+
+    assert admin.post(f"/api/v1/notifications/{failed.id}/retry").status_code == 202
+
+    (job,) = queues.get("messages").get_jobs()
+    intervals = app.config["MESSAGE_RETRY_INTERVALS"]
+    assert job.retries_left == len(intervals) > 0
+    assert job.retry_intervals == intervals

@@ -11,7 +11,7 @@ from app.common.types import utcnow
 from app.extensions import db, queues
 from app.messaging.jobs import send_message
 from app.messaging.models import MessageLog
-from app.messaging.recovery import DUE_GRACE, recover_messages
+from app.messaging.recovery import DUE_GRACE, MAX_TRIES_RECOVERED, recover_messages
 from app.messaging.services import queue_message
 from tests.factories import ShopFactory, UserFactory
 from tests.messaging.factories import CustomerFactory
@@ -112,3 +112,59 @@ def test_a_login_code_that_expired_while_its_send_was_abandoned_is_failed_not_se
     assert message.error.startswith("not sent: the login code expired")
     send_message(message.id, user.phone, {"code": "123456"})  # a late job
     assert sms_stub.requests == []
+
+
+def invitation_message(user) -> MessageLog:
+    """A staff invitation: to a person, from no shop (the inviting shop's log never shows how they are reached)."""
+    message = queue_message(
+        kind="staff_invitation",
+        channel="sms",
+        to=user.phone,
+        template="staff_invitation",
+        language="en",
+        occurrence_key=f"staff_invitation:{user.id}:1",
+        context={"shop": "Flowers", "days": 7},
+        user_id=user.id,
+    )
+    db.session.commit()
+    return message
+
+
+def test_an_invitation_whose_job_was_lost_goes_out_to_the_person(app, sms_stub):
+    user = UserFactory()
+    message = invitation_message(user)
+    queues.get("messages").empty()  # the job and its hash are gone: the address is read again
+    overdue(message)
+
+    assert recover_messages()["requeued"] == 1
+    (job,) = queues.get("messages").get_jobs()
+    assert job.args[1] == user.phone
+    job.perform()
+    db.session.expire_all()
+    assert (db.session.get(MessageLog, message.id).status, len(sms_stub.requests)) == ("sent", 1)
+
+
+def test_an_abandoned_invitation_is_sent_again_not_left_to_a_person(app, sms_stub):
+    message = invitation_message(UserFactory())
+    queues.get("messages").empty()
+    long_ago = utcnow() - timedelta(minutes=5)
+    db.session.execute(
+        update(MessageLog)
+        .where(MessageLog.id == message.id)
+        .values(status="sending", attempts=1, updated_at=long_ago, next_try_at=long_ago)
+    )
+    db.session.commit()
+
+    assert recover_messages()["requeued"] == 1
+    assert db.session.get(MessageLog, message.id).status == "queued"
+
+
+def test_a_message_whose_workers_keep_dying_is_given_up_with_the_reason(app, sms_stub):
+    message = status_message(CustomerFactory(shop=ShopFactory()))
+    queues.get("status").empty()
+    overdue(message, attempts=MAX_TRIES_RECOVERED)
+
+    assert recover_messages() == {"requeued": 0, "sent": 0, "failed": 1}
+    db.session.refresh(message)
+    assert message.status == "failed" and "worker gone" in message.error
+    assert queues.get("status").count == 0 and sms_stub.requests == []

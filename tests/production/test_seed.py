@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
+import time_machine
 from sqlalchemy import select
 
 from app.courier.models import Delivery
@@ -39,3 +42,13 @@ def test_the_demo_shop_has_orders_in_every_state_with_tasks_and_deliveries():
     assert trips[by_status["delivered"].id].amount_collected == by_status["delivered"].total
     assert trips[by_status["delivery_failed"].id].failure_reason == "nobody_home"
     assert all(o.courier_id is not None for o in by_status.values())
+
+
+def test_the_courier_has_deliveries_today_even_when_the_demo_is_seeded_late_in_the_shops_evening():
+    # 23:30 in Moscow is still 5 December there (20:30 UTC); every window of that day has started.
+    with time_machine.travel(datetime(2026, 12, 5, 20, 30, tzinfo=UTC), tick=False):
+        seed_demo()
+    courier = db.session.scalars(select(User).where(User.phone == "+79160000004")).one()
+    theirs = db.session.scalars(select(Order).where(Order.courier_id == courier.id)).all()
+    assert {o.status for o in theirs} == {"out_for_delivery", "delivered", "delivery_failed"}
+    assert {o.delivery_date for o in theirs} == {date(2026, 12, 5)}
