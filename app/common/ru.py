@@ -53,6 +53,9 @@ RU: dict[str, str] = {
     "Too many attempts; wait before trying again.": "Слишком много попыток; подождите, прежде чем пробовать снова.",
     "The refresh token is no longer valid; log in again.": "Токен обновления больше не действует; войдите заново.",
     "Wrong phone, e-mail or password.": "Неверный телефон, e-mail или пароль.",
+    "If this phone belongs to staff, a code is on its way.": (
+        "Если этот телефон принадлежит сотруднику, код уже в пути."
+    ),
     "Authentication required: send a Bearer access token.": "Нужен вход: отправьте токен доступа (Bearer).",
     "The token is invalid; log in again.": "Токен недействителен; войдите заново.",
     "The token has expired; refresh it or log in again.": (

@@ -25,8 +25,9 @@ from app.errors import HTTP_MESSAGES, DomainError
 
 APP_DIR = Path(app_package.__file__).parent
 # Calls that put their argument at this position (or keyword) into an error's `message`.
-SINKS = {"error_response": 1}
+SINKS = {"error_response": 1, "human_message": 0}
 SINK_KEYWORDS = {"message", "error_message"}
+RENDERING = {APP_DIR / "errors.py", APP_DIR / "common" / "api.py"}
 
 
 def _domain_errors() -> tuple[dict[str, int], set[str]]:
@@ -91,6 +92,8 @@ class Walk:
 
     def resolve(self, module: Module, node: ast.AST, expr: ast.AST) -> None:
         where = f"{module.path.relative_to(APP_DIR.parent)}:{expr.lineno}"
+        if module.path in RENDERING and not isinstance(expr, ast.Constant | ast.Subscript):
+            return  # the edge renders what others raised (error.message, an HTTP error's sentence)
         if isinstance(expr, ast.Constant) and expr.value is None:
             return
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
@@ -107,6 +110,9 @@ class Walk:
             self.resolve(module, node, expr.value)
         elif isinstance(expr, ast.Name):
             self._name(module, node, expr, where)
+        elif isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id in module.values:
+            for sentence in _sentences(getattr(module.values[expr.value.id], expr.attr, None)):  # otp.REQUESTED
+                self.found.setdefault(sentence, where)
         else:
             self.problems.append(f"{where}: cannot tell which message {ast.unparse(expr)!r} is")
 
@@ -179,16 +185,15 @@ def walk() -> Walk:
     errors, every_error = _domain_errors()
     walk = Walk()
     for module in modules:
-        mechanism = module.path == APP_DIR / "errors.py"  # renders what others raised: error.message, ...
         for call in (n for n in ast.walk(module.tree) if isinstance(n, ast.Call)):
-            if mechanism and _enclosing_class(module, call) == "DomainError":
+            if module.path in RENDERING and _enclosing_class(module, call) == "DomainError":
                 continue
             name = _callee(call)
             position = errors.get(name, SINKS.get(name, -1))
             if name == "__init__" and _enclosing_class(module, call) in every_error:  # super().__init__(message)
                 position = 0
             argument = walk.message_argument(call, position, "message" if position >= 0 else "*")
-            if argument is not None and not (mechanism and isinstance(argument, ast.Attribute | ast.Call)):
+            if argument is not None:
                 walk.resolve(module, call, argument)
     done: set = set()
     while walk.carriers - done:  # a helper's message parameter: what its callers pass

@@ -100,6 +100,13 @@ def test_anonymous_callers_read_their_accept_language(client, error_body, accept
 RUSSIAN = {"Accept-Language": "ru"}
 
 
+def test_the_code_request_answers_in_the_callers_language(client):
+    asked = client.post("/api/v1/auth/otp/request", json={"phone": "+79165550199"}, headers=RUSSIAN)
+
+    assert asked.status_code == 202
+    assert asked.json == {"message": "Если этот телефон принадлежит сотруднику, код уже в пути."}
+
+
 def test_framework_errors_speak_russian_too(app, client, error_body):
     said = {
         "401 from JWT": error_body(client.get("/api/v1/auth/me", headers=RUSSIAN), 401)["message"],
