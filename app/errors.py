@@ -39,6 +39,9 @@ class DomainError(Exception):
         self.headers = headers or {}
         self.params = params or {}
 
+    def __str__(self) -> str:  # in English with its parameters: for logs and reasons kept in the database
+        return translate(self.message, self.params, language=FALLBACK_LANGUAGE)
+
 
 class ConflictError(DomainError):
     """The request is valid but conflicts with the current state (a shortage, a full slot ...)."""

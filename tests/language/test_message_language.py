@@ -12,6 +12,7 @@ import pytest
 from flask_jwt_extended import create_access_token
 from sqlalchemy import select
 
+from app.errors import ConflictError
 from app.extensions import db
 from app.users.models import User
 from tests.factories import ShopFactory
@@ -165,3 +166,11 @@ def test_a_database_outage_is_said_in_the_callers_language(dead_db_app, error_bo
     )
 
     assert error_body(response, 503)["message"] == "База данных недоступна; повторите чуть позже."
+
+
+def test_an_error_kept_in_the_database_or_a_log_reads_as_english_with_its_values():
+    gone = ConflictError(
+        "No {channel} address is known for this recipient any more; add one, then retry.", params={"channel": "email"}
+    )
+
+    assert str(gone) == "No e-mail address is known for this recipient any more; add one, then retry."
