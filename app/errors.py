@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, current_app, g, got_request_exception, jsonify
+from flask import Flask, current_app, g, got_request_exception, has_request_context, jsonify, request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
+
+from app.common.i18n import FALLBACK_LANGUAGE, LANGUAGES, known_language, translate
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +23,24 @@ class DomainError(Exception):
 
     status_code = 409
 
-    def __init__(self, message: str, *, errors: dict[str, Any] | None = None, headers: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: dict[str, Any] | None = None,
+        headers: dict | None = None,
+        params: dict[str, Any] | None = None,
+    ):
+        """`message`: an English sentence for people, its varying parts `{named}` and given in `params`;
+        it is translated into the caller's language when answered. `errors` is for machines, never translated."""
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
         self.headers = headers or {}
+        self.params = params or {}
+
+    def __str__(self) -> str:  # in English with its parameters: for logs and reasons kept in the database
+        return translate(self.message, self.params, language=FALLBACK_LANGUAGE)
 
 
 class ConflictError(DomainError):
@@ -66,6 +81,43 @@ class ServiceUnavailable(DomainError):
     status_code = 503
 
 
+# What an HTTP error means to a person and what to do, when nothing more particular is said.
+HTTP_MESSAGES = {
+    400: "The request could not be read; send valid JSON.",
+    401: "Log in to continue.",
+    403: "You may not do this.",
+    404: "Nothing is here; check the address.",
+    405: "This address does not take this method; the Allow header lists the ones it takes.",
+    413: "The request is too large; send a smaller one.",
+    415: "This content type is not accepted here; send JSON.",
+    422: "Some fields are not valid; correct the ones named in errors and send again.",
+    429: "Too many requests; wait as long as Retry-After says, then try again.",
+    500: "Something went wrong on our side; try again, and tell support if it keeps happening.",
+    503: "The service is unavailable for a moment; try again shortly.",
+}
+
+
+def request_language() -> str:
+    """The caller's language: their own if logged in (a user's language defaults to their shop's), else
+    Accept-Language's, else English."""
+    if not has_request_context():
+        return FALLBACK_LANGUAGE
+    language = g.get("language")  # set when the access token is verified
+    if language is None and request.accept_languages:
+        language = request.accept_languages.best_match(LANGUAGES)
+    return known_language(language) or FALLBACK_LANGUAGE
+
+
+def human_message(message: str, params: dict[str, Any] | None = None) -> str:
+    return translate(message, params, language=request_language())
+
+
+def http_message(error: HTTPException) -> str:
+    """An HTTP error's sentence (untranslated): what was said on raising it, else what its status means."""
+    said = error.description if error.description != type(error).description else None
+    return said or HTTP_MESSAGES.get(error.code or 500, HTTP_MESSAGES[500])
+
+
 def error_body(status_code: int, message: str, errors: dict | None = None) -> dict[str, Any]:
     return {
         "code": status_code,
@@ -75,8 +127,10 @@ def error_body(status_code: int, message: str, errors: dict | None = None) -> di
     }
 
 
-def error_response(status_code: int, message: str, errors: dict | None = None, headers: dict | None = None):
-    response = jsonify(error_body(status_code, message, errors))
+def error_response(
+    status_code: int, message: str, errors: dict | None = None, headers: dict | None = None, params: dict | None = None
+):
+    response = jsonify(error_body(status_code, human_message(message, params), errors))
     response.status_code = status_code
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -102,14 +156,18 @@ def short_reason(error: Exception) -> str:
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.before_request
+    def forget_language() -> None:  # a test's requests may share one app context, and `g` with it
+        g.pop("language", None)
+
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
-        return error_response(error.status_code, error.message, error.errors, error.headers)
+        return error_response(error.status_code, error.message, error.errors, error.headers, error.params)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         if isinstance(error, HTTPException):  # raised outside smorest's reach
-            return error_response(error.code or 500, error.description or "", {})
+            return error_response(error.code or 500, http_message(error), {})
         if database_unavailable(error):  # one line each: an outage would otherwise bury the log in tracebacks
             log.warning("database unavailable: %s", short_reason(error))
             return error_response(
@@ -120,4 +178,4 @@ def register_error_handlers(app: Flask) -> None:
             current_app._get_current_object(), _async_wrapper=current_app.ensure_sync, exception=error
         )
         log.exception("unhandled error (request_id=%s)", g.get("request_id", "-"))
-        return error_response(500, InternalServerError.description)
+        return error_response(500, HTTP_MESSAGES[500])

@@ -106,8 +106,9 @@ def _decoded(stream: IO[bytes], field: str) -> tuple[Image.Image, str, bytes | N
         cap, kind = _pixel_cap(image)
         if image.width * image.height > cap:
             raise BrokenImage(
-                f"The image has too many pixels: at most {cap / 1e6:g} megapixels for a {kind}; shrink it.",
+                "The image has too many pixels: at most {megapixels} megapixels for a {kind}; shrink it.",
                 errors={field: [f"{image.width}x{image.height} pixels; at most {cap} for a {kind}."]},
+                params={"megapixels": f"{cap / 1e6:g}", "kind": kind},
             )
         target = _stored_size(image.width, image.height)
         image.draft(None, target)  # JPEG: decode at 1/2, 1/4 or 1/8 scale, still no smaller than kept
@@ -127,20 +128,27 @@ def clean_image(stream: IO[bytes], *, field: str = "image", max_bytes: int = MAX
     size = _size_of(stream)
     if size > max_bytes:
         raise ImageTooLarge(
-            f"The image is larger than {max_bytes // (1024 * 1024)} MB.",
+            "The image is larger than {megabytes} MB; send a smaller one.",
             errors={field: [f"{size} bytes; at most {max_bytes}."]},
+            params={"megabytes": max_bytes // (1024 * 1024)},
         )
     try:
         image, image_format, icc_profile = _decoded(stream, field)
     except UnidentifiedImageError:
         allowed = ", ".join(sorted(IMAGE_FORMATS))
-        raise UnsupportedImage(f"Not an image; upload {allowed}.", errors={field: ["Not a JPEG, PNG or WebP image."]})
+        raise UnsupportedImage(
+            "Not an image; upload {formats}.",
+            errors={field: ["Not a JPEG, PNG or WebP image."]},
+            params={"formats": allowed},
+        )
     except Image.DecompressionBombError:  # Pillow's own limit, far above ours, refused it while reading the header
         raise BrokenImage(
             "The image has too many pixels; shrink it.", errors={field: ["Far more pixels than any format allows."]}
         )
     except (OSError, SyntaxError, ValueError):
-        raise BrokenImage("The image is damaged or incomplete.", errors={field: ["Could not be decoded."]})
+        raise BrokenImage(
+            "The image is damaged or incomplete; upload it again.", errors={field: ["Could not be decoded."]}
+        )
     image.info = {}  # no EXIF, XMP or text chunks travel to the saved file
     content_type, extension = IMAGE_FORMATS[image_format]
     options: dict = {"icc_profile": icc_profile} if icc_profile else {}

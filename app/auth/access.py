@@ -36,9 +36,9 @@ def _resolve_membership(user: User) -> Membership:
         if len(user.memberships) == 1:
             return user.memberships[0]
         if not user.memberships:
-            raise NotFoundError("You are not a member of any shop.")
+            raise NotFoundError("You are not a member of any shop; ask a shop to invite you.")
         raise RuleViolation(
-            "Choose a shop: you belong to several.",
+            "Choose a shop: you belong to several. Send its id in X-Shop-Id.",
             errors={"headers": {SHOP_HEADER: ["Required when you belong to more than one shop."]}},
         )
     try:
@@ -70,13 +70,18 @@ def _document(view: Callable, *, with_shop: bool, roles: Iterable[Role] | None) 
         manual["description"] = (manual.get("description", "") + "\n\n" + note).strip()
 
 
+def _verify_user() -> None:
+    verify_jwt_in_request()
+    g.user = current_user
+    g.language = current_user.language  # read now: a rolled-back session would have to reload it for the error
+
+
 def authenticated(view: Callable) -> Callable:
     """Any active user with a valid access token; no shop needed."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        verify_jwt_in_request()
-        g.user = current_user
+        _verify_user()
         return view(*args, **kwargs)
 
     _document(wrapper, with_shop=False, roles=None)
@@ -90,12 +95,13 @@ def shop_access(*roles: Role) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            verify_jwt_in_request()
+            _verify_user()
             membership = _resolve_membership(current_user)
             role = Role(membership.role)
             if role not in allowed:
-                raise PermissionDenied("Your role may not do this.", errors={"role": [role.value]})
-            g.user = current_user
+                raise PermissionDenied(
+                    "Your role may not do this; ask the shop's admin.", errors={"role": [role.value]}
+                )
             g.shop = ShopContext(user=current_user, shop_id=membership.shop_id, role=role)
             return view(*args, **kwargs)
 

@@ -20,7 +20,7 @@ from app.users.models import User
 
 log = logging.getLogger(__name__)
 
-REJECTED = "The identity token was rejected."
+REJECTED = "The identity token was rejected; log in to the identity service again."
 BEARER = {"WWW-Authenticate": "Bearer"}
 
 

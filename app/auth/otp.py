@@ -36,7 +36,7 @@ MAX_WRONG_TRIES = 5
 ANSWER_FLOOR_SECONDS = 0.2
 
 REQUESTED_MESSAGE = "If this phone belongs to staff, a code is on its way."
-WRONG_CODE = "The code is wrong or has expired."
+WRONG_CODE = "The code is wrong or has expired; ask for a new one."
 UNAVAILABLE = "Login codes are unavailable right now; try again shortly or log in with a password."
 UNAVAILABLE_RETRY_AFTER = "30"
 

@@ -13,6 +13,7 @@ from app.auth.schemas import TokenPairSchema
 from app.common.net import client_ip
 from app.common.phones import InvalidPhone, normalize_phone
 from app.common.schemas import PhoneField, Schema
+from app.errors import human_message
 from app.extensions import limiter
 
 
@@ -61,7 +62,7 @@ class OtpRequest(MethodView):
     def post(self, data):
         """Ask for a login code by SMS or Telegram. The answer is the same whether or not the phone is known."""
         otp.request_code(phone=data["phone"])
-        return {"message": otp.REQUESTED_MESSAGE}
+        return {"message": human_message(otp.REQUESTED_MESSAGE)}
 
 
 @blp.route("/otp/verify")

@@ -170,12 +170,12 @@ def init_jwt(jwt: JWTManager, app: Flask) -> None:
         return error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
 
     jwt.unauthorized_loader(lambda reason: unauthorized("Authentication required: send a Bearer access token."))
-    jwt.invalid_token_loader(lambda reason: unauthorized("The token is invalid."))
-    jwt.expired_token_loader(lambda _h, _d: unauthorized("The token has expired."))
-    jwt.revoked_token_loader(lambda _h, _d: unauthorized("The token has been revoked."))
+    jwt.invalid_token_loader(lambda reason: unauthorized("The token is invalid; log in again."))
+    jwt.expired_token_loader(lambda _h, _d: unauthorized("The token has expired; refresh it or log in again."))
+    jwt.revoked_token_loader(lambda _h, _d: unauthorized("The token has been revoked; log in again."))
     jwt.user_lookup_error_loader(lambda _h, _d: unauthorized("The token's user is unknown or inactive."))
     jwt.needs_fresh_token_loader(lambda _h, _d: unauthorized("A fresh login is required."))
-    jwt.token_verification_failed_loader(lambda _h, _d: unauthorized("The token was rejected."))
+    jwt.token_verification_failed_loader(lambda _h, _d: unauthorized("The token was rejected; log in again."))
 
 
 def start_session(user: User, *, method: str) -> dict:

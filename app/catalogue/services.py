@@ -31,7 +31,10 @@ PRODUCT_FIELDS = ["name", "description", "category_id", "price", "is_active", "n
 def create_category(
     *, shop_id: int, actor_id: int | None, name: str, position: int = 0, commit: bool = True
 ) -> Category:
-    taken = ConflictError("A category with this name already exists.", errors={"name": ["Already used in this shop."]})
+    taken = ConflictError(
+        "A category with this name already exists; choose another name.",
+        errors={"name": ["Already used in this shop."]},
+    )
     if db.session.scalar(select(Category.id).where(Category.shop_id == shop_id, Category.name == name)):
         raise taken
     category = Category(shop_id=shop_id, name=name, position=position)

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.common import jsonparse
 from app.common.openapi import DECIMAL_PATTERN, ContractPlugin, ErrorSchema
+from app.errors import http_message, human_message
 
 RANGE_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
@@ -82,7 +83,7 @@ class Api(flask_smorest.Api):
 
     def handle_http_exception(self, error: HTTPException):
         payload, code, headers = super().handle_http_exception(error)
-        payload.setdefault("message", error.description)
+        payload["message"] = human_message(payload.get("message") or http_message(error))
         payload.setdefault("errors", {})
         # webargs' abort passes `headers=None` on a validation error.
         headers = dict(headers or {})

@@ -104,7 +104,9 @@ class ErrorSchema(Schema):
 
     code = fields.Integer(required=True, metadata={"description": "The HTTP status code."})
     status = fields.String(required=True, metadata={"description": "The HTTP status name."})
-    message = fields.String(required=True, metadata={"description": "What happened, for people."})
+    message = fields.String(
+        required=True, metadata={"description": "What happened and what to do, in the user's language; parse `errors`."}
+    )
     errors = fields.Dict(
         required=True,
         metadata={"description": "Machine-readable details: the fields refused, or the rule's own shape; may be {}."},

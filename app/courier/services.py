@@ -213,8 +213,10 @@ def assign_courier(
         if order.courier_id != courier_id:
             if order.status not in ASSIGNABLE:
                 raise ConflictError(
-                    f"A courier cannot be assigned to a {order.status} order.",
+                    "The order is “{status}”; a courier is assigned only while it is being prepared or is back "
+                    "from a failed delivery.",
                     errors={"status": {"current": order.status, "assignable": list(ASSIGNABLE)}},
+                    params={"status": order.status},
                 )
             if courier_id is None and order.status == S.DELIVERY_FAILED.value:
                 raise ConflictError(
@@ -284,7 +286,8 @@ def _late(order: Order, target: S, actor_id: int, actor_role: Role, message: str
     """A step the delivery can no longer (or not yet) take: 409 with the state it is in."""
     allowed = _next_steps(order, actor_id, actor_role)
     return ConflictError(
-        message or f"The delivery is {order.status}; it cannot go to {target.value}.",
+        message or "The delivery is “{status}”, so it cannot become “{target}” now; reload it to see its next step.",
+        params={"status": order.status, "target": target.value},
         errors={
             "status": {"from": order.status, "to": target.value, "allowed": allowed},
             "delivery": _state(order, actor_id, actor_role),
@@ -303,7 +306,13 @@ def _lock_delivery(shop_id: int, order_id: int, actor_id: int, actor_role: Role,
         raise NotFoundError("Delivery not found.")
     if actor_role == Role.COURIER and order.courier_id != actor_id:
         if _was_assigned(order.id, actor_id):
-            raise _late(order, target, actor_id, actor_role, "This delivery was given to another courier.")
+            raise _late(
+                order,
+                target,
+                actor_id,
+                actor_role,
+                "This delivery was given to another courier; reload your deliveries.",
+            )
         raise NotFoundError("Delivery not found.")
     return order
 

@@ -69,7 +69,7 @@ def _phone_taken(shop_id: int, phone: str, existing_id: int | None) -> ConflictE
     errors: dict[str, Any] = {"phone": ["Another customer of this shop has this phone."]}
     if existing_id is not None:
         errors["customer_id"] = existing_id
-    return ConflictError("A customer with this phone already exists.", errors=errors)
+    return ConflictError("A customer with this phone already exists; open their record instead.", errors=errors)
 
 
 def _customer_with_phone(shop_id: int, phone: str) -> Customer | None:

@@ -16,7 +16,11 @@ class HealthSchema(Schema):
 
 def _check(component: str, ok: bool) -> dict:
     if not ok:
-        raise ServiceUnavailable(f"{component} is down.", errors={component: ["unreachable"]})
+        raise ServiceUnavailable(
+            "Cannot reach the {component} service; try again shortly.",
+            errors={component: ["unreachable"]},
+            params={"component": component},
+        )
     return {"status": "ok", "component": component}
 
 

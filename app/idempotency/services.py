@@ -46,7 +46,7 @@ def _verdict(scope: str, key: str, fingerprint: str) -> StoredResponse:
     ).one()
     if record.fingerprint != fingerprint:
         raise RuleViolation(
-            "This Idempotency-Key was used with another request body.",
+            "This Idempotency-Key was used with another request body; use a new key for a new request.",
             errors={"headers": {KEY_HEADER: ["Already used with a different request."]}},
         )
     if record.status_code is None:  # written by the previous release, its answer still to come

@@ -165,7 +165,7 @@ def _requeue_or_fail(row: MessageLog, job: Job | None, now: datetime, outcome: d
     try:
         send = _send_for(row, job, now)
     except ConflictError as exc:
-        _fail(row, f"not sent: {exc.message}", now)
+        _fail(row, f"not sent: {exc}", now)
         outcome["failed"] += 1
         return
     new_job_id = services.new_job_id()

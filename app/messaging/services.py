@@ -265,8 +265,9 @@ def retry_message(*, shop_id: int, message_id: int, actor_id: int) -> MessageLog
         raise ConflictError("This message was sent; it is not sent again.", errors={"status": [before]})
     if before in ("queued", "sending") and not is_stuck(message):
         raise ConflictError(
-            f"This message is {before} right now; a retry is possible once it fails or is stuck.",
+            "This message is “{status}” right now; retry it once it has failed or is stuck.",
             errors={"status": [before]},
+            params={"status": before},
         )
     to = address_for_retry(message)
     # Only if nobody moved it meanwhile (a late worker, another admin): the row's status is the lock.
@@ -329,8 +330,9 @@ def address_for_retry(message: MessageLog) -> str:
         address = effective_settings(shop)["notification_email"]
     if not address:
         raise ConflictError(
-            f"No {message.channel} address is known for this recipient any more.",
+            "No {channel} address is known for this recipient any more; add one, then retry.",
             errors={"channel": [message.channel]},
+            params={"channel": message.channel},
         )
     return address
 
@@ -363,7 +365,7 @@ def queue_overview(*, shop_id: int) -> dict[str, Any]:
             "workers": _workers(),
         }
     except RedisError:
-        raise ServiceUnavailable("Redis is unavailable; the queues cannot be read.") from None
+        raise ServiceUnavailable("Redis is unavailable, so the queues cannot be read; try again shortly.") from None
 
 
 def _queue_state(queue: Queue, shop_id: int) -> dict[str, Any]:

@@ -207,7 +207,9 @@ def _price_lines(
         if line["product_id"] not in products
     }
     if unknown:
-        raise RuleViolation("Some products are not on sale here.", errors={"items": unknown})
+        raise RuleViolation(
+            "Some products are not on sale here; remove them from the order.", errors={"items": unknown}
+        )
     priced = []
     for line in lines:
         product = products[line["product_id"]]
@@ -234,7 +236,10 @@ def _subtotal(lines: list[OrderItem]) -> Decimal:
 
 def _check_total(total: Decimal) -> None:
     if total > MAX_MONEY:
-        raise RuleViolation("The order is too large for the books.", errors={"items": [f"At most {MAX_MONEY}."]})
+        raise RuleViolation(
+            "The order is too large for the books; split it into several orders.",
+            errors={"items": [f"At most {MAX_MONEY}."]},
+        )
 
 
 def _at(shop: Shop, day: date, hh_mm: str) -> datetime:
@@ -245,7 +250,9 @@ def _at(shop: Shop, day: date, hh_mm: str) -> datetime:
 def _pickup_at(shop: Shop, day: date, hh_mm: str, now: datetime) -> datetime:
     moment = _at(shop, day, hh_mm)
     if moment < now:
-        raise RuleViolation("The pickup time has passed.", errors={"pickup_time": ["That time has passed."]})
+        raise RuleViolation(
+            "The pickup time has passed; choose another one.", errors={"pickup_time": ["That time has passed."]}
+        )
     return moment
 
 
@@ -390,8 +397,9 @@ class _Schedule:
 def _require_editable(order: Order) -> None:
     if order.status not in EDITABLE_STATUSES:
         raise ConflictError(
-            f"A {order.status} order can no longer be changed.",
+            "The order is “{status}” and can no longer be changed; only new and confirmed orders change.",
             errors={"status": [f"The order is {order.status}; only new and confirmed orders change."]},
+            params={"status": order.status},
         )
 
 
@@ -455,8 +463,12 @@ def _discount_on(order: Order, subtotal: Decimal) -> Decimal:
     if promo is None:  # the code was deleted: the discount given stands, within the subtotal
         return min(order.discount, subtotal)
     if subtotal < promo.min_order_total:
-        message = f"The promo code {promo.code} needs a subtotal of at least {promo.min_order_total:.2f}."
-        raise RuleViolation(message, errors={"items": [message]})
+        params = {"code": promo.code, "minimum": f"{promo.min_order_total:.2f}"}
+        raise RuleViolation(
+            "The promo code {code} needs a subtotal of at least {minimum}; add items or remove the code.",
+            errors={"items": ["The promo code {code} needs a subtotal of at least {minimum}.".format(**params)]},
+            params=params,
+        )
     return promos.discount_for(promo, subtotal)
 
 
@@ -670,7 +682,7 @@ def record_payment(
                 )
             if amount > order.amount_due:
                 raise RuleViolation(
-                    "That is more than the amount due.",
+                    "That is more than the amount due; check the amount.",
                     errors={"amount": [f"At most {order.amount_due:.2f} is due."]},
                 )
         payment, created = _record(

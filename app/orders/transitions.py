@@ -71,8 +71,9 @@ def forbidden(
     """The 409 of a move the lifecycle does not have, naming what is allowed from here."""
     allowed = allowed_targets(order.status, by_status_endpoint=True) if allowed is None else allowed
     return ConflictError(
-        message or f"An order cannot go from {order.status} to {target}.",
+        message or "The order is “{status}”, so it cannot become “{target}”; reload it to see where it can go next.",
         errors={"status": {"from": order.status, "to": target, "allowed": allowed}},
+        params={"status": order.status, "target": target},
     )
 
 

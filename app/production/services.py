@@ -278,10 +278,14 @@ def _state(task: ProductionTask) -> dict[str, Any]:
     return {"id": task.id, "status": task.status, "florist_id": task.florist_id}
 
 
-def _refuse(task: ProductionTask, message: str, target: str, allowed: list[str]) -> ConflictError:
+def _refuse(
+    task: ProductionTask, message: str, target: str, allowed: list[str], params: dict | None = None
+) -> ConflictError:
     """The 409 of a step the task cannot take now, with the task's current state."""
     return ConflictError(
-        message, errors={"status": {"from": task.status, "to": target, "allowed": allowed}, "task": _state(task)}
+        message,
+        errors={"status": {"from": task.status, "to": target, "allowed": allowed}, "task": _state(task)},
+        params=params,
     )
 
 
@@ -336,7 +340,11 @@ def assign_task(
         task = _lock_task(shop_id, task_id)
         if task.florist_id != florist_id:
             if not task.is_open:
-                raise ConflictError(f"A {task.status} task is not assigned any more.", errors={"task": _state(task)})
+                raise ConflictError(
+                    "The task is “{status}”; it is not given to a florist any more.",
+                    errors={"task": _state(task)},
+                    params={"status": task.status},
+                )
             if florist_id is None and task.status == T.IN_PROGRESS.value:
                 raise ConflictError(
                     "A task in progress keeps a florist; give it to another one instead.",
@@ -360,7 +368,11 @@ def claim_task(*, shop_id: int, task_id: int, florist_id: int, commit: bool = Tr
                     errors={"florist_id": ["The task is assigned already."], "task": _state(task)},
                 )
             if task.status != T.PENDING.value:
-                raise ConflictError(f"A {task.status} task cannot be claimed.", errors={"task": _state(task)})
+                raise ConflictError(
+                    "The task is “{status}”; only a pending task can be claimed.",
+                    errors={"task": _state(task)},
+                    params={"status": task.status},
+                )
             task.florist_id = florist_id
             task.assigned_at = utcnow()
             _task_audit(task, "claim", florist_id, {"florist_id": [None, florist_id]})
@@ -378,7 +390,13 @@ def start_task(
             raise NotFoundError("Production task not found.")
         if task.status == T.PENDING.value:
             if order.status not in (OrderStatus.CONFIRMED.value, OrderStatus.IN_PRODUCTION.value):
-                raise _refuse(task, f"The order is {order.status}; its tasks cannot start.", T.IN_PROGRESS.value, [])
+                raise _refuse(
+                    task,
+                    "The order is “{status}”; its tasks start only while it is confirmed or in production.",
+                    T.IN_PROGRESS.value,
+                    [],
+                    params={"status": order.status},
+                )
             now = utcnow()
             changes: dict[str, Any] = {"status": [task.status, T.IN_PROGRESS.value]}
             if task.florist_id is None and actor_role == Role.FLORIST:

@@ -47,8 +47,7 @@ def normalize_code(code: str) -> str:
 
 
 def _refuse(reason: str, **details: Any) -> RuleViolation:
-    message = REASONS[reason].format(**details)
-    return RuleViolation(message, errors={"promo_code": [message]})
+    return RuleViolation(REASONS[reason], errors={"promo_code": [REASONS[reason].format(**details)]}, params=details)
 
 
 def discount_for(promo: PromoCode, subtotal: Decimal) -> Decimal:
@@ -136,7 +135,10 @@ def _check_terms(terms: dict[str, Any]) -> None:
 
 
 def _code_taken() -> ConflictError:
-    return ConflictError("A promo code with this code already exists.", errors={"code": ["Already used in this shop."]})
+    return ConflictError(
+        "A promo code with this code already exists; choose another text.",
+        errors={"code": ["Already used in this shop."]},
+    )
 
 
 def _code_exists(shop_id: int, code: str, *, other_than: int | None = None) -> bool:

@@ -73,9 +73,11 @@ def _range(shop: ShopFacts, date_from: date | None, date_to: date | None) -> Loc
     last = date_to or local_today(shop.zone)
     first = date_from or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
-        raise RuleViolation("`from` is after `to`.", errors={"from": ["Must not be after `to`."]})
+        raise RuleViolation("`from` is after `to`; swap the dates.", errors={"from": ["Must not be after `to`."]})
     if (last - first).days >= MAX_DAYS:
-        raise RuleViolation("The range is too long.", errors={"to": [f"At most {MAX_DAYS} days from `from`."]})
+        raise RuleViolation(
+            "The range is too long; shorten it.", errors={"to": [f"At most {MAX_DAYS} days from `from`."]}
+        )
     return LocalRange(shop.zone, first, last)
 
 
@@ -417,7 +419,10 @@ def stock_report(
     shop = _shop(shop_id)
     today = local_today(shop.zone)
     if as_of is not None and as_of > today:
-        raise RuleViolation("The stock of a future day is not known yet.", errors={"as_of": ["Today or earlier."]})
+        raise RuleViolation(
+            "The stock of a future day is not known yet; choose today or earlier.",
+            errors={"as_of": ["Today or earlier."]},
+        )
     until = local_midnight(as_of + timedelta(days=1), shop.zone) if as_of is not None else None
     day = as_of or today
     held = _held_batches(shop_id, until)

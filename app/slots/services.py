@@ -24,9 +24,9 @@ from app.shops.services import effective_settings
 from app.slots.models import SlotBooking
 
 CLOSED_MESSAGES = {
-    "full": "The delivery window is full.",
-    "closed": "The delivery window no longer takes orders.",
-    "unknown": "The shop has no such delivery window on that date.",
+    "full": "The delivery window is full; choose another one.",
+    "closed": "The delivery window no longer takes orders; choose another one.",
+    "unknown": "The shop has no such delivery window on that date; choose one of its windows.",
 }
 
 

@@ -402,7 +402,9 @@ def revoke_invitation(*, shop_id: int, actor: User, actor_role: Role, invitation
         return
     if state != InvitationStatus.PENDING.value:
         raise ConflictError(
-            f"This invitation is {state}; only a waiting one can be revoked.", errors={"status": [state]}
+            "This invitation is “{status}”; only a waiting one can be revoked.",
+            errors={"status": [state]},
+            params={"status": state},
         )
     invitation.status, invitation.answered_at = InvitationStatus.REVOKED.value, utcnow()
     audit.record(
@@ -448,7 +450,11 @@ def answer_invitation(*, user: User, invitation_id: int, accept: bool) -> StaffI
         db.session.commit()
         return invitation
     if state != InvitationStatus.PENDING.value:
-        raise ConflictError(f"This invitation is {state}; it can no longer be answered.", errors={"status": [state]})
+        raise ConflictError(
+            "This invitation is “{status}”; it can no longer be answered. Ask the shop to invite you again.",
+            errors={"status": [state]},
+            params={"status": state},
+        )
     if accept:
         _join(invitation, user=user, now=now)
     else:

@@ -55,7 +55,9 @@ def get_item(*, shop_id: int, item_id: int) -> Item:
 
 
 def _name_taken() -> ConflictError:
-    return ConflictError("An item with this name already exists.", errors={"name": ["Already used in this shop."]})
+    return ConflictError(
+        "An item with this name already exists; choose another name.", errors={"name": ["Already used in this shop."]}
+    )
 
 
 def create_item(*, shop_id: int, actor_id: int | None, data: dict[str, Any], commit: bool = True) -> Item:

@@ -76,7 +76,10 @@ class StockShortage(ConflictError):
     """Not enough available stock; `errors.shortages` lists each item, needed and available."""
 
     def __init__(self, shortages: Sequence[Shortage]):
-        super().__init__("Not enough stock.", errors={"shortages": [s.as_json() for s in shortages]})
+        super().__init__(
+            "Not enough stock; receive a supply or change the order.",
+            errors={"shortages": [s.as_json() for s in shortages]},
+        )
         self.shortages = list(shortages)
 
 
@@ -236,7 +239,7 @@ def receive(
     """A new batch of a locked item, with its supply (or count adjustment) movement."""
     if item.on_hand + quantity_received > MAX_ON_HAND:
         raise RuleViolation(
-            "That would be more stock than the books can hold.",
+            "That would be more stock than the books can hold; check the quantity.",
             errors={"quantity": [f"{item.name}: at most {MAX_ON_HAND} on hand."]},
         )
     expires_on = received_on + timedelta(days=item.shelf_life_days) if item.shelf_life_days else None

@@ -51,14 +51,19 @@ def test_access_token_expires_after_15_minutes(http, staff):
     with time_machine.travel(utcnow() + timedelta(minutes=14), tick=False):
         assert http.get(ME, headers=bearer(pair["access_token"])).status_code == 200
     with time_machine.travel(utcnow() + timedelta(minutes=16), tick=False):
-        _assert_401(http.get(ME, headers=bearer(pair["access_token"])), "The token has expired.")
+        _assert_401(
+            http.get(ME, headers=bearer(pair["access_token"])), "The token has expired; refresh it or log in again."
+        )
 
 
 def test_refresh_token_expires_after_30_days(http, staff):
     pair = log_in(http, staff)
 
     with time_machine.travel(utcnow() + timedelta(days=31), tick=False):
-        _assert_401(http.post(REFRESH, headers=bearer(pair["refresh_token"])), "The token has expired.")
+        _assert_401(
+            http.post(REFRESH, headers=bearer(pair["refresh_token"])),
+            "The token has expired; refresh it or log in again.",
+        )
 
 
 def test_token_signed_with_another_key_is_401(app, http, staff):
@@ -66,7 +71,7 @@ def test_token_signed_with_another_key_is_401(app, http, staff):
 
     forged = jwt.encode(claims, "another-secret-key-that-is-long-enough-for-hs256", algorithm="HS256")
 
-    _assert_401(http.get(ME, headers=bearer(forged)), "The token is invalid.")
+    _assert_401(http.get(ME, headers=bearer(forged)), "The token is invalid; log in again.")
 
 
 def test_token_with_a_changed_payload_is_401(http, staff):
@@ -75,7 +80,9 @@ def test_token_with_a_changed_payload_is_401(http, staff):
     claims = _unverified(other["access_token"])
     claims["sub"] = str(staff.id + 1000)
 
-    _assert_401(http.get(ME, headers=bearer(f"{header}.{_b64(claims)}.{signature}")), "The token is invalid.")
+    _assert_401(
+        http.get(ME, headers=bearer(f"{header}.{_b64(claims)}.{signature}")), "The token is invalid; log in again."
+    )
 
 
 def test_alg_none_token_is_401(http, staff):
@@ -83,19 +90,19 @@ def test_alg_none_token_is_401(http, staff):
 
     unsigned = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
 
-    _assert_401(http.get(ME, headers=bearer(unsigned)), "The token is invalid.")
+    _assert_401(http.get(ME, headers=bearer(unsigned)), "The token is invalid; log in again.")
 
 
 def test_refresh_token_is_not_an_access_token(http, staff):
     pair = log_in(http, staff)
 
-    _assert_401(http.get(ME, headers=bearer(pair["refresh_token"])), "The token is invalid.")
+    _assert_401(http.get(ME, headers=bearer(pair["refresh_token"])), "The token is invalid; log in again.")
 
 
 def test_access_token_is_not_a_refresh_token(http, staff):
     pair = log_in(http, staff)
 
-    _assert_401(http.post(REFRESH, headers=bearer(pair["access_token"])), "The token is invalid.")
+    _assert_401(http.post(REFRESH, headers=bearer(pair["access_token"])), "The token is invalid; log in again.")
 
 
 def test_deactivated_users_live_tokens_are_401(http, staff):
@@ -129,8 +136,8 @@ def test_tokens_valid_after_ends_older_tokens_but_not_a_pair_issued_the_same_sec
     # `iat` cannot tell them apart; the microsecond claim can.
     assert decode_token(new_pair["access_token"])["iat"] == decode_token(old_sessionless)["iat"]
     assert http.get(ME, headers=bearer(new_pair["access_token"])).status_code == 200
-    _assert_401(http.get(ME, headers=bearer(old_pair["access_token"])), "The token has been revoked.")
-    _assert_401(http.get(ME, headers=bearer(old_sessionless)), "The token has been revoked.")
+    _assert_401(http.get(ME, headers=bearer(old_pair["access_token"])), "The token has been revoked; log in again.")
+    _assert_401(http.get(ME, headers=bearer(old_sessionless)), "The token has been revoked; log in again.")
     _assert_401(http.post(REFRESH, headers=bearer(old_pair["refresh_token"])))
     assert http.post(REFRESH, headers=bearer(new_pair["refresh_token"])).status_code == 200
 
@@ -142,7 +149,7 @@ def test_revoke_all_holds_even_when_the_clock_stands_still(app, http, staff):
         revoke_all_for_user(staff, reason="password")
         new = start_session(staff, method="password")
 
-        _assert_401(http.get(ME, headers=bearer(old)), "The token has been revoked.")
+        _assert_401(http.get(ME, headers=bearer(old)), "The token has been revoked; log in again.")
         assert http.get(ME, headers=bearer(new["access_token"])).status_code == 200
 
 

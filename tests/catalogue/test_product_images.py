@@ -145,7 +145,7 @@ def test_the_decompression_bomb_of_the_issue_is_422_and_nothing_is_kept(manager,
 
     response = upload(manager, product.id, bomb, filename="bouquet.png")
 
-    assert_refused_and_nothing_kept(response, manager, product, tmp_media, said="too many pixels")
+    assert_refused_and_nothing_kept(response, manager, product, tmp_media, said="слишком много пикселей")
     assert response.json["errors"]["image"] == ["7070x7070 pixels; at most 6000000 for a PNG."]
 
 
@@ -185,7 +185,7 @@ def test_a_png_stuffed_with_compressed_text_is_422(manager, product, tmp_media):
 
     response = upload(manager, product.id, stuffed, filename="bouquet.png")
 
-    assert_refused_and_nothing_kept(response, manager, product, tmp_media, said="damaged")
+    assert_refused_and_nothing_kept(response, manager, product, tmp_media, said="повреждено")
 
 
 @pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])

@@ -209,7 +209,7 @@ def test_pickup_needs_a_ready_order_with_a_courier(front, boss, as_role):
     in_production = delivery_in(front, "in_production", courier)
 
     refused = boss.post(f"{DELIVERIES}/{unassigned}/pickup")
-    assert refused.status_code == 409 and refused.json["message"].startswith("Assign a courier")
+    assert refused.status_code == 409 and refused.json["message"].startswith("Назначьте курьера")
     early = courier.post(f"{DELIVERIES}/{in_production}/pickup")
     assert early.status_code == 409
     assert early.json["errors"]["status"]["from"] == "in_production"

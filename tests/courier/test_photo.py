@@ -70,7 +70,7 @@ def test_a_decompression_bomb_is_422_naming_the_photo_and_nothing_is_kept(front,
     refused = put_photo(courier, order_id, bomb.getvalue(), filename="door.png")
 
     assert refused.status_code == 422
-    assert "too many pixels" in refused.json["message"]
+    assert "слишком много пикселей" in refused.json["message"]
     assert refused.json["errors"] == {"photo": ["7070x7070 pixels; at most 6000000 for a PNG."]}
     assert trip_of(order_id).photo_key is None and order_row(order_id).status == "out_for_delivery"
     assert not tmp_media.exists() or not any(tmp_media.rglob("*.*"))

@@ -399,7 +399,7 @@ def test_queues_answer_503_in_the_error_shape_when_redis_is_down(app, manager, m
     assert response.get_json() == {
         "code": 503,
         "status": "Service Unavailable",
-        "message": "Redis is unavailable; the queues cannot be read.",
+        "message": "Redis недоступен, очереди прочитать нельзя; повторите чуть позже.",  # the manager reads Russian
         "errors": {},
     }
 

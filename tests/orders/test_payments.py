@@ -153,7 +153,7 @@ def test_a_provider_id_typed_by_staff_lifts_no_cap(front, boss, amount):
 
     assert inflated.status_code == 422
     assert inflated.json["errors"] == {"amount": ["At most 3200.00 is due."]}
-    assert inflated.json["message"] == "That is more than the amount due."
+    assert inflated.json["message"] == "Это больше суммы к оплате; проверьте сумму."
     assert order_state(order.id) == before
     exact = pay(boss, order.id, "3200.00", "online", provider_payment_id="yk-made-up")
     assert (exact.status_code, summary(exact)) == (201, ("3200.00", "0.00", "paid"))

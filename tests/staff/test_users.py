@@ -691,7 +691,7 @@ def test_a_shop_cannot_change_the_account_of_a_person_who_also_works_elsewhere(a
     assert response.status_code == 409
     [field] = body
     assert "PATCH /users/me" in response.json["errors"][field][0]
-    assert "another shop" in response.json["message"]
+    assert "другом магазине" in response.json["message"]
     db.session.refresh(person)
     assert (person.name, person.email, person.language, person.external_id) == before
     assert audit_entries(shop.id, person.id) == []
