@@ -9,12 +9,9 @@ from __future__ import annotations
 import io
 
 import pytest
-from flask_jwt_extended import create_access_token
-from sqlalchemy import select
 
 from app.errors import ConflictError
 from app.extensions import db
-from app.users.models import User
 from tests.factories import ShopFactory
 from tests.helpers import ApiClient
 from tests.production.workshop import DELIVERIES, delivery_in
@@ -73,11 +70,13 @@ def test_the_machine_readable_errors_are_the_same_in_both_languages(front, as_ro
 def test_a_person_added_without_a_language_reads_their_shops(app, login, country, phone, expected, error_body):
     shop = ShopFactory(country=country)
     admin = login("admin", shop=shop, language="en" if country == "RU" else "ru")  # the admin's own is theirs
-    assert (
-        admin.post("/api/v1/users", json={"phone": phone, "name": "New Courier", "role": "courier"}).status_code == 201
-    )
+    new_person = {"phone": phone, "name": "New Courier", "role": "courier", "password": "first-login-pass"}
+    assert admin.post("/api/v1/users", json=new_person).status_code == 201
     added = ApiClient(app, shop_id=shop.id)
-    added.token = create_access_token(identity=db.session.scalars(select(User).where(User.phone == phone)).one())
+    # Their first login accepts the shop's invitation: from then on they act in it.
+    logged_in = added.post(LOGIN, json={"login": phone, "password": "first-login-pass"})
+    assert logged_in.status_code == 200, logged_in.json
+    added.token = logged_in.json["access_token"]
 
     assert error_body(added.get(f"{DELIVERIES}/999999"), 404)["message"] == expected
 
