@@ -208,7 +208,9 @@ def test_delete_a_customer_without_orders(manager, shop):
     assert db.session.get(Customer, customer.id) is None
     assert manager.get(f"{URL}/{customer.id}").status_code == 404
     entries = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.entity_type == "customer", AuditEntry.entity_id == str(customer.id))
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "customer", AuditEntry.entity_id == str(customer.id))
+        .order_by(AuditEntry.id)
     ).all()
     assert [e.action for e in entries] == ["create", "delete"]
     assert "Mistake" not in str([e.changes for e in entries])  # their name does not outlive them in the log
