@@ -121,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.courier.routes import blp as courier_blp
     from app.courier.routes import order_courier_blp
     from app.customers.routes import blp as customers_blp
+    from app.events.routes import blp as events_blp
     from app.extensions import api
     from app.health.routes import blp as health_blp
     from app.messaging.routes import blp as messaging_blp
@@ -150,3 +151,4 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (production_blp, courier_blp, order_courier_blp):
         api.register_blueprint(blueprint)
     api.register_blueprint(reports_blp)
+    api.register_blueprint(events_blp)

@@ -130,6 +130,8 @@ class BaseConfig:
         self.MESSAGE_RETRY_INTERVALS = _env_ints("MESSAGE_RETRY_INTERVALS", "10,30,90")
         # Seconds a send job may run; a row "sending" longer than that lost its worker (docs/jobs.md).
         self.MESSAGE_SEND_TIMEOUT = _env_int("MESSAGE_SEND_TIMEOUT", 30)
+        # Days the event log keeps an event (the feed, the stream's resume and webhook redelivery reach back so far).
+        self.EVENT_RETENTION_DAYS = _env_int("EVENT_RETENTION_DAYS", 30)
         # A trusted identity service whose tokens POST /auth/exchange trades for ours (off when no issuer).
         self.EXTERNAL_JWT_ISSUER = _env("EXTERNAL_JWT_ISSUER")
         self.EXTERNAL_JWT_ALGORITHM = _env("EXTERNAL_JWT_ALGORITHM", "RS256")

@@ -20,6 +20,7 @@ from sqlalchemy import event, orm
 log = logging.getLogger(__name__)
 _HELD = "commit_held"
 _PENDING = "after_commit"
+_HELD_ITEMS = "held_until_commit"
 
 
 class HeldCommits(orm.Session):
@@ -47,11 +48,29 @@ def one_transaction(session: orm.Session) -> Iterator[None]:
 
 
 @dataclass
+class _Held:
+    item: object
+    # The innermost transaction (or savepoint) when it was added: if that rolls back, the item goes with it.
+    transaction: orm.SessionTransaction
+
+
+def hold_until_commit(session: orm.Session, key: str, item: object) -> None:
+    """Keep `item` under `key` until the session's transaction ends: `take_held` hands it over at the commit,
+    a rollback drops it (a savepoint's rollback drops only what was added inside that savepoint)."""
+    # An idle session begins its transaction now, so a rollback before any SQL still drops the item.
+    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
+    session.info.setdefault(_HELD_ITEMS, {}).setdefault(key, []).append(_Held(item, transaction))
+
+
+def take_held(session: orm.Session, key: str) -> list:
+    """What was held under `key` in the transaction now committing, in the order it was added."""
+    return [held.item for held in session.info.get(_HELD_ITEMS, {}).pop(key, [])]
+
+
+@dataclass
 class _Pending:
     call: Callable[[], object]
     what: str
-    # The innermost transaction (or savepoint) when it was asked for: if that rolls back, so does the call.
-    transaction: orm.SessionTransaction
 
 
 def after_commit(session: orm.Session, call: Callable[[], object], *, what: str) -> None:
@@ -60,16 +79,14 @@ def after_commit(session: orm.Session, call: Callable[[], object], *, what: str)
     Asked for inside a savepoint that rolls back, it is dropped with it; the enclosing transaction's
     calls stay. A call that fails is logged (`what` names it): the data is committed already.
     """
-    # An idle session begins its transaction now, so a rollback before any SQL still drops the call.
-    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
-    session.info.setdefault(_PENDING, []).append(_Pending(call, what, transaction))
+    hold_until_commit(session, _PENDING, _Pending(call, what))
 
 
 @event.listens_for(orm.Session, "after_commit")
 def _run_pending(session: orm.Session) -> None:
     if session.get_nested_transaction() is not None:
         return  # a savepoint was released (SQLAlchemy calls that a commit too); the real commit comes later
-    for pending in session.info.pop(_PENDING, []):
+    for pending in take_held(session, _PENDING):
         try:
             pending.call()
         except Exception:  # the data is committed; a failed follow-up must not turn the answer into a 500
@@ -87,9 +104,8 @@ def _inside(transaction: orm.SessionTransaction | None, ancestor: orm.SessionTra
 @event.listens_for(orm.Session, "after_soft_rollback")
 def _drop_pending(session: orm.Session, previous_transaction: orm.SessionTransaction) -> None:
     if not previous_transaction.nested:
-        session.info.pop(_PENDING, None)
+        session.info.pop(_HELD_ITEMS, None)
         return
-    pending = session.info.get(_PENDING)
-    if pending:
-        # Only the rolled-back savepoint's own calls (and those of savepoints inside it) go.
-        session.info[_PENDING] = [call for call in pending if not _inside(call.transaction, previous_transaction)]
+    for items in session.info.get(_HELD_ITEMS, {}).values():
+        # Only the rolled-back savepoint's own items (and those of savepoints inside it) go.
+        items[:] = [held for held in items if not _inside(held.transaction, previous_transaction)]

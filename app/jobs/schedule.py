@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.events.dispatch import SWEEP_INTERVAL, dispatch_all
+from app.events.services import prune_events
 from app.jobs.maintenance import purge_expired_login_sessions, purge_idempotency_keys
 from app.messaging.order_reminders import scan_courier_reminders, scan_florist_reminders, scan_overdue_orders
 from app.messaging.recovery import RECOVERY_INTERVAL, recover_messages
@@ -23,6 +25,9 @@ PERIODIC: list[Periodic] = [
     # The message log's own sweep: lost, stranded or abandoned sends go out again within ~20 s of their
     # time. On the `otp` queue, drained first, so a burst of reminders never holds up the rescue of a code.
     Periodic(recover_messages, "otp", interval=RECOVERY_INTERVAL),
+    # The event log's consumers catch up on what a lost wake-up left (normally a commit queues its own dispatch).
+    Periodic(dispatch_all, "status", interval=SWEEP_INTERVAL),
+    Periodic(prune_events, "default", cron="37 3 * * *"),
     Periodic(purge_idempotency_keys, "default", cron="17 3 * * *"),
     Periodic(purge_expired_login_sessions, "default", cron="27 3 * * *"),
     # Every minute: each scan sends what is due at the shop's own local time (10:00 reminders, the

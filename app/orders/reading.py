@@ -22,8 +22,10 @@ from app.common.pagination import rows_page
 from app.common.phones import InvalidPhone, normalize_phone
 from app.customers.models import Customer
 from app.errors import NotFoundError
+from app.events import outbox
 from app.extensions import db
 from app.orders.models import Order, OrderItem, Payment, amount_due, overpaid_amount, pickup_time
+from app.orders.schemas import OrderDetailSchema
 from app.shops.models import Shop
 from app.users.models import User
 
@@ -246,6 +248,22 @@ def order_card(*, shop_id: int, order_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFoundError("Order not found.")
     return with_details([dict(row)], payments=True)[0]
+
+
+ORDERS_OF_SHOP = (
+    select(*PAGE_COLUMNS)
+    .select_from(PAGE_FROM)
+    .where(ORDERS.id.in_(IDS), ORDERS.shop_id == bindparam("shop_id"))
+    .order_by(ORDERS.id)
+)
+CARD_SCHEMA = OrderDetailSchema()
+
+
+@outbox.renderer("order")
+def order_events_data(shop_id: int, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The order cards, as GET /orders/{id} answers them, that events about these orders carry: three statements."""
+    rows = db.session.execute(ORDERS_OF_SHOP, {"ids": [int(i) for i in order_ids], "shop_id": shop_id}).mappings()
+    return {str(card["id"]): CARD_SCHEMA.dump(card) for card in with_details([dict(r) for r in rows], payments=True)}
 
 
 def answered(*, shop_id: int, order_id: int, status: int = 200) -> tuple[dict[str, Any], int, dict[str, str]]:

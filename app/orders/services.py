@@ -378,6 +378,7 @@ def create_order(
                 "items": [None, _line_key(lines)],
             },
         )
+        transitions.order_event(order, "order.created")
         if commit:
             db.session.commit()
         else:
@@ -551,6 +552,7 @@ def update_order(
                 entity_id=order.id,
                 changes=_masked(changes),
             )
+            transitions.order_event(order, "order.updated")
             on_changed(order, actor_id)
         db.session.commit()
     return order

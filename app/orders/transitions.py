@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.audit import services as audit
 from app.errors import ConflictError, NotFoundError
+from app.events import outbox
 from app.extensions import db
 from app.messaging.order_reminders import order_status_changed
 from app.orders.models import OPEN_STATUSES, Order, OrderStatus, OrderStatusChange
@@ -90,6 +91,11 @@ def record_history(*, order: Order, source: str | None, target: str, actor_id: i
     )
 
 
+def order_event(order: Order, type: str) -> None:
+    """An `order.*` event for managers and admins, with the order card as it is at the commit."""
+    outbox.record(type, shop_id=order.shop_id, subject_type="order", subject_id=order.id, customer_id=order.customer_id)
+
+
 def move(*, order: Order, target: OrderStatus, actor_id: int | None, comment: str = "") -> None:
     """Set the new status with its history row and audit entry (the lifecycle check is the caller's)."""
     source = order.status
@@ -107,4 +113,5 @@ def move(*, order: Order, target: OrderStatus, actor_id: int | None, comment: st
         entity_id=order.id,
         changes=changes,
     )
+    order_event(order, "order.status_changed")
     order_status_changed(order)

@@ -1,0 +1,163 @@
+"""Recording events in the change's own transaction: the transactional outbox.
+
+A service calls `record(...)` where it changes something a client cares about. Nothing is written then: the
+events wait in the session and go in at the commit, in one statement per shop, with the subject's API
+representation as it is at that commit (each kind of subject has a renderer, registered by its domain).
+
+Positions are never skipped. On PostgreSQL that statement first takes the shop's event lock
+(`pg_advisory_xact_lock`), kept until the commit; the positions come from the table's sequence under it,
+so a shop's positions become visible in the order they were taken: a reader that has seen N never later
+finds an N-1 appear. The same statement NOTIFYs the events stream, which PostgreSQL delivers at the commit.
+SQLite (dev mode) has one writer at a time, which gives the same order by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, insert, orm, text
+
+from app.common.session import after_commit, hold_until_commit, take_held
+from app.common.types import utcnow
+from app.events.models import Audience, Event
+from app.extensions import db
+
+CHANNEL = "fcrm_events"  # LISTEN fcrm_events: the payload is the shop id
+LOCK_SPACE = 7301  # pg_advisory_xact_lock(LOCK_SPACE, shop_id) orders one shop's events
+_HELD_KEY = "events"
+
+# subject type -> renderer(shop_id, subject ids) -> {subject id: API representation}
+Renderer = Callable[[int, list[str]], dict[str, dict[str, Any]]]
+RENDERERS: dict[str, Renderer] = {}
+# Called after a commit that wrote events, with the shops they belong to (the stream's and the consumers' wake-up).
+COMMITTED_HOOKS: list[Callable[[set[int]], None]] = []
+
+
+@dataclass
+class PendingEvent:
+    type: str
+    shop_id: int
+    subject_type: str
+    subject_id: str
+    audience: str
+    courier_id: int | None
+    florist_id: int | None
+    customer_id: int | None
+    data: dict[str, Any] | None
+    occurred_at: datetime = field(default_factory=utcnow)
+    event_id: str = field(default_factory=lambda: f"evt_{secrets.token_hex(16)}")
+
+
+def renderer(subject_type: str) -> Callable[[Renderer], Renderer]:
+    """Register the function that gives subjects of this type their API representation for events."""
+
+    def register(func: Renderer) -> Renderer:
+        RENDERERS[subject_type] = func
+        return func
+
+    return register
+
+
+def record(
+    type: str,
+    *,
+    shop_id: int,
+    subject_type: str,
+    subject_id: Any,
+    audience: str = Audience.STAFF,
+    courier_id: int | None = None,
+    florist_id: int | None = None,
+    customer_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Add an event to the current transaction: it is written at the commit, and dropped by a rollback.
+
+    Without `data`, the event carries the subject's representation as its renderer gives it at the commit.
+    """
+    hold_until_commit(
+        db.session(),
+        _HELD_KEY,
+        PendingEvent(type, shop_id, subject_type, str(subject_id), audience, courier_id, florist_id, customer_id, data),
+    )
+
+
+def _render(pending: list[PendingEvent]) -> None:
+    wanted: defaultdict[tuple[int, str], set[str]] = defaultdict(set)
+    for item in pending:
+        if item.data is None:
+            wanted[(item.shop_id, item.subject_type)].add(item.subject_id)
+    rendered: dict[tuple[int, str, str], dict[str, Any]] = {}
+    for (shop_id, subject_type), ids in wanted.items():
+        for subject_id, data in RENDERERS[subject_type](shop_id, sorted(ids)).items():
+            rendered[(shop_id, subject_type, subject_id)] = data
+    for item in pending:
+        if item.data is None:  # a subject gone by the commit (deleted) is named by its id alone
+            item.data = rendered.get((item.shop_id, item.subject_type, item.subject_id)) or {"id": item.subject_id}
+
+
+_COLUMNS = (
+    "event_id",
+    "type",
+    "occurred_at",
+    "subject_type",
+    "subject_id",
+    "audience",
+    "courier_id",
+    "florist_id",
+    "customer_id",
+    "data",
+)
+# One statement per shop and commit: the shop's event lock, the wake-up, and every event in the order recorded.
+_PG_INSERT = text(
+    f"""
+    WITH shop_lock AS MATERIALIZED (
+        SELECT pg_advisory_xact_lock({LOCK_SPACE}, :shop_id), pg_notify('{CHANNEL}', CAST(:shop_id AS text))
+    )
+    INSERT INTO events (shop_id, {", ".join(_COLUMNS)})
+    SELECT :shop_id, {", ".join(f"r.{name}" for name in _COLUMNS)}
+    FROM shop_lock, jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+        n integer, event_id text, type text, occurred_at timestamptz, subject_type text, subject_id text,
+        audience text, courier_id integer, florist_id integer, customer_id integer, data jsonb
+    )
+    ORDER BY r.n
+    """
+)
+
+
+def _row(item: PendingEvent) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in _COLUMNS}
+
+
+def _write(session: orm.Session, pending: list[PendingEvent]) -> None:
+    by_shop: defaultdict[int, list[PendingEvent]] = defaultdict(list)
+    for item in pending:
+        by_shop[item.shop_id].append(item)
+    connection = session.connection()
+    for shop_id in sorted(by_shop):  # always in one order: two shops' locks never wait on each other in a circle
+        rows = [_row(item) for item in by_shop[shop_id]]
+        if connection.dialect.name == "postgresql":
+            payload = [{"n": n, **row, "occurred_at": row["occurred_at"].isoformat()} for n, row in enumerate(rows)]
+            connection.execute(_PG_INSERT, {"shop_id": shop_id, "rows": json.dumps(payload, default=str)})
+        else:
+            connection.execute(insert(Event), [{"shop_id": shop_id, **row} for row in rows])
+
+
+@event.listens_for(orm.Session, "before_commit")
+def _write_held_events(session: orm.Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint is released: its events wait for the real commit
+    pending = take_held(session, _HELD_KEY)
+    if not pending:
+        return
+    session.flush()  # renderers read with Core statements, which do not flush by themselves
+    _render(pending)
+    _write(session, pending)
+    shops = {item.shop_id for item in pending}
+    for hook in COMMITTED_HOOKS:
+        after_commit(session, lambda hook=hook: hook(shops), what=f"wake {hook.__name__}")

@@ -1,0 +1,82 @@
+"""Reading the event log: the catch-up feed (and the stream, which reads the same way), and its retention."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import ColumnElement, delete, or_, select
+
+from app.common.types import utcnow
+from app.events.models import Audience, Event
+from app.extensions import db
+from app.users.models import Role
+
+EVENTS = Event.__table__.c
+# The event's representation as clients receive it, in the feed, the stream and webhooks alike.
+FEED_COLUMNS = (
+    EVENTS.position,
+    EVENTS.event_id,
+    EVENTS.type,
+    EVENTS.occurred_at,
+    EVENTS.subject_type,
+    EVENTS.subject_id,
+    EVENTS.data,
+)
+PRUNE_BATCH = 5000
+
+
+def visible_to(shop_id: int, role: Role, user_id: int) -> list[ColumnElement[bool]]:
+    """The WHERE of what a member of the shop may read: managers and admins everything, a courier their own
+    deliveries, a florist their own tasks and the unassigned ones."""
+    where = [EVENTS.shop_id == shop_id]
+    if role == Role.COURIER:
+        where += [EVENTS.audience == Audience.COURIER, EVENTS.courier_id == user_id]
+    elif role == Role.FLORIST:
+        where += [
+            EVENTS.audience == Audience.FLORIST,
+            or_(EVENTS.florist_id.is_(None), EVENTS.florist_id == user_id),
+        ]
+    return where
+
+
+def type_filter(types: list[str]) -> ColumnElement[bool]:
+    """`order.created` names one type, `order.*` a family."""
+    exact = [name for name in types if not name.endswith(".*")]
+    families = [name[:-1] for name in types if name.endswith(".*")]
+    return or_(EVENTS.type.in_(exact), *(EVENTS.type.startswith(prefix, autoescape=True) for prefix in families))
+
+
+def read(
+    *, shop_id: int, role: Role, user_id: int, after: int, types: list[str] | None = None, limit: int = 100
+) -> list[dict]:
+    """The events after `after` that this member may read, in position order: one statement."""
+    stmt = select(*FEED_COLUMNS).where(*visible_to(shop_id, role, user_id), EVENTS.position > after)
+    if types:
+        stmt = stmt.where(type_filter(types))
+    rows = db.session.execute(stmt.order_by(EVENTS.position).limit(limit)).mappings()
+    return [as_message(row) for row in rows]
+
+
+def as_message(row) -> dict:
+    return {
+        "id": row["event_id"],
+        "position": row["position"],
+        "type": row["type"],
+        "occurred_at": row["occurred_at"],
+        "subject": {"type": row["subject_type"], "id": row["subject_id"]},
+        "data": row["data"],
+    }
+
+
+def prune_events() -> int:
+    """Remove events older than EVENT_RETENTION_DAYS (a daily job), in batches; returns how many went."""
+    cutoff = utcnow() - timedelta(days=current_app.config["EVENT_RETENTION_DAYS"])
+    removed = 0
+    while True:
+        batch = select(EVENTS.position).where(EVENTS.occurred_at < cutoff).limit(PRUNE_BATCH)
+        gone = db.session.execute(delete(Event).where(EVENTS.position.in_(batch.scalar_subquery()))).rowcount
+        db.session.commit()
+        removed += gone
+        if gone < PRUNE_BATCH:
+            return removed
