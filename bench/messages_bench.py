@@ -118,6 +118,7 @@ def demo_orders(app) -> tuple[int, list[int]]:
     """The demo shop, telling its customers of their orders' moves, and its orders' ids."""
     from sqlalchemy import select
 
+    from app.events.dispatch import dispatch_all
     from app.extensions import db
     from app.orders.models import Order
     from app.seed import seed_demo
@@ -125,6 +126,7 @@ def demo_orders(app) -> tuple[int, list[int]]:
 
     with app.app_context():
         seed_demo()
+        dispatch_all()  # the seed's own moves are read (and not told) before the run's begin
         shop = db.session.scalars(select(Shop)).one()
         shop.settings = {**(shop.settings or {}), "order_status_messages": True}
         db.session.commit()

@@ -199,6 +199,11 @@ def test_a_task_given_to_another_florist_leaves_the_first_with_its_id_alone(as_r
     assert kinds(bob) == ["task.created", "task.assigned"]
     assert last(bob, "task.assigned")["data"] == ok(bob.get(url))
 
+    tag = manager.get(f"{ORDERS}/{order_id}").headers["ETag"]
+    ok(manager.patch(f"{ORDERS}/{order_id}", json={"card_text": "With love"}, headers={"If-Match": tag}))
+    assert kinds(bob)[-1] == "task.updated" and "task.updated" not in kinds(ann)  # Bob's task now
+    assert last(bob, "task.updated")["data"]["card_text"] == "With love"
+
     ok(manager.post(f"{url}/assign", json={"florist_id": None}))  # back to everyone
     assert kinds(ann)[-1] == kinds(bob)[-1] == "task.assigned"
     assert last(ann, "task.assigned")["data"]["florist_id"] is None
