@@ -260,7 +260,7 @@ ORDERS_OF_SHOP = (
 CARD_SCHEMA = OrderDetailSchema()
 
 
-# The cards events carry and the card a write answers with are one read, whichever comes first (docs/events.md):
+# The cards events carry and the card a write answers with are one read, whichever comes first (test_costs.py):
 # a commit's events leave their cards for the view that answers next (`_COMMITTED`, good until the session
 # does anything more), and a view inside one_transaction (an idempotent request answers before the real commit)
 # leaves its card for the commit's events (`_ANSWERED`, good while the order's version is the one it read).
