@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.events.routes import blp as events_blp
     from app.extensions import api
     from app.health.routes import blp as health_blp
+    from app.messaging import events as messaging_events  # noqa: F401  the status messages read the event log
     from app.messaging.routes import blp as messaging_blp
     from app.orders.routes import blp as orders_blp
     from app.orders.routes import customer_orders_blp

@@ -14,6 +14,7 @@ from app.common.types import utcnow
 from app.courier import services as courier
 from app.customers import services as customers
 from app.customers.models import Customer
+from app.events import services as events
 from app.extensions import db
 from app.messaging import services as messaging
 from app.orders import services as orders
@@ -35,7 +36,7 @@ def anonymize_customer(
     """Erase the customer's personal data for good; orders stay for the books. A second call changes nothing.
 
     Everywhere it is kept: the record, the dates, the audit entries, their orders (with the florists'
-    tasks and the couriers' trips, proof photos deleted) and the message log.
+    tasks and the couriers' trips, proof photos deleted), the message log and the event log.
     """
     customer = customers.get_customer(shop_id=shop_id, customer_id=customer_id, lock=True)
     if customer.anonymized_at is not None:
@@ -47,6 +48,7 @@ def anonymize_customer(
         production.forget_card_texts(shop_id=shop_id, order_ids=order_ids)
         photos = courier.forget_trips(shop_id=shop_id, order_ids=order_ids)
     messaging.forget_customer(shop_id, customer_id)
+    events.forget_customer(shop_id, customer_id)
     for key in photos:  # only once no row points at them: a rollback must not lose a kept photo
         storage.delete_after_commit(key)
     db.session.commit()

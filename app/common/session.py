@@ -47,6 +47,11 @@ def one_transaction(session: orm.Session) -> Iterator[None]:
         session.info.pop(_HELD, None)
 
 
+def is_held(session: orm.Session) -> bool:
+    """Whether a caller holds the session's transaction (`one_transaction`): commits only flush now."""
+    return bool(session.info.get(_HELD))
+
+
 @dataclass
 class _Held:
     item: object

@@ -16,14 +16,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 
 from app import storage
 from app.audit import services as audit
 from app.common.pagination import rows_page
 from app.common.types import utcnow
 from app.courier.models import CourierAssignment, Delivery, FailureReason
+from app.courier.schemas import DeliverySchema
 from app.errors import ConflictError, NotFoundError, RuleViolation
+from app.events import outbox
 from app.extensions import db
 from app.orders import services as orders
 from app.orders import transitions
@@ -146,6 +148,23 @@ def list_deliveries(
     return [_delivery_row(row) for row in rows], total
 
 
+DELIVERY_CARDS = (
+    select(*DELIVERY_COLUMNS)
+    .select_from(DELIVERIES_FROM)
+    .where(ORDERS.id.in_(bindparam("ids", expanding=True)), ORDERS.shop_id == bindparam("shop_id"))
+    .order_by(ORDERS.id)
+)
+CARD_SCHEMA = DeliverySchema()
+
+
+@outbox.renderer("delivery")
+def delivery_events_data(shop_id: int, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The delivery cards, as GET /courier/deliveries/{id} answers them, that `delivery.*` events carry: one
+    statement."""
+    rows = db.session.execute(DELIVERY_CARDS, {"ids": [int(i) for i in order_ids], "shop_id": shop_id}).mappings()
+    return {str(row["id"]): CARD_SCHEMA.dump(_delivery_row(row)) for row in rows}
+
+
 def get_delivery(*, shop_id: int, order_id: int, viewer_id: int, viewer_role: Role) -> DeliveryCard:
     """One delivery; another shop's, a pickup, or (for a courier) one not theirs now is 404."""
     order = db.session.scalars(
@@ -245,6 +264,10 @@ def assign_courier(
             order.courier_id = courier_id
             order.version += 1
             order.updated_at = now
+            transitions.order_event(order, "order.courier_assigned")
+            transitions.delivery_event(order, "delivery.assigned")
+            if before is not None:  # the card is no longer theirs: only its id, as for a subject gone
+                transitions.delivery_event(order, "delivery.unassigned", courier_id=before, data={"id": str(order.id)})
             audit.record(
                 shop_id=shop_id,
                 actor_id=actor_id,
@@ -340,6 +363,7 @@ def pick_up(*, shop_id: int, order_id: int, actor_id: int, actor_role: Role, com
                 target=target,
                 actor_id=actor_id,
                 comment="sent out again" if retry else "picked up",
+                delivery_type="delivery.picked_up",
             )
         _commit(commit)
     return _card(shop_id, order_id)
@@ -381,7 +405,13 @@ def deliver(
             trip.amount_collected = amount_collected
             trip.delivered_at = now
             trip.client_completed_at = client_completed_at
-            transitions.move(order=order, target=target, actor_id=actor_id, comment=comment or "delivered")
+            transitions.move(
+                order=order,
+                target=target,
+                actor_id=actor_id,
+                comment=comment or "delivered",
+                delivery_type="delivery.delivered",
+            )
         _commit(commit)
     return _card(shop_id, order_id)
 
@@ -427,7 +457,9 @@ def fail(
             trip.failure_reason = reason
             trip.failure_comment = comment or ""
             note = f"{reason}: {comment}" if comment else reason
-            transitions.move(order=order, target=target, actor_id=actor_id, comment=note)
+            transitions.move(
+                order=order, target=target, actor_id=actor_id, comment=note, delivery_type="delivery.failed"
+            )
         _commit(commit)
     return _card(shop_id, order_id)
 
@@ -442,7 +474,13 @@ def return_to_shop(
         if order.status != target.value:
             if order.status != S.DELIVERY_FAILED.value:
                 raise _late(order, target, actor_id, actor_role)
-            transitions.move(order=order, target=target, actor_id=actor_id, comment="returned to the shop")
+            transitions.move(
+                order=order,
+                target=target,
+                actor_id=actor_id,
+                comment="returned to the shop",
+                delivery_type="delivery.returned",
+            )
         _commit(commit)
     return _card(shop_id, order_id)
 
@@ -471,6 +509,7 @@ def set_photo(*, shop_id: int, order_id: int, actor_id: int, actor_role: Role, u
             entity_id=order.id,
             changes={"photo_key": [old_key, key]},
         )
+        transitions.delivery_event(order, "delivery.photo_added")
         storage.delete_after_commit(old_key)
         try:
             db.session.commit()

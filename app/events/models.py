@@ -27,6 +27,11 @@ EVENT_TYPES = (
     "delivery.photo_added",
     "stock.low",
     "message.failed",
+    "task.created",
+    "task.updated",
+    "task.cancelled",
+    "task.unassigned",
+    "delivery.updated",
 )
 
 

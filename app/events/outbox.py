@@ -50,6 +50,7 @@ class PendingEvent:
     florist_id: int | None
     customer_id: int | None
     data: dict[str, Any] | None
+    coalesce: bool = False
     occurred_at: datetime = field(default_factory=utcnow)
     event_id: str = field(default_factory=lambda: f"evt_{secrets.token_hex(16)}")
 
@@ -75,16 +76,41 @@ def record(
     florist_id: int | None = None,
     customer_id: int | None = None,
     data: dict[str, Any] | None = None,
+    coalesce: bool = False,
 ) -> None:
     """Add an event to the current transaction: it is written at the commit, and dropped by a rollback.
 
     Without `data`, the event carries the subject's representation as its renderer gives it at the commit.
+    With `coalesce`, it is dropped at the commit when the same commit has another event about the same subject
+    for the same reader (a courier's `delivery.updated` beside the `delivery.delivered` of the same step).
     """
     hold_until_commit(
         db.session(),
         _HELD_KEY,
-        PendingEvent(type, shop_id, subject_type, str(subject_id), audience, courier_id, florist_id, customer_id, data),
+        PendingEvent(
+            type, shop_id, subject_type, str(subject_id), audience, courier_id, florist_id, customer_id, data, coalesce
+        ),
     )
+
+
+def _reader(item: PendingEvent) -> tuple:
+    return (item.shop_id, item.subject_type, item.subject_id, item.audience, item.courier_id, item.florist_id)
+
+
+def _coalesced(pending: list[PendingEvent]) -> list[PendingEvent]:
+    """One event per type, subject and reader (rendered ones carry the same data), and no `coalesce` event
+    beside another event for its reader about its subject."""
+    kept, seen = [], set()
+    others = {_reader(item) for item in pending if not item.coalesce}
+    for item in pending:
+        key = (item.type, *_reader(item))
+        if item.data is None and key in seen:
+            continue
+        if item.coalesce and _reader(item) in others:
+            continue
+        seen.add(key)
+        kept.append(item)
+    return kept
 
 
 def _render(pending: list[PendingEvent]) -> None:
@@ -152,10 +178,12 @@ def _write(session: orm.Session, pending: list[PendingEvent]) -> None:
 def _write_held_events(session: orm.Session) -> None:
     if session.get_nested_transaction() is not None:
         return  # a savepoint is released: its events wait for the real commit
+    # Renderers read with Core statements, which do not flush by themselves; and a flush may record events.
+    session.flush()
     pending = take_held(session, _HELD_KEY)
     if not pending:
         return
-    session.flush()  # renderers read with Core statements, which do not flush by themselves
+    pending = _coalesced(pending)
     _render(pending)
     _write(session, pending)
     shops = {item.shop_id for item in pending}

@@ -1,8 +1,10 @@
-"""Reading the event log: the catch-up feed (and the stream, which reads the same way), and its retention."""
+"""Reading the event log: the catch-up feed (and the stream, which reads the same way), its retention, and a
+customer's erasure from it."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, delete, or_, select
@@ -80,3 +82,49 @@ def prune_events() -> int:
         removed += gone
         if gone < PRUNE_BATCH:
             return removed
+
+
+ERASED = "[erased]"  # what the customer and message log erasure leave in place of a value they must keep a key for
+# The personal fields of the representations events carry (order card, delivery card, task, message log entry),
+# and what each API shows in their place once the customer is anonymized.
+PERSONAL_FIELDS: dict[str, Any] = {
+    "recipient_name": "",
+    "recipient_phone": None,
+    "address": None,
+    "card_text": "",
+    "comment": "",
+    "note": "",
+    "failure_comment": "",
+    "photo_url": None,
+    "recipient": ERASED,
+}
+CUSTOMER_FIELDS: dict[str, Any] = {"name": "", "phone": None}
+
+
+def erased(data: dict[str, Any]) -> dict[str, Any]:
+    """An event's data with the customer's personal fields blanked as the API shows them after anonymization."""
+    scrubbed = {key: PERSONAL_FIELDS.get(key, value) for key, value in data.items()}
+    customer = data.get("customer")
+    if isinstance(customer, dict):
+        scrubbed["customer"] = {key: CUSTOMER_FIELDS.get(key, value) for key, value in customer.items()}
+    return scrubbed
+
+
+def forget_customer(shop_id: int, customer_id: int) -> int:
+    """The customer is anonymized: their events keep type, time and subject, and the personal part of their data
+    goes (recipient, address, card text, notes, proof photo, the customer's name and phone). Does not commit;
+    how many events changed."""
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.shop_id == shop_id, Event.customer_id == customer_id)
+        .order_by(Event.position)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    changed = 0
+    for event in events:
+        scrubbed = erased(event.data or {})
+        if scrubbed != event.data:
+            event.data = scrubbed  # a new dict, so the JSON column saves
+            changed += 1
+    return changed

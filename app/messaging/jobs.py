@@ -12,6 +12,7 @@ from rq.job import Job
 from sqlalchemy import or_, update
 
 from app.common.types import utcnow
+from app.events import outbox
 from app.extensions import db
 from app.messaging.models import MessageLog
 from app.messaging.providers import ProviderError, build_provider
@@ -57,11 +58,19 @@ def mark_sent(message_id: int, *, provider_message_id: str, job_id: str | None =
     db.session.commit()
 
 
+def failed_for_good(message_id: int, shop_id: int | None, customer_id: int | None) -> None:
+    """A shop's message that ends failed (no try follows) is a `message.failed` event for its managers."""
+    if shop_id is not None:
+        outbox.record(
+            "message.failed", shop_id=shop_id, subject_type="message", subject_id=message_id, customer_id=customer_id
+        )
+
+
 def mark_failed_try(message_id: int, *, error: str, final: bool, retry_in: int = 0, job_id: str | None = None) -> None:
     """Record a failed try: back to queued, due again in `retry_in` seconds, or failed for good."""
     db.session.rollback()  # whatever the failed try left in the session is not ours to commit
     now = utcnow()
-    db.session.execute(
+    failed = db.session.execute(
         update(MessageLog)
         .where(*_owned_by(message_id, job_id, "sending"))
         .values(
@@ -70,7 +79,10 @@ def mark_failed_try(message_id: int, *, error: str, final: bool, retry_in: int =
             next_try_at=None if final else now + timedelta(seconds=retry_in),
             updated_at=now,
         )
-    )
+        .returning(MessageLog.shop_id, MessageLog.customer_id)
+    ).first()
+    if final and failed is not None:
+        failed_for_good(message_id, failed.shop_id, failed.customer_id)
     db.session.commit()
 
 

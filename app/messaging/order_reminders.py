@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -348,36 +349,44 @@ def order_short_of_stock(order: Order, lost: Sequence[tuple[str, Decimal]]) -> i
 # --- the customer: out for delivery, delivered ------------------------------------------------------------
 
 
-def order_status_changed(order: Order) -> None:
-    """In the transaction that moved the order: tell the customer, when the shop sends status messages.
+def tell_status(shop_id: int, card: dict[str, Any]) -> None:
+    """The order moved (its `order.status_changed` event, with the order card as it was then): tell the customer,
+    when the shop sends status messages. Run by the event log's dispatch (app/messaging/events.py).
 
     The key carries the order's version, so a trip sent out again after a failed one is told again, while
     a retried step (which moves nothing) never is. Nothing goes to an anonymized customer.
     """
-    template = STATUS_MESSAGES.get(order.status)
-    if template is None:
+    template = STATUS_MESSAGES.get(card.get("status"))
+    if template is None or card.get("customer_id") is None:
         return
-    shop = db.session.get(Shop, order.shop_id)
-    if not effective_settings(shop)["order_status_messages"]:
+    shop = db.session.get(Shop, shop_id)
+    if shop is None or not effective_settings(shop)["order_status_messages"]:
         return
-    customer = db.session.get(Customer, order.customer_id)
-    if customer is None or customer.anonymized_at is not None:
+    customer = db.session.get(Customer, card["customer_id"])
+    if customer is None or customer.shop_id != shop_id or customer.anonymized_at is not None:
         return
     address = channel_for_customer(customer)
     if address is None:
         return
     channel, to = address
     language = templates.language_for(customer.language)
+    window = f"{card['window_start']}–{card['window_end']}" if card.get("window_end") else card["window_start"]
     queue_message(
         kind="order_status",
         channel=channel,
         to=to,
         template=template,
         language=language,
-        occurrence_key=f"order_status:{order.id}:{order.status}:{order.version}",
-        context=_order_context(order, shop, language),
-        shop_id=order.shop_id,
+        occurrence_key=f"order_status:{card['id']}:{card['status']}:{card['version']}",
+        context={
+            "shop": shop.name,
+            "number": card["number"],
+            "date": templates.day_and_month(date.fromisoformat(card["delivery_date"]), language),
+            "window": window,
+            "order_id": card["id"],
+        },
+        shop_id=shop_id,
         customer_id=customer.id,
-        order_id=order.id,
-        description=f"send order status message for order {order.id}",
+        order_id=card["id"],
+        description=f"send order status message for order {card['id']}",
     )

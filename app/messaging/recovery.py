@@ -22,7 +22,7 @@ from app.common.types import utcnow
 from app.errors import ConflictError
 from app.extensions import db, queues, redis_client
 from app.messaging import services
-from app.messaging.jobs import PROVIDER_ID_META
+from app.messaging.jobs import PROVIDER_ID_META, failed_for_good
 from app.messaging.models import MessageLog
 from app.messaging.providers import ProviderError, SmsRuProvider, build_provider
 
@@ -234,11 +234,14 @@ def _mark_sent(row: MessageLog, provider_id: str, now: datetime) -> None:
 
 
 def _fail(row: MessageLog, error: str, now: datetime) -> None:
-    db.session.execute(
+    failed = db.session.execute(
         update(MessageLog)
         .where(*_unchanged(row))
         .values(status="failed", error=error[:1000], next_try_at=None, updated_at=now)
-    )
+        .returning(MessageLog.id)
+    ).first()
+    if failed is not None:
+        failed_for_good(row.id, row.shop_id, row.customer_id)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -99,6 +99,11 @@ class OrderSchema(Schema):
             "assembled until stock of the item comes in or its lines are changed."
         },
     )
+    version = fields.Integer(
+        required=True,
+        dump_only=True,
+        metadata={"description": "Goes up with every change of the order (its ETag says the same); events carry it."},
+    )
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
 

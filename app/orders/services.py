@@ -552,7 +552,7 @@ def update_order(
                 entity_id=order.id,
                 changes=_masked(changes),
             )
-            transitions.order_event(order, "order.updated")
+            transitions.order_changed(order, "order.updated")
             on_changed(order, actor_id)
         db.session.commit()
     return order
@@ -776,6 +776,7 @@ def _record(
     _settle_payment_status(order, has_payments=True)
     order.version += 1
     order.updated_at = utcnow()
+    transitions.order_changed(order, "order.payment_recorded")
     audit.record(
         shop_id=order.shop_id,
         actor_id=actor_id,

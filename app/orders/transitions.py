@@ -14,8 +14,8 @@ from sqlalchemy import select
 from app.audit import services as audit
 from app.errors import ConflictError, NotFoundError
 from app.events import outbox
+from app.events.models import Audience
 from app.extensions import db
-from app.messaging.order_reminders import order_status_changed
 from app.orders.models import OPEN_STATUSES, Order, OrderStatus, OrderStatusChange
 
 S = OrderStatus
@@ -96,8 +96,46 @@ def order_event(order: Order, type: str) -> None:
     outbox.record(type, shop_id=order.shop_id, subject_type="order", subject_id=order.id, customer_id=order.customer_id)
 
 
-def move(*, order: Order, target: OrderStatus, actor_id: int | None, comment: str = "") -> None:
-    """Set the new status with its history row and audit entry (the lifecycle check is the caller's)."""
+def delivery_event(order: Order, type: str, *, courier_id: int | None = None, data: dict | None = None) -> None:
+    """A `delivery.*` event for the order's courier (or `courier_id`), with the delivery card at the commit.
+
+    `delivery.updated` gives way to any other event of the same commit about the delivery for that courier.
+    """
+    courier_id = order.courier_id if courier_id is None else courier_id
+    if courier_id is None:
+        return
+    outbox.record(
+        type,
+        shop_id=order.shop_id,
+        subject_type="delivery",
+        subject_id=order.id,
+        audience=Audience.COURIER,
+        courier_id=courier_id,
+        customer_id=order.customer_id,
+        data=data,
+        coalesce=type == "delivery.updated",
+    )
+
+
+def order_changed(order: Order, type: str) -> None:
+    """The order's event for managers, and `delivery.updated` for its courier (address, window, amount due)."""
+    order_event(order, type)
+    delivery_event(order, "delivery.updated")
+
+
+def move(
+    *,
+    order: Order,
+    target: OrderStatus,
+    actor_id: int | None,
+    comment: str = "",
+    delivery_type: str = "delivery.updated",
+) -> None:
+    """Set the new status with its history row and audit entry (the lifecycle check is the caller's).
+
+    The move is an `order.status_changed` event (the customer's status message follows from it, app/messaging)
+    and, for the order's courier, `delivery_type` (the courier's steps name theirs: `delivery.picked_up`...).
+    """
     source = order.status
     order.status = target.value
     order.version += 1
@@ -114,4 +152,4 @@ def move(*, order: Order, target: OrderStatus, actor_id: int | None, comment: st
         changes=changes,
     )
     order_event(order, "order.status_changed")
-    order_status_changed(order)
+    delivery_event(order, delivery_type)

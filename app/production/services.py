@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from app.audit import services as audit
@@ -25,10 +25,13 @@ from app.catalogue.models import RecipeComponent
 from app.common.pagination import rows_page
 from app.common.types import utcnow
 from app.errors import ConflictError, NotFoundError, RuleViolation
+from app.events import outbox
+from app.events.models import Audience
 from app.extensions import db
 from app.orders import transitions
 from app.orders.models import Order, OrderStatus
 from app.production.models import OPEN_TASK_STATUSES, ProductionTask, TaskStatus, recipe_line
+from app.production.schemas import ProductionTaskSchema
 from app.shops.models import Shop
 from app.shops.services import effective_settings
 from app.users.models import Membership, Role, User
@@ -77,6 +80,22 @@ def _task_audit(task: ProductionTask, action: str, actor_id: int | None, changes
     )
 
 
+def task_event(task: ProductionTask, type: str, *, customer_id: int | None, florist_id: int | None = None) -> None:
+    """A `task.*` event for the task's florist after the change (every florist while it has none), with the task
+    as GET /production-tasks/{id} answers it at the commit; or, to `florist_id` (a florist it was taken from),
+    only its id."""
+    outbox.record(
+        type,
+        shop_id=task.shop_id,
+        subject_type="task",
+        subject_id=task.id,
+        audience=Audience.FLORIST,
+        florist_id=task.florist_id if florist_id is None else florist_id,
+        customer_id=customer_id,
+        data=None if florist_id is None else {"id": str(task.id)},
+    )
+
+
 def _open_tasks(order_id: int) -> list[ProductionTask]:
     return list(
         db.session.scalars(
@@ -106,6 +125,7 @@ def plan_tasks(order: Order, *, actor_id: int | None) -> list[ProductionTask]:
     for product_id, task in planned.items():
         if product_id not in lines:
             _cancel(task, now, actor_id, reason="line removed")
+            task_event(task, "task.cancelled", customer_id=order.customer_id)
     for product_id, line in lines.items():
         wanted = {
             "product_name": line.product_name,
@@ -121,12 +141,14 @@ def plan_tasks(order: Order, *, actor_id: int | None) -> list[ProductionTask]:
             db.session.flush()
             snapshot = audit.snapshot(task, ["order_id", "product_id", "product_name", "quantity", "due_at"])
             _task_audit(task, "create", actor_id, {**snapshot, "card_text": [None, "***"]})
+            task_event(task, "task.created", customer_id=order.customer_id)
         else:
             changes = audit.apply_changes(task, wanted)
             if changes:
                 if "card_text" in changes:  # personal: the log says it changed, not what it said
                     changes["card_text"] = ["***", "***"]
                 _task_audit(task, "update", actor_id, changes)
+                task_event(task, "task.updated", customer_id=order.customer_id)
         tasks.append(task)
     db.session.flush()
     return tasks
@@ -145,6 +167,7 @@ def cancel_tasks(order: Order, *, actor_id: int | None) -> int:
     tasks = _open_tasks(order.id)
     for task in tasks:
         _cancel(task, now, actor_id, reason="order cancelled")
+        task_event(task, "task.cancelled", customer_id=order.customer_id)
     db.session.flush()
     return len(tasks)
 
@@ -193,6 +216,22 @@ def _task_row(row: dict[str, Any]) -> dict[str, Any]:
     florist_name = row.pop("florist_name")
     row["florist"] = None if row["florist_id"] is None else {"id": row["florist_id"], "name": florist_name}
     return row
+
+
+TASK_CARDS = (
+    select(*TASK_COLUMNS)
+    .select_from(TASKS_FROM)
+    .where(TASKS.id.in_(bindparam("ids", expanding=True)), TASKS.shop_id == bindparam("shop_id"))
+    .order_by(TASKS.id)
+)
+TASK_SCHEMA = ProductionTaskSchema()
+
+
+@outbox.renderer("task")
+def task_events_data(shop_id: int, task_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The tasks, as GET /production-tasks/{id} answers them, that `task.*` events carry: one statement."""
+    rows = db.session.execute(TASK_CARDS, {"ids": [int(i) for i in task_ids], "shop_id": shop_id}).mappings()
+    return {str(row["id"]): TASK_SCHEMA.dump(_task_row(dict(row))) for row in rows}
 
 
 def list_tasks(
@@ -251,16 +290,18 @@ def get_task(*, shop_id: int, task_id: int, viewer_id: int | None, viewer_role: 
 # --- the florists' steps -------------------------------------------------------------------------
 
 
-def _lock_task(shop_id: int, task_id: int) -> ProductionTask:
-    task = db.session.scalars(
-        select(ProductionTask)
+def _lock_task(shop_id: int, task_id: int) -> tuple[ProductionTask, int]:
+    """The task row locked, and its order's customer (whose card text the task carries, for its events)."""
+    found = db.session.execute(
+        select(ProductionTask, Order.customer_id)
+        .join(Order, Order.id == ProductionTask.order_id)
         .where(ProductionTask.id == task_id, ProductionTask.shop_id == shop_id)
-        .with_for_update()
+        .with_for_update(of=ProductionTask)
         .execution_options(populate_existing=True)
     ).first()
-    if task is None:
+    if found is None:
         raise NotFoundError("Production task not found.")
-    return task
+    return found[0], found[1]
 
 
 def _lock_order_then_task(shop_id: int, task_id: int) -> tuple[Order, ProductionTask]:
@@ -271,7 +312,7 @@ def _lock_order_then_task(shop_id: int, task_id: int) -> tuple[Order, Production
     if order_id is None:
         raise NotFoundError("Production task not found.")
     order = transitions.lock_order(shop_id=shop_id, order_id=order_id)
-    return order, _lock_task(shop_id, task_id)
+    return order, _lock_task(shop_id, task_id)[0]
 
 
 def _state(task: ProductionTask) -> dict[str, Any]:
@@ -337,7 +378,7 @@ def assign_task(
     with _undo_on_error():
         if florist_id is not None:
             _require_florist(shop_id, florist_id)
-        task = _lock_task(shop_id, task_id)
+        task, customer_id = _lock_task(shop_id, task_id)
         if task.florist_id != florist_id:
             if not task.is_open:
                 raise ConflictError(
@@ -354,13 +395,16 @@ def assign_task(
             task.florist_id = florist_id
             task.assigned_at = utcnow() if florist_id is not None else None
             _task_audit(task, "assign", actor_id, {"florist_id": [before, florist_id]})
+            task_event(task, "task.assigned", customer_id=customer_id)
+            if before is not None and florist_id is not None:  # taken from a florist who no longer sees it
+                task_event(task, "task.unassigned", customer_id=customer_id, florist_id=before)
         return _done(shop_id, task_id, actor_id, actor_role, commit)
 
 
 def claim_task(*, shop_id: int, task_id: int, florist_id: int, commit: bool = True) -> ProductionTask:
     """A florist takes an unassigned task. Two claiming at once: the task row lock lets one win, the other gets 409."""
     with _undo_on_error():
-        task = _lock_task(shop_id, task_id)
+        task, customer_id = _lock_task(shop_id, task_id)
         if task.florist_id != florist_id:
             if task.florist_id is not None:
                 raise ConflictError(
@@ -376,6 +420,7 @@ def claim_task(*, shop_id: int, task_id: int, florist_id: int, commit: bool = Tr
             task.florist_id = florist_id
             task.assigned_at = utcnow()
             _task_audit(task, "claim", florist_id, {"florist_id": [None, florist_id]})
+            task_event(task, "task.claimed", customer_id=customer_id)
         return _done(shop_id, task_id, florist_id, Role.FLORIST, commit)
 
 
@@ -404,6 +449,7 @@ def start_task(
                 changes["florist_id"] = [None, actor_id]
             task.status, task.started_at = T.IN_PROGRESS.value, now
             _task_audit(task, "start", actor_id, changes)
+            task_event(task, "task.started", customer_id=order.customer_id)
             if order.status == OrderStatus.CONFIRMED.value:
                 transitions.move(
                     order=order,
@@ -447,6 +493,7 @@ def complete_task(
         if task.status == T.IN_PROGRESS.value:
             task.status, task.completed_at = T.DONE.value, utcnow()
             _task_audit(task, "complete", actor_id, {"status": [T.IN_PROGRESS.value, T.DONE.value]})
+            task_event(task, "task.completed", customer_id=order.customer_id)
             if not _remaining_open(order.id, task.id) and order.status == OrderStatus.IN_PRODUCTION.value:
                 cost = stock.consume(shop_id=shop_id, order_id=order.id, actor_id=actor_id)
                 audit.record(

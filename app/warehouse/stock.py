@@ -30,6 +30,7 @@ from sqlalchemy import select
 from app.common.types import utcnow
 from app.errors import ConflictError, RuleViolation
 from app.extensions import db
+from app.warehouse import alerts  # noqa: F401  stock movements below the minimum are events
 from app.warehouse.models import (
     ZERO,
     Batch,

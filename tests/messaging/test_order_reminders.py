@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app import privacy
 from app.courier import services as couriers
+from app.events import dispatch
 from app.extensions import db, queues
 from app.messaging import templates
 from app.messaging.models import MessageLog
@@ -261,6 +262,9 @@ def test_the_customer_hears_when_the_order_is_out_and_when_it_is_delivered(messa
     couriers.pick_up(**step)
     couriers.pick_up(**step)  # the courier app retried: no second message
     couriers.deliver(**step)
+    assert messages("order_status") == []  # the moves' events carry the messages: the log's dispatch queues them
+    dispatch.dispatch_shop(shop.id)
+    dispatch.dispatch_shop(shop.id)  # a second run (the sweep) finds nothing new
 
     out, delivered = messages("order_status")
     assert (out.customer_id, out.order_id, out.template) == (order.customer_id, order.id, "order_out_for_delivery")
@@ -278,6 +282,7 @@ def test_a_trip_sent_out_again_is_told_again(messaging_shop):
     couriers.pick_up(**step)
     couriers.fail(**step, reason="nobody_home")
     couriers.pick_up(**step)
+    dispatch.dispatch_shop(shop.id)
     assert [m.template for m in messages("order_status")] == ["order_out_for_delivery", "order_out_for_delivery"]
 
 
@@ -287,13 +292,24 @@ def test_no_status_messages_when_the_shop_has_them_off_or_the_customer_is_anonym
     order = take(front, status="ready", courier=courier)
     privacy.anonymize_customer(shop_id=shop.id, customer_id=order.customer_id, actor_id=None)
     couriers.pick_up(shop_id=shop.id, order_id=order.id, actor_id=courier.id, actor_role=Role.COURIER)
+    dispatch.dispatch_shop(shop.id)
     assert messages("order_status") == []
 
     shop.settings = {**shop.settings, "order_status_messages": False}
     db.session.commit()
     other = take(front, status="ready", courier=courier, customer={"name": "Vera", "phone": "+79165556677"})
     couriers.pick_up(shop_id=shop.id, order_id=other.id, actor_id=courier.id, actor_role=Role.COURIER)
+    dispatch.dispatch_shop(shop.id)
     assert messages("order_status") == []
+    # Not for want of a move: with the setting back on, the next one is told.
+    shop.settings = {**shop.settings, "order_status_messages": True}
+    db.session.commit()
+    couriers.fail(
+        shop_id=shop.id, order_id=other.id, actor_id=courier.id, actor_role=Role.COURIER, reason="nobody_home"
+    )
+    couriers.pick_up(shop_id=shop.id, order_id=other.id, actor_id=courier.id, actor_role=Role.COURIER)
+    dispatch.dispatch_shop(shop.id)
+    assert [(m.order_id, m.template) for m in messages("order_status")] == [(other.id, "order_out_for_delivery")]
 
 
 # --- exactly once -----------------------------------------------------------------------------
