@@ -64,17 +64,19 @@ class StreamReader:
 
     def _read(self, headers: dict[str, str], params: dict[str, Any]) -> None:
         try:
-            with httpx.Client(timeout=httpx.Timeout(10, read=60)) as client:
-                with client.stream("GET", self.url, headers=headers, params=params) as response:
-                    self._response = response
-                    self.status = response.status_code
-                    self.content_type = response.headers.get("content-type", "")
-                    if response.status_code != 200:
-                        self.body = json.loads(response.read())
-                        self._answered.set()
-                        return
+            with (
+                httpx.Client(timeout=httpx.Timeout(10, read=60)) as client,
+                client.stream("GET", self.url, headers=headers, params=params) as response,
+            ):
+                self._response = response
+                self.status = response.status_code
+                self.content_type = response.headers.get("content-type", "")
+                if response.status_code != 200:
+                    self.body = json.loads(response.read())
                     self._answered.set()
-                    self._parse(response.iter_lines())
+                    return
+                self._answered.set()
+                self._parse(response.iter_lines())
         except (httpx.HTTPError, RuntimeError, ValueError) as exc:
             self.items.put(("error", repr(exc)))
         finally:

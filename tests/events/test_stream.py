@@ -18,7 +18,7 @@ from app.auth.tokens import start_session
 from app.events import outbox
 from app.events.models import Audience, Event
 from app.extensions import db, redis_client
-from tests.events.sse import AUTH_CHECK_SECONDS, HEARTBEAT_SECONDS, STREAM, StreamReader, events_service
+from tests.events.sse import AUTH_CHECK_SECONDS, HEARTBEAT_SECONDS, StreamReader, events_service
 from tests.factories import MembershipFactory, UserFactory
 from tests.orders.orderdata import delivery, open_shop
 
@@ -131,7 +131,7 @@ def test_a_ticket_opens_one_stream_once_and_dies_after_60_seconds(service, reade
     assert again.status == 401 and again.body["code"] == 401
 
     late = manager.post("/api/v1/events/tickets").get_json()["ticket"]
-    (key,) = [key for key in redis_client.scan_iter("events:ticket:*")]
+    (key,) = list(redis_client.scan_iter("events:ticket:*"))
     assert 55 < redis_client.ttl(key) <= 60
     assert late.encode() not in key  # Redis holds the ticket's hash, never a usable ticket
     redis_client.pexpire(key, 1)  # the 60 s pass
