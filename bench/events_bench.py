@@ -450,7 +450,7 @@ def markdown(result: dict) -> str:
             f"p99 {lat['p99'] * 1000:.0f} ms, max {lat['max'] * 1000:.0f} ms) | {verdict(lat['p95'] < 1)} |",
             f"| API throughput kept | ≥ 90 % | {kept * 100:.0f} % ({lo['per_second']:.1f} vs {a['per_second']:.1f} "
             f"orders/s alone; rounds: {a['rounds']} alone, {lo['rounds']} with streams) | {verdict(kept >= 0.9)} |",
-            f"| every manager stream got every event of its shop once, in order | all | "
+            f"| every manager stream got every event of its shop once, in order (all rounds) | all | "
             f"{result['managers_complete']} of {result['managers']}; {result['repeated']} repeated "
             f"| {verdict(complete)} |",
             f"| courier streams got none of the order events | all | {result['couriers_empty']} of "
@@ -464,8 +464,8 @@ the API under gunicorn as `make serve` ships it (gunicorn.conf.py: 2 gthread wor
 service as `make events` ships it (gunicorn.events.conf.py: 1 gevent worker). wrk ({args["wrk_threads"]} thread,
 {args["wrk_connections"]} connections) POSTs pickup orders (`POST /api/v1/orders`, one `order.created` event
 each) round-robin over {args["shops"]} shops, in {args["rounds"]} alternating rounds of {args["duration"]} s: with no
-stream open, then with {result["ready"]["ready"]} streams open ({result["managers"]} managers, who receive every order event of their
-shop, and {result["couriers"]} couriers, who receive none), read by one asyncio process. Latency is receipt time
+stream open, then with {result["ready"]["ready"]} streams open ({result["managers"] // args["rounds"]} managers, who
+receive every order event of their shop, and {result["couriers"] // args["rounds"]} couriers, who receive none), read by one asyncio process. Latency is receipt time
 minus the event's `occurred_at` (stamped before the commit, so it over-states commit → receipt).
 
 | | target | measured | |
