@@ -4,10 +4,11 @@ One hub per process. It holds ONE PostgreSQL connection, LISTENing on `fcrm_even
 shop id when a transaction with events commits), and one feed per shop that has clients connected. A wake-up,
 or every EVENTS_POLL_SECONDS a poll standing in for a lost NOTIFY or a restarted database, makes the shop's feed
 read its new events once, with a short pooled connection, and hand each client what it may see (`visible_row`,
-the in-memory twin of the feed's `visible_to`). An idle client holds a queue, never a database connection.
+the in-memory twin of the feed's `visible_to`). An idle client holds a list of events to send, never a database
+connection, nor a timer: one ticker per process pokes the clients due a heartbeat.
 
 A client joining is told how far its shop's feed has handed out (its floor): it reads its own events up to the
-floor with the feed's query, then takes the rest from its queue, skipping positions it has sent, so nothing is
+floor with the feed's query, then takes the rest from its list, skipping positions it has sent, so nothing is
 lost or repeated. A checker re-reads every client's login, user and membership every EVENTS_AUTH_CHECK_SECONDS
 and ends the streams that lost their right (a logout, a deactivation, a membership removed or changed).
 
@@ -20,10 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import select
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -53,7 +54,6 @@ RETRY_MS = 3000  # how long EventSource waits before it reconnects
 LISTEN_LIVENESS = 30  # seconds between checks that the listening connection is still alive
 STREAM_ENDPOINT = "events.Stream"
 STREAM_PATH = "/api/v1/events/stream"
-_CLOSE = object()
 _EVENT_SCHEMA = EventSchema()
 
 
@@ -76,10 +76,12 @@ class Client:
     grant: StreamGrant
     after: int
     types: list[str] | None
-    queue: queue.Queue = field(default_factory=queue.Queue)
+    pending: deque = field(default_factory=deque)  # (position, frame) handed out, not yet sent
+    signal: threading.Event = field(default_factory=threading.Event)  # something to send, a heartbeat due, or the end
     joined: threading.Event = field(default_factory=threading.Event)
     floor: int = 0  # its shop's feed had handed out everything up to here when it joined
     ended: str | None = None
+    last_write: float = field(default_factory=time.monotonic)
 
     def wants(self, row: Any) -> bool:
         return services.visible_row(row, self.grant.role, self.grant.user_id) and services.type_matches(
@@ -89,15 +91,16 @@ class Client:
     def hand(self, position: int, frame: bytes) -> None:
         if self.ended is not None:
             return
-        if self.queue.qsize() >= QUEUE_LIMIT:
+        if len(self.pending) >= QUEUE_LIMIT:
             self.end("too far behind; reconnect to resume")
             return
-        self.queue.put((position, frame))
+        self.pending.append((position, frame))
+        self.signal.set()
 
     def end(self, reason: str) -> None:
         if self.ended is None:
             self.ended = reason
-            self.queue.put(_CLOSE)
+            self.signal.set()
 
 
 @dataclass(eq=False)
@@ -123,6 +126,7 @@ class Hub:
         if self.app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
             _spawn(self._listen, "events-listen")
         _spawn(self._check_logins, "events-logins")
+        _spawn(self._tick_heartbeats, "events-heartbeats")
         COMMITTED_HOOKS.append(self.wake)  # commits in this very process (dev mode) wake it without NOTIFY
 
     def with_db(self, read: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -250,6 +254,15 @@ class Hub:
                         connection.close()
                     except Exception:
                         log.debug("events: closing the broken LISTEN connection failed", exc_info=True)
+
+    def _tick_heartbeats(self) -> None:
+        tick = min(1.0, self.heartbeat_seconds / 2)
+        while True:
+            time.sleep(tick)
+            due = time.monotonic() - self.heartbeat_seconds
+            for client in self.clients():
+                if client.last_write <= due:
+                    client.signal.set()
 
     def _check_logins(self) -> None:
         while True:
@@ -403,26 +416,25 @@ def _frames(hub: Hub, client: Client) -> Iterator[bytes]:
             if len(wanted) < READ_BATCH:
                 break
         last = max(last, client.floor)
+        client.last_write = time.monotonic()
         while True:
-            try:
-                items = [client.queue.get(timeout=hub.heartbeat_seconds)]
-            except queue.Empty:
-                yield b": heartbeat\n\n"
-                continue
-            while not client.queue.empty():
-                items.append(client.queue.get_nowait())
+            client.signal.wait()
+            client.signal.clear()
+            if client.ended is not None:
+                yield f": stream ended: {client.ended}\n\n".encode()
+                return
             out = []
-            for item in items:
-                if item is _CLOSE:
-                    out.append(f": stream ended: {client.ended}\n\n".encode())
-                    yield b"".join(out)
-                    return
-                position, frame = item
+            while client.pending:
+                position, frame = client.pending.popleft()
                 if position > last:
                     out.append(frame)
                     last = position
             if out:
+                client.last_write = time.monotonic()
                 yield b"".join(out)
+            elif time.monotonic() - client.last_write >= hub.heartbeat_seconds:
+                client.last_write = time.monotonic()
+                yield b": heartbeat\n\n"
     finally:
         hub.leave(client)
 
