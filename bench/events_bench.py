@@ -280,11 +280,57 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
-def _events_per_shop(url: str, since: int) -> dict[int, list[int]]:
+def _pid_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [pid] + ([int(child) for child in children.read_text().split()] if children.exists() else [])
+
+
+def _cpu_snapshot(url: str, groups: dict[str, int | None]) -> dict:
+    """CPU seconds so far of each process tree, of PostgreSQL's backends serving the scratch database, and of
+    the whole machine (busy jiffies), per pid so that a delta counts only what ran in between."""
     import psycopg2
 
     with psycopg2.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT shop_id, position FROM events WHERE position > %s ORDER BY position", (since,))
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    snapshot: dict = {name: {each: _pid_cpu(each) for each in _tree(pid)} for name, pid in groups.items() if pid}
+    snapshot["postgres"] = {each: _pid_cpu(each) for each in backends}
+    busy = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    snapshot["machine"] = {0: (sum(busy) - busy[3] - busy[4]) / os.sysconf("SC_CLK_TCK")}
+    snapshot["at"] = time.monotonic()
+    return snapshot
+
+
+def _cpu_shares(before: dict, after: dict) -> dict[str, float]:
+    """Cores used by each group between two snapshots."""
+    seconds = after["at"] - before["at"]
+    shares = {}
+    for name, pids in after.items():
+        if name == "at":
+            continue
+        old = before.get(name, {})
+        shares[name] = round(sum(value - old.get(pid, 0.0) for pid, value in pids.items()) / seconds, 2)
+    return shares
+
+
+def _events_per_shop(url: str, since: int, until: int) -> dict[int, list[int]]:
+    import psycopg2
+
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT shop_id, position FROM events WHERE position > %s AND position <= %s ORDER BY position",
+            (since, until),
+        )
         rows = cursor.fetchall()
     out: dict[int, list[int]] = {}
     for shop_id, position in rows:
@@ -340,11 +386,17 @@ def run(args) -> dict:
         print(f"load average before: {os.getloadavg()}", flush=True)
         _wrk(argparse.Namespace(**{**vars(args), "duration": 5}), api_port, script)  # warm-up
         idle_rss = _rss_mb(events.pid)
-        alone_runs, loaded_runs, checks = [], [], []
+        alone_runs, loaded_runs, checks, alone_cpu, loaded_cpu = [], [], [], [], []
         connected_rss = loaded_rss = events_cpu_total = events_wall = 0.0
         # Alternating rounds, so the other work on a shared machine weighs on both sides alike.
         for round_number in range(args.rounds):
+            cpu_at = _cpu_snapshot(args.database_url, {"api": api.pid, "events": events.pid})
             alone_runs.append(_wrk(args, api_port, script))
+            alone_cpu.append(
+                _cpu_shares(cpu_at, _cpu_snapshot(args.database_url, {"api": api.pid, "events": events.pid}))
+            )
+            print(f"  cores used: {alone_cpu[-1]}", flush=True)
+            time.sleep(2)  # the requests wrk left in flight commit before the streams' starting point is read
             print(f"round {round_number + 1}, wrk alone: {alone_runs[-1]}", flush=True)
             since = _max_position(args.database_url)  # the streams start here; the events after it are the round's
             (work / "clients.json").write_text(json.dumps({"streams": streams, "after": since}))
@@ -358,7 +410,11 @@ def run(args) -> dict:
             time.sleep(2)
             connected_rss = max(connected_rss, _rss_mb(events.pid))
             cpu_before, began = _cpu_seconds(events.pid), time.monotonic()
+            groups = {"api": api.pid, "events": events.pid, "clients": clients.pid}
+            cpu_at = _cpu_snapshot(args.database_url, groups)
             loaded_runs.append(_wrk(args, api_port, script))
+            loaded_cpu.append(_cpu_shares(cpu_at, _cpu_snapshot(args.database_url, groups)))
+            print(f"  cores used: {loaded_cpu[-1]}", flush=True)
             time.sleep(3)  # the last events reach the streams
             events_cpu_total += _cpu_seconds(events.pid) - cpu_before
             events_wall += time.monotonic() - began
@@ -368,7 +424,7 @@ def run(args) -> dict:
             report = json.loads(clients.stdout.readline())
             clients.wait(timeout=20)
             clients = None
-            checks.append((since, ready, report))
+            checks.append((since, _max_position(args.database_url), ready, report))
             print(f"round {round_number + 1}, wrk with {ready['ready']} streams: {loaded_runs[-1]}", flush=True)
     finally:
         for process in (clients, events, api):
@@ -385,9 +441,10 @@ def run(args) -> dict:
     couriers = sum(1 for n in range(len(streams)) if (n % per_shop) % 5 == 4)
     managers_complete = couriers_empty = repeated = 0
     latencies: list[float] = []
+    round_latency = []
     client_cpu = []
-    for since, _ready, report in checks:
-        written = _events_per_shop(args.database_url, since)
+    for since, until, _ready, report in checks:
+        written = _events_per_shop(args.database_url, since, until)
         for n, ((_, shop_id), positions) in enumerate(zip(streams, report["positions"], strict=True)):
             if (n % per_shop) % 5 == 4:
                 couriers_empty += positions == []
@@ -398,6 +455,13 @@ def run(args) -> dict:
                 print(f"stream {n}: {len(positions)} of {len(expected)}", sorted(set(expected) ^ set(positions))[:10])
         repeated += report["repeated"]
         latencies += report["latencies"]
+        round_latency.append(
+            {
+                "p95_ms": round(_p(report["latencies"], 0.95) * 1000),
+                "max_ms": round(max(report["latencies"], default=0) * 1000),
+                "over_1s": sum(1 for value in report["latencies"] if value > 1),
+            }
+        )
         client_cpu.append(report["cpu_share"])
         events_written = sum(len(v) for v in written.values())
 
@@ -416,7 +480,7 @@ def run(args) -> dict:
         "args": vars(args),
         "alone": total(alone_runs),
         "loaded": total(loaded_runs),
-        "ready": checks[-1][1],
+        "ready": checks[-1][2],
         "events_written": events_written,
         "deliveries": len(latencies),
         "managers": (len(streams) - couriers) * len(checks),
@@ -431,6 +495,9 @@ def run(args) -> dict:
             "max": max(latencies) if latencies else float("nan"),
             "mean": statistics.fmean(latencies) if latencies else float("nan"),
         },
+        "round_latency": round_latency,
+        "cores_alone": alone_cpu,
+        "cores_loaded": loaded_cpu,
         "clients_cpu_share": statistics.fmean(client_cpu),
         "events_cpu_share": events_cpu_total / events_wall,
         "rss_mb": {"idle": idle_rss, "connected": connected_rss, "loaded": loaded_rss},
@@ -465,14 +532,16 @@ service as `make events` ships it (gunicorn.events.conf.py: 1 gevent worker). wr
 {args["wrk_connections"]} connections) POSTs pickup orders (`POST /api/v1/orders`, one `order.created` event
 each) round-robin over {args["shops"]} shops, in {args["rounds"]} alternating rounds of {args["duration"]} s: with no
 stream open, then with {result["ready"]["ready"]} streams open ({result["managers"] // args["rounds"]} managers, who
-receive every order event of their shop, and {result["couriers"] // args["rounds"]} couriers, who receive none), read by one asyncio process. Latency is receipt time
-minus the event's `occurred_at` (stamped before the commit, so it over-states commit → receipt).
+receive every order event of their shop, and {result["couriers"] // args["rounds"]} couriers, who receive none),
+read by one asyncio process. Latency is receipt time minus the event's `occurred_at` (stamped before the commit,
+so it over-states commit → receipt).
 
 | | target | measured | |
 |---|---|---|---|
 {rows}
 
-- Events written during the loaded run: {result["events_written"]}; deliveries to streams: {result["deliveries"]}.
+- Events written in the last round: {result["events_written"]}; deliveries to streams, all rounds:
+  {result["deliveries"]}. Latency per round: {result["round_latency"]}.
 - API order latency (wrk): alone p50 {a["p50_ms"]:.0f} ms / p95 {a["p95_ms"]:.0f} ms; with the streams p50
   {lo["p50_ms"]:.0f} ms / p95 {lo["p95_ms"]:.0f} ms. Non-2xx or socket errors: {a["bad"]} alone,
   {lo["bad"]} with streams.
@@ -481,6 +550,9 @@ minus the event's `occurred_at` (stamped before the commit, so it over-states co
   {result["events_cpu_share"] * 100:.0f} % of one core.
 - Load generators' CPU: wrk {lo["cpu_share"] * 100:.0f} % of one core, the stream clients
   {result["clients_cpu_share"] * 100:.0f} % of one core (both on the same 2 cores as the servers and PostgreSQL).
+- Cores used during each wrk run (API = gunicorn master and workers; postgres = the backends of the scratch
+  database; machine = every process, the other work on this host included): alone {result["cores_alone"]}; with
+  the streams {result["cores_loaded"]}.
 - What else ran: PostgreSQL and Redis on the same host, and other developers' work on this shared machine (load
   average at the end {result["load_average"][0]:.1f} on {os.cpu_count()} cores).
 
@@ -495,7 +567,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--shops", type=int, default=10)
     parser.add_argument("--duration", type=int, default=20, help="seconds of each wrk run")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of (wrk alone, wrk with the streams)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of (wrk alone, wrk with the streams)")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--wrk-connections", type=int, default=8)
     parser.add_argument("--write", action="store_true", help=f"write {DOC.relative_to(ROOT)}")
