@@ -188,7 +188,11 @@ def _setup(args) -> tuple[list[tuple[str, int]], list[dict]]:
             writers.append({"token": create_access_token(identity=writer), "shop": shop.id, "body": json.dumps(body)})
             for n in range(per_shop):
                 user = UserFactory()
-                MembershipFactory(user=user, shop=shop, role="courier" if n % 5 == 4 else "manager")
+                MembershipFactory(
+                    user=user,
+                    shop=shop,
+                    role="courier" if n % args.couriers_every == 4 % args.couriers_every else "manager",
+                )
                 db.session.flush()
                 streams.append((create_access_token(identity=user), shop.id))
             db.session.commit()
@@ -280,12 +284,14 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
-def _pid_cpu(pid: int) -> float:
+def _pid_cpu(pid: int, *, reaped: bool = False) -> float:
+    """CPU seconds of a process; with `reaped`, plus its children that ended (gunicorn's recycled workers)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except FileNotFoundError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _tree(pid: int) -> list[int]:
@@ -303,7 +309,9 @@ def _cpu_snapshot(url: str, groups: dict[str, int | None]) -> dict:
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         backends = [row[0] for row in cursor.fetchall()]
-    snapshot: dict = {name: {each: _pid_cpu(each) for each in _tree(pid)} for name, pid in groups.items() if pid}
+    snapshot: dict = {
+        name: {each: _pid_cpu(each, reaped=each == pid) for each in _tree(pid)} for name, pid in groups.items() if pid
+    }
     snapshot["postgres"] = {each: _pid_cpu(each) for each in backends}
     busy = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     snapshot["machine"] = {0: (sum(busy) - busy[3] - busy[4]) / os.sysconf("SC_CLK_TCK")}
@@ -402,6 +410,7 @@ def run(args) -> dict:
             (work / "clients.json").write_text(json.dumps({"streams": streams, "after": since}))
             clients = subprocess.Popen(
                 [sys.executable, __file__, "--clients-of", str(work / "clients.json"), "--port", str(events_port)],
+                preexec_fn=lambda: os.nice(args.clients_nice),  # they stand in for browsers on other machines
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -457,7 +466,7 @@ def run(args) -> dict:
         latencies += report["latencies"]
         round_latency.append(
             {
-                "p95_ms": round(_p(report["latencies"], 0.95) * 1000),
+                "p95_ms": round(_p(report["latencies"], 0.95) * 1000) if report["latencies"] else None,
                 "max_ms": round(max(report["latencies"], default=0) * 1000),
                 "over_1s": sum(1 for value in report["latencies"] if value > 1),
             }
@@ -570,6 +579,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of (wrk alone, wrk with the streams)")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--wrk-connections", type=int, default=8)
+    parser.add_argument("--clients-nice", type=int, default=0, help="the stream clients' CPU priority (nice)")
+    parser.add_argument("--couriers-every", type=int, default=5, help="every Nth stream is a courier's")
     parser.add_argument("--write", action="store_true", help=f"write {DOC.relative_to(ROOT)}")
     parser.add_argument("--clients-of", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

@@ -51,9 +51,7 @@ def upgrade() -> None:
         sa.Column("consumer", sa.String(length=40), nullable=False),
         sa.Column("shop_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name="fk_event_cursors_shop_id_shops", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["shop_id"], ["shops.id"], name="fk_event_cursors_shop_id_shops", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("consumer", "shop_id", name="pk_event_cursors"),
     )
 

@@ -28,14 +28,14 @@ def events_service(log_dir: Path, **overrides: str) -> Iterator[Gunicorn]:
 
     The fallback poll is slow (60 s) so that events arriving within a second prove the NOTIFY wake-up.
     """
-    env = production_env(
-        JWT_SECRET_KEY=TestConfig().JWT_SECRET_KEY,  # the tokens the tests' in-process API hands out
-        EVENTS_HEARTBEAT_SECONDS=str(HEARTBEAT_SECONDS),
-        EVENTS_AUTH_CHECK_SECONDS=str(AUTH_CHECK_SECONDS),
-        EVENTS_POLL_SECONDS="60",
-        LOG_LEVEL="info",
-        **overrides,
-    )
+    settings = {
+        "JWT_SECRET_KEY": TestConfig().JWT_SECRET_KEY,  # the tokens the tests' in-process API hands out
+        "EVENTS_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
+        "EVENTS_AUTH_CHECK_SECONDS": str(AUTH_CHECK_SECONDS),
+        "EVENTS_POLL_SECONDS": "60",
+        "LOG_LEVEL": "info",
+    }
+    env = production_env(**{**settings, **overrides})
     with gunicorn(env, log_dir, config="gunicorn.events.conf.py", app="events_wsgi:app") as server:
         yield server
 

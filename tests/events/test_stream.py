@@ -12,9 +12,10 @@ import time
 
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app.auth.tokens import start_session
+from app.common.types import utcnow
 from app.events import outbox
 from app.events.models import Audience, Event
 from app.extensions import db, redis_client
@@ -251,3 +252,27 @@ def test_the_events_service_serves_the_stream_only(service):
     status, headers, body = service.request("GET", "/api/v1/orders")
     assert status == 421 and b"events service" in body
     assert service.request("GET", "/health")[0] == 200
+
+
+def test_an_event_whose_wake_up_was_lost_arrives_by_the_poll(tmp_path, readers, manager, shop):
+    """An event written with no NOTIFY (a wake-up lost with a restarting database) still reaches the stream."""
+    db.session.commit()
+    with events_service(tmp_path, EVENTS_POLL_SECONDS="1") as polling:
+        live = stream(polling, readers, manager)
+        with db.engine.begin() as connection:  # the event row alone, as the outbox writes it, without pg_notify
+            connection.execute(
+                insert(Event).values(
+                    event_id="evt_lost_wakeup",
+                    shop_id=shop.id,
+                    type="stock.low",
+                    occurred_at=utcnow(),
+                    subject_type="stock",
+                    subject_id="1",
+                    audience=Audience.STAFF,
+                    data={"lost": True},
+                )
+            )
+        started = time.monotonic()
+        (event,) = live.events(1, timeout=5)
+        assert event.data["id"] == "evt_lost_wakeup" and time.monotonic() - started < 3
+        live.close()

@@ -8,7 +8,9 @@ import itertools
 import pytest
 from flask_jwt_extended import decode_token
 
+from app import create_app
 from app.auth.tokens import start_session
+from app.config import TestConfig
 from app.events import outbox, services, stream, tickets
 from app.events.models import Audience
 from app.extensions import db
@@ -86,3 +88,13 @@ def test_rights_of_many_streams_are_checked_in_three_statements(app, shop, other
 def test_a_last_event_id_that_is_no_position_is_refused(app, value):
     with app.test_request_context(), pytest.raises(stream.RuleViolation):
         stream.resume_after(value, 0)
+
+
+def test_the_events_service_app_answers_the_stream_health_and_metrics_only():
+    events_app = stream.serve_stream_only(create_app(TestConfig()))
+    client = events_app.test_client()
+    assert client.get("/health").status_code == 200
+    assert client.get("/metrics").status_code == 200
+    refused = client.get("/api/v1/orders")
+    assert refused.status_code == 421 and "events service" in refused.get_json()["message"]
+    assert client.get(STREAM).status_code == 401  # served here: it asks for a login
