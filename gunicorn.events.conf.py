@@ -42,15 +42,8 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket_disable = True
 
 
-# Optional: a lower CPU priority (nice) for the streams on a host they share with the API; off by default, as
-# it delays events under load without giving the API its throughput back (docs/events-benchmark.md).
-_nice = _int("EVENTS_NICE", 0)
-
-
 def post_fork(server, worker):
-    """psycopg2 waits through gevent in this worker, before the app opens any connection; and its priority."""
+    """psycopg2 waits through gevent in this worker, before the app opens any connection."""
     from psycogreen.gevent import patch_psycopg
 
     patch_psycopg()
-    if _nice:
-        os.nice(_nice)
