@@ -19,14 +19,14 @@ RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-cre
 
 COPY app ./app
 COPY migrations ./migrations
-COPY wsgi.py gunicorn.conf.py .flaskenv ./
+COPY wsgi.py gunicorn.conf.py events_wsgi.py gunicorn.events.conf.py .flaskenv ./
 
 # instance/ holds uploaded media (a volume in docker-compose.yml); the app user must own it.
 RUN mkdir -p instance/media && chown -R app:app instance
 
 USER app
 
-EXPOSE 8000
+EXPOSE 8000 8001
 
 # No HEALTHCHECK here: the worker and cron run this image too; docker-compose.yml checks the web one.
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]

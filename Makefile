@@ -37,6 +37,12 @@ format: $(BIN)/activate
 serve: $(BIN)/activate
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
+## The live event stream (Server-Sent Events) on EVENTS_PORT (default 8001): gevent workers, many idle connections.
+## Route /api/v1/events/stream here, everything else to `make serve` (docs/operations.md).
+.PHONY: events
+events: $(BIN)/activate
+	$(BIN)/gunicorn -c gunicorn.events.conf.py events_wsgi:app
+
 worker: $(BIN)/activate
 	$(BIN)/flask jobs worker
 
@@ -87,3 +93,9 @@ $(VENV)/.bench-installed: requirements-bench.txt $(BIN)/activate
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/peak_bench.py $(BENCH_ARGS)
+
+## 500 live streams beside the API's order steps (scratch database bench_events, Redis db 13); writes
+## docs/events-benchmark.md with BENCH_ARGS=--write. Needs wrk (apt-get install -y wrk).
+.PHONY: bench-events
+bench-events: $(BIN)/activate
+	$(BIN)/python bench/events_bench.py $(BENCH_ARGS)

@@ -132,6 +132,13 @@ class BaseConfig:
         self.MESSAGE_SEND_TIMEOUT = _env_int("MESSAGE_SEND_TIMEOUT", 30)
         # Days the event log keeps an event (the feed, the stream's resume and webhook redelivery reach back so far).
         self.EVENT_RETENTION_DAYS = _env_int("EVENT_RETENTION_DAYS", 30)
+        # The live stream (the events service, docs/operations.md): seconds between heartbeats, between polls of
+        # the log besides NOTIFY, and between checks that each stream's login, user and membership still stand.
+        self.EVENTS_HEARTBEAT_SECONDS = _env_int("EVENTS_HEARTBEAT_SECONDS", 15)
+        self.EVENTS_POLL_SECONDS = _env_int("EVENTS_POLL_SECONDS", 3)
+        self.EVENTS_AUTH_CHECK_SECONDS = _env_int("EVENTS_AUTH_CHECK_SECONDS", 30)
+        # Whether this process serves GET /api/v1/events/stream: the events service and dev mode do, the API 421s.
+        self.EVENTS_STREAM_SERVED = False
         # A trusted identity service whose tokens POST /auth/exchange trades for ours (off when no issuer).
         self.EXTERNAL_JWT_ISSUER = _env("EXTERNAL_JWT_ISSUER")
         self.EXTERNAL_JWT_ALGORITHM = _env("EXTERNAL_JWT_ALGORITHM", "RS256")
@@ -181,6 +188,12 @@ class BaseConfig:
         self.validate_external_jwt()
         self.validate_storage()
         self.validate_sms_provider()
+        self.validate_events()
+
+    def validate_events(self) -> None:
+        for name in ("EVENTS_HEARTBEAT_SECONDS", "EVENTS_POLL_SECONDS", "EVENTS_AUTH_CHECK_SECONDS"):
+            if not 1 <= getattr(self, name) <= 3600:
+                raise ConfigError(f"{name}={getattr(self, name)} must be between 1 and 3600 seconds.")
 
     def validate_logging(self) -> None:
         if self.LOG_LEVEL not in LOG_LEVELS:
@@ -253,6 +266,7 @@ class DevelopmentConfig(BaseConfig):
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
         self.JOBS_INLINE = _env_bool("JOBS_INLINE", True)
         self.CORS_ORIGINS = self.CORS_ORIGINS or ["*"]
+        self.EVENTS_STREAM_SERVED = True  # `make run` streams by itself, woken in-process
 
 
 class TestConfig(BaseConfig):

@@ -43,7 +43,7 @@ def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
 
 
-def _issued_at_us(jwt_data: dict) -> int:
+def issued_at_us(jwt_data: dict) -> int:
     if ISSUED_AT_CLAIM in jwt_data:
         return int(jwt_data[ISSUED_AT_CLAIM])
     # A token without the claim counts from the start of its second: it dies rather than outlives a revocation.
@@ -54,7 +54,7 @@ def issued_before_cutoff(jwt_data: dict, user: User) -> bool:
     """True when the token predates the user's `tokens_valid_after` (password change, deactivation)."""
     if user.tokens_valid_after is None:
         return False
-    return _issued_at_us(jwt_data) < _micros(user.tokens_valid_after)
+    return issued_at_us(jwt_data) < _micros(user.tokens_valid_after)
 
 
 def redis_call(what: str, call: Callable[[], T]) -> T | None:

@@ -304,4 +304,18 @@ RU: dict[str, str] = {
         "Цветов, зарезервированных за заказом, больше нет (списаны или не найдены при инвентаризации), "
         "и заменить их нечем: примите поставку или измените заказ."
     ),
+    # --- the live event stream (app/events/stream.py) ---
+    "The stream ticket is unknown, used, expired or its login ended; ask for a new one.": (
+        "Билет потока неизвестен, уже использован, просрочен или его вход завершён; запросите новый."
+    ),
+    "The event stream is served by the events service, not by the API: route /api/v1/events/stream "
+    "to it (docs/operations.md).": (
+        "Поток событий обслуживает сервис событий, а не API: направьте /api/v1/events/stream к нему "
+        "(docs/operations.md)."
+    ),
+    "This is the events service: it serves /api/v1/events/stream only; send other requests to the API.": (
+        "Это сервис событий: он обслуживает только /api/v1/events/stream; остальные запросы отправляйте в API."
+    ),
+    "Last-Event-ID must be an event position.": "Last-Event-ID должен быть позицией события.",
+    "The event stream is starting; try again shortly.": "Поток событий запускается; повторите чуть позже.",
 }

@@ -55,3 +55,21 @@ class FeedSchema(Schema):
     events = fields.List(fields.Nested(EventSchema), required=True)
     next_after = fields.Integer(required=True, metadata={"description": "Send as `after` for the next page."})
     has_more = fields.Boolean(required=True)
+
+
+class StreamArgsSchema(Schema):
+    after = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0, max=MAX_POSITION),
+        metadata={"description": "The last position you have; a Last-Event-ID header wins over it."},
+    )
+    types = TypesField(metadata={"description": "Only these types or families, as in the feed."})
+    ticket = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "A ticket from POST /api/v1/events/tickets, instead of the Bearer header."},
+    )
+
+
+class TicketSchema(Schema):
+    ticket = fields.String(required=True, metadata={"description": "Send as `?ticket=` to the stream, once."})
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds it stays usable."})

@@ -3,11 +3,12 @@ customer's erasure from it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 
 from app.common.types import utcnow
 from app.events.models import Audience, Event
@@ -42,6 +43,23 @@ def visible_to(shop_id: int, role: Role, user_id: int) -> list[ColumnElement[boo
     return where
 
 
+def visible_row(row: Mapping[str, Any], role: Role, user_id: int) -> bool:
+    """`visible_to` for one event already read (the stream filters a shop's new events per client in memory);
+    tests/events/test_stream_rules.py holds the two to the same answers."""
+    if role == Role.COURIER:
+        return row["audience"] == Audience.COURIER and row["courier_id"] == user_id
+    if role == Role.FLORIST:
+        return row["audience"] == Audience.FLORIST and row["florist_id"] in (None, user_id)
+    return True
+
+
+def type_matches(type_: str, types: list[str] | None) -> bool:
+    """`type_filter` for one event in memory."""
+    if not types:
+        return True
+    return any(type_ == name or (name.endswith(".*") and type_.startswith(name[:-1])) for name in types)
+
+
 def type_filter(types: list[str]) -> ColumnElement[bool]:
     """`order.created` names one type, `order.*` a family."""
     exact = [name for name in types if not name.endswith(".*")]
@@ -58,6 +76,23 @@ def read(
         stmt = stmt.where(type_filter(types))
     rows = db.session.execute(stmt.order_by(EVENTS.position).limit(limit)).mappings()
     return [as_message(row) for row in rows]
+
+
+def read_for_stream(*, shop_id: int, after: int, limit: int) -> list[dict]:
+    """Every event of the shop after `after`, with who may read it: the stream reads once per shop and filters
+    per client with `visible_row`."""
+    stmt = (
+        select(*FEED_COLUMNS, EVENTS.audience, EVENTS.courier_id, EVENTS.florist_id)
+        .where(EVENTS.shop_id == shop_id, EVENTS.position > after)
+        .order_by(EVENTS.position)
+        .limit(limit)
+    )
+    return [dict(row) for row in db.session.execute(stmt).mappings()]
+
+
+def newest_position(shop_id: int) -> int:
+    """The shop's last position (0 for none): one step down its index."""
+    return db.session.scalar(select(func.coalesce(func.max(EVENTS.position), 0)).where(EVENTS.shop_id == shop_id))
 
 
 def as_message(row) -> dict:

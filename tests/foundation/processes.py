@@ -71,7 +71,14 @@ class Gunicorn:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log_dir: Path, *, workers: int = 1) -> Iterator[Gunicorn]:
+def gunicorn(
+    env: dict[str, str],
+    log_dir: Path,
+    *,
+    workers: int = 1,
+    config: str = "gunicorn.conf.py",
+    app: str = "wsgi:app",
+) -> Iterator[Gunicorn]:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
@@ -81,7 +88,7 @@ def gunicorn(env: dict[str, str], log_dir: Path, *, workers: int = 1) -> Iterato
     env = {**env, "GUNICORN_BIND": f"fd://{listener.fileno()}", "WEB_CONCURRENCY": str(workers)}
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            [str(BIN / "gunicorn"), "-c", config, app],
             cwd=REPO,
             env=env,
             pass_fds=(listener.fileno(),),

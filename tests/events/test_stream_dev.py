@@ -1,0 +1,88 @@
+"""`make run` (dev mode: SQLite, flask run, in-process Redis) serves the live stream by itself, with no other
+process: a commit in the same process wakes it at once (its fallback poll is set to a minute here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from app.seed import DEMO_PASSWORD, DEMO_STAFF
+from tests.events.sse import StreamReader
+from tests.test_dev_mode import PROJECT_DIR, Http, _free_port, dev_env, first_seed  # noqa: F401  fixtures
+
+pytestmark = pytest.mark.committed  # no test database involved: it must not wrap this in a transaction
+
+
+@pytest.fixture
+def dev_stream_server(dev_env, first_seed, tmp_path) -> Iterator[tuple[int, Http]]:  # noqa: F811
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    env = {**dev_env, "EVENTS_POLL_SECONDS": "60", "EVENTS_HEARTBEAT_SECONDS": "1"}
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "flask", "run", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    http = Http(f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, f"the dev server exited:\n{log_path.read_text()}"
+            try:
+                if http.request("GET", "/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        yield port, http
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def test_make_run_streams_a_status_change_as_it_commits(dev_stream_server):
+    port, http = dev_stream_server
+    _role, phone, _name, _email = DEMO_STAFF[0]
+    status, _, body = http.request("POST", "/api/v1/auth/login", {"login": phone, "password": DEMO_PASSWORD})
+    assert status == 200, body
+    token = json.loads(body)["access_token"]
+    after, more = 0, True
+    while more:  # where the log stands: the feed's last page
+        status, _, body = http.request("GET", f"/api/v1/events?limit=500&after={after}", token=token)
+        assert status == 200, body
+        after, more = json.loads(body)["next_after"], json.loads(body)["has_more"]
+
+    status, _, body = http.request("GET", "/api/v1/orders?status=new", token=token)
+    assert status == 200, body
+    order_id = json.loads(body)[0]["id"]
+
+    reader = StreamReader(port, headers={"Authorization": f"Bearer {token}"}, after=after)
+    try:
+        assert reader.status == 200
+        started = time.monotonic()
+        status, _, body = http.request(
+            "POST", f"/api/v1/orders/{order_id}/status", {"status": "confirmed"}, token=token
+        )
+        assert status == 200, body
+        (event,) = reader.events(1, timeout=5)
+        assert time.monotonic() - started < 2  # woken by the commit, not by the minute's poll
+        assert (event.type, event.data["subject"]["id"], event.data["data"]["status"]) == (
+            "order.status_changed",
+            str(order_id),
+            "confirmed",
+        )
+    finally:
+        reader.close()
