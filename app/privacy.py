@@ -18,6 +18,7 @@ from app.extensions import db
 from app.messaging import services as messaging
 from app.orders import services as orders
 from app.production import services as production
+from app.webhooks import services as webhooks
 
 
 def export_customer(*, shop_id: int, customer_id: int) -> dict[str, Any]:
@@ -47,6 +48,7 @@ def anonymize_customer(
         production.forget_card_texts(shop_id=shop_id, order_ids=order_ids)
         photos = courier.forget_trips(shop_id=shop_id, order_ids=order_ids)
     messaging.forget_customer(shop_id, customer_id)
+    webhooks.forget_customer(shop_id, customer_id)
     for key in photos:  # only once no row points at them: a rollback must not lose a kept photo
         storage.delete_after_commit(key)
     db.session.commit()

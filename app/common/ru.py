@@ -304,4 +304,11 @@ RU: dict[str, str] = {
         "Цветов, зарезервированных за заказом, больше нет (списаны или не найдены при инвентаризации), "
         "и заменить их нечем: примите поставку или измените заказ."
     ),
+    # --- webhooks (app/webhooks) ---
+    "Webhook not found.": "Вебхук не найден.",
+    "Webhook delivery not found.": "Отправка вебхука не найдена.",
+    "This URL cannot receive webhooks; see errors.": "На этот адрес нельзя отправлять вебхуки; подробности в errors.",
+    "The webhook is disabled; enable it first, then redeliver.": (
+        "Вебхук отключён; сначала включите его, затем отправьте повторно."
+    ),
 }
