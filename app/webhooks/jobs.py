@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -37,6 +38,8 @@ DUE_GRACE = timedelta(seconds=2)  # a due row's job normally starts within this
 FAILING_LIMIT = timedelta(hours=24)  # no success since the first failure this long ago: disabled
 SUCCESS_NOTED_EVERY = timedelta(minutes=1)  # last_success_at is refreshed at most this often (one hot row)
 BATCH = 500
+BATCH_PER_JOB = 20  # deliveries one dispatch job hands to one delivery job
+_BATCH_KEY = "webhook_job_batch"
 _EVENT_SCHEMA = EventSchema()
 
 
@@ -52,147 +55,254 @@ def retry_intervals() -> list[int]:
     return [int(i) for i in current_app.config["WEBHOOK_RETRY_INTERVALS"]]
 
 
-def schedule_attempt(delivery_id: int, job_id: str, *, delay: float = 0) -> None:
-    """Queue the job `job_id` for the delivery once the current transaction commits (`delay` seconds later)."""
-    after_commit(
-        db.session(), lambda: _enqueue(delivery_id, job_id, delay), what=f"enqueue webhook delivery {delivery_id}"
-    )
+def schedule_attempt(job_id: str, *, delay: float = 0) -> None:
+    """Queue the job `job_id` once the current transaction commits (`delay` seconds later): it attempts every
+    pending delivery that names it."""
+    after_commit(db.session(), lambda: _enqueue(job_id, delay), what=f"enqueue webhook job {job_id}")
 
 
-def _enqueue(delivery_id: int, job_id: str, delay: float) -> None:
+def job_for_new_delivery() -> str:
+    """The job id for a delivery the dispatch is writing: deliveries written in one transaction share a job, up to
+    BATCH_PER_JOB of them, so a burst of events costs one job per batch, not one per delivery."""
+    session = db.session()
+    transaction = session.get_transaction()
+    batch = session.info.get(_BATCH_KEY)
+    if batch is None or batch[0] is not transaction or batch[2] >= BATCH_PER_JOB:
+        batch = [transaction, new_job_id(), 0]
+        session.info[_BATCH_KEY] = batch
+        schedule_attempt(batch[1])  # dropped with a rolled-back savepoint: the sweep then queues its rows anew
+    batch[2] += 1
+    return batch[1]
+
+
+def _enqueue(job_id: str, delay: float) -> None:
     options = {
         "job_id": job_id,
-        "job_timeout": int(timeout()) + LEASE_MARGIN,
+        # A job normally holds one delivery, or a dispatch's batch of quick ones; a slow receiver's batch is split
+        # up by the sweep (what its job has not claimed yet is due and held by no waiting job).
+        "job_timeout": BATCH_PER_JOB * (int(timeout()) + LEASE_MARGIN),
         "result_ttl": 60,
         "failure_ttl": 24 * 3600,
-        "description": f"deliver webhook {delivery_id}",  # RQ logs it; the default would show the arguments
+        "description": "deliver webhooks",  # RQ logs it; the default would show the arguments
     }
     queue = queues.get(QUEUE)
     if delay <= 0:
-        enqueue_now(QUEUE, deliver, delivery_id, job_id, **options)
+        enqueue_now(QUEUE, run_job, job_id, **options)
     elif queue.is_async:
-        queue.enqueue_in(timedelta(seconds=delay), deliver, delivery_id, job_id, **options)
+        queue.enqueue_in(timedelta(seconds=delay), run_job, job_id, **options)
     # Inline mode (dev) has no scheduler: the sweep (`flask jobs run-due`) takes the retry when it is due.
 
 
+@dataclass
+class _Target:
+    """What an attempt needs of its delivery and endpoint, read once per job."""
+
+    delivery_id: int
+    endpoint_id: int
+    event_id: str
+    event_position: int | None
+    payload: dict | None
+    url: str
+    enabled: bool
+    secret_encrypted: str
+    previous_secret_encrypted: str | None
+    previous_secret_expires_at: datetime | None
+
+    @property
+    def is_ping(self) -> bool:
+        return self.event_position is None
+
+
+_TARGET_COLUMNS = (
+    WebhookDelivery.id,
+    WebhookDelivery.endpoint_id,
+    WebhookDelivery.event_id,
+    WebhookDelivery.event_position,
+    WebhookDelivery.payload,
+    WebhookEndpoint.url,
+    WebhookEndpoint.enabled,
+    WebhookEndpoint.secret_encrypted,
+    WebhookEndpoint.previous_secret_encrypted,
+    WebhookEndpoint.previous_secret_expires_at,
+)
+
+
+def run_job(job_id: str) -> dict[str, int]:
+    """The RQ job: one attempt of each pending delivery it owns, oldest first; how many went which way."""
+    outcomes: dict[str, int] = {}
+    for outcome in _run(job_id):
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
 def deliver(delivery_id: int, job_id: str) -> str:
-    """One attempt of one delivery, by the job that owns it; what happened, in a word."""
-    now = utcnow()
-    row = _owned(delivery_id, job_id)
-    if row is None:
-        db.session.commit()
-        return "not mine"
-    endpoint = db.session.get(WebhookEndpoint, row.endpoint_id)
-    is_ping = row.event_position is None
-    if not endpoint.enabled and not is_ping:
-        _finish(row, now, status=DeliveryStatus.FAILED, error="endpoint disabled")
-        db.session.commit()
-        return "endpoint disabled"
-    body = _body(row)
-    if body is None:
-        _finish(row, now, status=DeliveryStatus.FAILED, error="the event is no longer kept")
-        db.session.commit()
-        return "event gone"
-    try:
-        signature = signing.signature_header(
-            _secrets_in_use(endpoint, now), msg_id=row.event_id, timestamp=now, body=body
-        )
-    except ValueError as exc:
-        _finish(row, now, status=DeliveryStatus.FAILED, error=str(exc))
-        db.session.commit()
-        return "no secret"
-    url, allow_private = endpoint.url, current_app.config["WEBHOOK_ALLOW_PRIVATE"]
-    row.attempts += 1
-    row.last_attempt_at = now
-    row.next_attempt_at = now + timedelta(seconds=timeout() + LEASE_MARGIN)  # the lease: the sweep waits for it
-    row.updated_at = now
-    attempt = row.attempts
+    """One attempt of one delivery by the job that owns it; what happened, in a word."""
+    return next(iter(_run(job_id, only=delivery_id)), "not mine")
+
+
+def _run(job_id: str, *, only: int | None = None) -> list[str]:
+    stmt = (
+        select(*_TARGET_COLUMNS)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.job_id == job_id, WebhookDelivery.status == DeliveryStatus.PENDING)
+        .order_by(WebhookDelivery.id)
+    )
+    if only is not None:
+        stmt = stmt.where(WebhookDelivery.id == only)
+    targets = [_Target(*row) for row in db.session.execute(stmt)]
+    bodies = _bodies(targets)
     db.session.commit()
-
-    headers = {
-        "webhook-id": row.event_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": signature,
-    }
-    outcome = sending.post(url, body, headers, timeout=timeout(), allow_private=allow_private)
-    return _record(delivery_id, job_id, attempt, outcome, is_ping=is_ping)
-
-
-def _owned(delivery_id: int, job_id: str) -> WebhookDelivery | None:
-    return db.session.scalars(
-        select(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.job_id == job_id,
-            WebhookDelivery.status == DeliveryStatus.PENDING,
-        )
-        .with_for_update()
-    ).first()
+    secrets_of: dict[int, list[str] | ValueError] = {}
+    noted: set[int] = set()
+    outcomes = []
+    for target in targets:
+        if target.endpoint_id not in secrets_of:
+            try:
+                secrets_of[target.endpoint_id] = _secrets_in_use(target, utcnow())
+            except ValueError as exc:
+                secrets_of[target.endpoint_id] = exc
+        outcomes.append(_attempt(target, job_id, bodies.get(target.delivery_id), secrets_of[target.endpoint_id], noted))
+    return outcomes
 
 
-def _body(row: WebhookDelivery) -> bytes | None:
-    """The message as the feed gives it, read from the log now (an erased customer's data is not sent again)."""
-    if row.payload is not None:
-        message = row.payload
-    else:
-        event = db.session.execute(select(*FEED_COLUMNS).where(Event.position == row.event_position)).mappings().first()
-        if event is None:
-            return None
-        message = _EVENT_SCHEMA.dump(as_message(event))
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+def _bodies(targets: list[_Target]) -> dict[int, bytes]:
+    """Each message as the feed gives it, read from the log now (an erased customer's data is not sent again)."""
+    positions = [t.event_position for t in targets if t.event_position is not None]
+    events = {}
+    if positions:
+        for event in db.session.execute(select(*FEED_COLUMNS).where(Event.position.in_(positions))).mappings():
+            events[event["position"]] = _EVENT_SCHEMA.dump(as_message(event))
+    bodies = {}
+    for target in targets:
+        message = target.payload if target.is_ping else events.get(target.event_position)
+        if message is not None:
+            bodies[target.delivery_id] = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+    return bodies
 
 
-def _secrets_in_use(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+def _secrets_in_use(target: _Target, now: datetime) -> list[str]:
     """The current secret, and for 24 h after a rotation the previous one too."""
-    used = [signing.decrypt(endpoint.secret_encrypted)]
-    if (
-        endpoint.previous_secret_encrypted
-        and endpoint.previous_secret_expires_at
-        and now < endpoint.previous_secret_expires_at
-    ):
-        used.append(signing.decrypt(endpoint.previous_secret_encrypted))
+    used = [signing.decrypt(target.secret_encrypted)]
+    expires = target.previous_secret_expires_at
+    if target.previous_secret_encrypted and expires and now < expires:
+        try:
+            used.append(signing.decrypt(target.previous_secret_encrypted))
+        except ValueError:
+            pass  # replaced after a SECRET_KEY change: the new secret alone signs
     return used
 
 
-def _finish(row: WebhookDelivery, now: datetime, *, status: str, error: str | None) -> None:
-    row.status = status
-    row.error = error[:300] if error else None
-    row.next_attempt_at = None
-    row.updated_at = now
+def _mine(delivery_id: int, job_id: str, *extra) -> list:
+    return [
+        WebhookDelivery.id == delivery_id,
+        WebhookDelivery.job_id == job_id,
+        WebhookDelivery.status == DeliveryStatus.PENDING,
+        *extra,
+    ]
 
 
-def _record(delivery_id: int, job_id: str, attempt: int, outcome: sending.Outcome, *, is_ping: bool) -> str:
+def _end(target: _Target, job_id: str, error: str) -> str:
+    """The delivery cannot be attempted at all: failed, with the reason."""
     now = utcnow()
-    row = _owned(delivery_id, job_id)
-    if row is None or row.attempts != attempt:
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(*_mine(target.delivery_id, job_id))
+        .values(status=DeliveryStatus.FAILED, error=error[:300], next_attempt_at=None, updated_at=now)
+    )
+    db.session.commit()
+    return error
+
+
+def _attempt(
+    target: _Target, job_id: str, body: bytes | None, secrets_in_use: list[str] | ValueError, noted: set[int]
+) -> str:
+    if not target.enabled and not target.is_ping:
+        return _end(target, job_id, "endpoint disabled")
+    if body is None:
+        return _end(target, job_id, "the event is no longer kept")
+    if isinstance(secrets_in_use, ValueError):
+        return _end(target, job_id, str(secrets_in_use))
+    now = utcnow()
+    # The claim, committed before the POST: the attempt counts, and its lease keeps the sweep away until it ends.
+    attempt = db.session.execute(
+        update(WebhookDelivery)
+        .where(*_mine(target.delivery_id, job_id))
+        .values(
+            attempts=WebhookDelivery.attempts + 1,
+            last_attempt_at=now,
+            next_attempt_at=now + timedelta(seconds=timeout() + LEASE_MARGIN),
+            updated_at=now,
+        )
+        .returning(WebhookDelivery.attempts)
+    ).scalar()
+    db.session.commit()
+    if attempt is None:
+        return "not mine"  # the sweep or a redelivery gave it to another job, or it was ended meanwhile
+    headers = {
+        "webhook-id": target.event_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signing.signature_header(secrets_in_use, msg_id=target.event_id, timestamp=now, body=body),
+    }
+    outcome = sending.post(
+        target.url, body, headers, timeout=timeout(), allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE"]
+    )
+    if outcome.succeeded:
+        return _record_success(target, job_id, attempt, outcome, noted)
+    return _record_failure(target, job_id, attempt, outcome)
+
+
+def _record_success(target: _Target, job_id: str, attempt: int, outcome: sending.Outcome, noted: set[int]) -> str:
+    now = utcnow()
+    recorded = db.session.execute(
+        update(WebhookDelivery)
+        .where(*_mine(target.delivery_id, job_id, WebhookDelivery.attempts == attempt))
+        .values(
+            status=DeliveryStatus.SUCCEEDED,
+            response_status=outcome.status,
+            response_ms=outcome.elapsed_ms,
+            response_body=outcome.body,
+            error=None,
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        .returning(WebhookDelivery.id)
+    ).scalar()
+    if recorded is not None and not target.is_ping and target.endpoint_id not in noted:
+        _note_success(target.endpoint_id, now)
+        noted.add(target.endpoint_id)
+    db.session.commit()
+    return "delivered" if recorded is not None else "taken over"
+
+
+def _record_failure(target: _Target, job_id: str, attempt: int, outcome: sending.Outcome) -> str:
+    now = utcnow()
+    row = db.session.scalars(
+        select(WebhookDelivery)
+        .where(*_mine(target.delivery_id, job_id, WebhookDelivery.attempts == attempt))
+        .with_for_update()
+    ).first()
+    if row is None:
         db.session.commit()
         return "taken over"  # the sweep gave it to another job meanwhile; that one's outcome counts
     row.response_status = outcome.status
     row.response_ms = outcome.elapsed_ms
     row.response_body = outcome.body
-    if outcome.succeeded:
-        _finish(row, now, status=DeliveryStatus.SUCCEEDED, error=None)
-        if not is_ping:
-            _note_success(row.endpoint_id, now)
-        db.session.commit()
-        return "delivered"
-    error = outcome.error or f"the receiver answered {outcome.status}"
-    if outcome.status == 410 and not is_ping:
-        _finish(row, now, status=DeliveryStatus.FAILED, error=error)
+    row.error = (outcome.error or f"the receiver answered {outcome.status}")[:300]
+    row.updated_at = now
+    if outcome.status == 410 and not target.is_ping:
+        row.status, row.next_attempt_at = DeliveryStatus.FAILED, None
         alerts.disable_endpoint(row.endpoint_id, why=alerts.GONE, now=now)
         db.session.commit()
         return "gone"
-    intervals = [] if is_ping else retry_intervals()
+    intervals = [] if target.is_ping else retry_intervals()
     if attempt <= len(intervals):
         delay = intervals[attempt - 1]
         row.job_id = new_job_id()
         row.next_attempt_at = now + timedelta(seconds=delay)
-        row.error = error[:300]
-        row.updated_at = now
-        schedule_attempt(row.id, row.job_id, delay=delay)
+        schedule_attempt(row.job_id, delay=delay)
     else:
-        _finish(row, now, status=DeliveryStatus.FAILED, error=error)
-    if not is_ping:
+        row.status, row.next_attempt_at = DeliveryStatus.FAILED, None
+    if not target.is_ping:
         _note_failure(row.endpoint_id, now)
     db.session.commit()
     return "failed"
@@ -269,7 +379,7 @@ def sweep_deliveries(now: datetime | None = None) -> dict[str, int]:
                 .returning(WebhookDelivery.id)
             ).scalar()
             if moved is not None:
-                schedule_attempt(delivery_id, new_id)
+                schedule_attempt(new_id)
                 outcome["requeued"] += 1
         db.session.commit()
     if any(outcome.values()):

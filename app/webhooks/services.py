@@ -183,7 +183,7 @@ def ping(*, shop_id: int, endpoint_id: int, actor_id: int) -> WebhookDelivery:
     audit.record(
         shop_id=shop_id, actor_id=actor_id, action="webhook.pinged", entity_type="webhook", entity_id=endpoint.id
     )
-    jobs.schedule_attempt(delivery.id, delivery.job_id)
+    jobs.schedule_attempt(delivery.job_id)
     db.session.commit()
     return delivery
 
@@ -227,7 +227,7 @@ def redeliver(*, shop_id: int, endpoint_id: int, delivery_id: int, actor_id: int
         entity_id=endpoint.id,
         changes={"delivery_id": [None, delivery.id], "event_id": [None, delivery.event_id]},
     )
-    jobs.schedule_attempt(delivery.id, delivery.job_id)
+    jobs.schedule_attempt(delivery.job_id)
     db.session.commit()
     return delivery
 
@@ -260,7 +260,7 @@ def deliveries_for_event(event: Event) -> None:
     for endpoint_id, patterns in endpoints:
         if not type_matches(patterns, event.type):
             continue
-        job_id = jobs.new_job_id()
+        job_id = jobs.job_for_new_delivery()
         values = {
             "shop_id": event.shop_id,
             "endpoint_id": endpoint_id,
@@ -275,9 +275,7 @@ def deliveries_for_event(event: Event) -> None:
             "created_at": now,
             "updated_at": now,
         }
-        delivery_id = db.session.scalar(_insert_once(values).returning(WebhookDelivery.id))
-        if delivery_id is not None:
-            jobs.schedule_attempt(delivery_id, job_id)
+        db.session.execute(_insert_once(values))  # its job is queued after the commit (or finds nothing to do)
 
 
 def _insert_once(values: dict[str, Any]):
