@@ -87,3 +87,9 @@ $(VENV)/.bench-installed: requirements-bench.txt $(BIN)/activate
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/peak_bench.py $(BENCH_ARGS)
+
+## Webhook deliveries a second to a local verifying receiver with 2 real workers, forking then simple (bench_webhooks,
+## Redis db 14; about a minute); writes docs/webhooks-benchmark.md. BENCH_ARGS="--events 500" tries it small.
+.PHONY: bench-webhooks
+bench-webhooks: $(BIN)/activate
+	$(BIN)/python bench/webhooks_bench.py --write $(BENCH_ARGS)

@@ -8,7 +8,7 @@ endpoint of the shop whose types match the event and that existed when it occurr
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -28,6 +28,7 @@ from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 ROTATION_OVERLAP = timedelta(hours=24)  # the previous secret still signs this long after a rotation
 PING_TYPE = "webhook.ping"
+_ENDPOINTS_KEY = "webhook_endpoints_of_shop"
 AUDITED_FIELDS = ("url", "event_types", "enabled", "description")
 
 
@@ -249,16 +250,9 @@ def forget_customer(shop_id: int, customer_id: int) -> int:
 def deliveries_for_event(event: Event) -> None:
     """In the dispatch transaction: a delivery per enabled endpoint that wants the event and existed when it
     occurred; each first attempt is queued after the commit."""
-    endpoints = db.session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-            WebhookEndpoint.shop_id == event.shop_id,
-            WebhookEndpoint.enabled.is_(True),
-            WebhookEndpoint.created_at <= event.occurred_at,
-        )
-    ).all()
     now = utcnow()
-    for endpoint_id, patterns in endpoints:
-        if not type_matches(patterns, event.type):
+    for endpoint_id, patterns, created_at in _enabled_endpoints(event.shop_id):
+        if created_at > event.occurred_at or not type_matches(patterns, event.type):
             continue
         job_id = jobs.job_for_new_delivery()
         values = {
@@ -276,6 +270,22 @@ def deliveries_for_event(event: Event) -> None:
             "updated_at": now,
         }
         db.session.execute(_insert_once(values))  # its job is queued after the commit (or finds nothing to do)
+
+
+def _enabled_endpoints(shop_id: int) -> list[tuple[int, list[str], datetime]]:
+    """The shop's enabled endpoints, read once per dispatch transaction (a batch of up to 500 events)."""
+    session = db.session()
+    transaction = session.get_transaction()
+    cached = session.info.get(_ENDPOINTS_KEY)
+    if cached is None or cached[0] is not transaction or cached[1] != shop_id:
+        rows = session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.event_types, WebhookEndpoint.created_at).where(
+                WebhookEndpoint.shop_id == shop_id, WebhookEndpoint.enabled.is_(True)
+            )
+        ).all()
+        cached = (transaction, shop_id, [tuple(row) for row in rows])
+        session.info[_ENDPOINTS_KEY] = cached
+    return cached[2]
 
 
 def _insert_once(values: dict[str, Any]):
