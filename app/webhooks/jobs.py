@@ -41,6 +41,8 @@ BATCH = 500
 BATCH_PER_JOB = 100  # deliveries one dispatch job hands to one delivery job
 _BATCH_KEY = "webhook_job_batch"
 _FAST_KEY = "webhook_fast_transaction"
+MAX_LOST_ATTEMPTS = 2  # attempts beyond the schedule that may end with their worker before the delivery fails
+GAVE_UP = "not delivered: its attempts kept ending with their worker; redeliver once the cause is fixed"
 _EVENT_SCHEMA = EventSchema()
 
 
@@ -246,9 +248,13 @@ def _attempt(
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": signing.signature_header(secrets_in_use, msg_id=target.event_id, timestamp=now, body=body),
     }
-    outcome = sending.post(
-        target.url, body, headers, timeout=timeout(), allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE"]
-    )
+    try:
+        outcome = sending.post(
+            target.url, body, headers, timeout=timeout(), allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE"]
+        )
+    except Exception as exc:  # a URL we could not use, or a fault of ours: a failed attempt all the same
+        log.exception("webhook delivery %s: the attempt broke", target.delivery_id)
+        outcome = sending.Outcome(None, 0, None, f"the attempt broke ({type(exc).__name__})")
     if outcome.succeeded:
         return _record_success(target, job_id, attempt, outcome, noted)
     return _record_failure(target, job_id, attempt, outcome)
@@ -361,7 +367,7 @@ def sweep_deliveries(now: datetime | None = None) -> dict[str, int]:
     """Disable endpoints failing for 24 h; queue again what is due and held by no live job (a killed worker's
     attempt, a retry a dead scheduler never moved). `rq cron` runs it every SWEEP_INTERVAL seconds."""
     now = now or utcnow()
-    outcome = {"disabled": 0, "requeued": 0}
+    outcome = {"disabled": 0, "requeued": 0, "failed": 0}
     failing = db.session.scalars(
         select(WebhookEndpoint.id).where(
             WebhookEndpoint.enabled.is_(True), WebhookEndpoint.failing_since <= now - FAILING_LIMIT
@@ -373,15 +379,26 @@ def sweep_deliveries(now: datetime | None = None) -> dict[str, int]:
         )
     db.session.commit()
     rows = db.session.execute(
-        select(WebhookDelivery.id, WebhookDelivery.job_id, WebhookDelivery.next_attempt_at)
+        select(WebhookDelivery.id, WebhookDelivery.job_id, WebhookDelivery.next_attempt_at, WebhookDelivery.attempts)
         .where(WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at < now - DUE_GRACE)
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(BATCH)
     ).all()
     if rows:
-        live = _live_jobs([job_id for _id, job_id, _due in rows if job_id])
-        for delivery_id, job_id, due in rows:
+        live = _live_jobs([job_id for _id, job_id, _due, _attempts in rows if job_id])
+        most = len(retry_intervals()) + 1 + MAX_LOST_ATTEMPTS
+        for delivery_id, job_id, due, attempts in rows:
             if job_id in live:
+                continue
+            if attempts >= most:  # each attempt ended with its worker (a delivery that brings it down): stop
+                db.session.execute(
+                    update(_ROWS)
+                    .where(
+                        _ROWS.c.id == delivery_id, _ROWS.c.status == DeliveryStatus.PENDING, _ROWS.c.job_id == job_id
+                    )
+                    .values(status=DeliveryStatus.FAILED, next_attempt_at=None, error=GAVE_UP, updated_at=now)
+                )
+                outcome["failed"] += 1
                 continue
             new_id = new_job_id()
             moved = db.session.execute(
@@ -400,7 +417,10 @@ def sweep_deliveries(now: datetime | None = None) -> dict[str, int]:
                 outcome["requeued"] += 1
         db.session.commit()
     if any(outcome.values()):
-        log.warning("webhook sweep: %(requeued)d deliveries queued again, %(disabled)d endpoints disabled", outcome)
+        log.warning(
+            "webhook sweep: %(requeued)d deliveries queued again, %(failed)d given up, %(disabled)d endpoints disabled",
+            outcome,
+        )
     return outcome
 
 

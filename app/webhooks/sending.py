@@ -82,6 +82,8 @@ def _resolve(host: str, port: int, *, allow_private: bool) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise ConnectionError(f"cannot resolve the host ({exc.strerror})") from None
+    except (UnicodeError, ValueError):
+        raise ConnectionError("the host name is not valid") from None
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not allow_private:
         for address in addresses:
@@ -148,7 +150,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allo
             return Outcome(response.status, elapsed(), kept.decode("utf-8", errors="replace"), None)
         except TimeoutError:
             return Outcome(None, elapsed(), None, f"timed out after {timeout:g} s")
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # InvalidURL is a ValueError
             last_error = f"{type(exc).__name__}: {exc}"[:200]
         finally:
             connection.close()

@@ -6,15 +6,16 @@ import time
 from datetime import timedelta
 
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.common.types import utcnow
+from app.events import dispatch
 from app.events.models import Event
 from app.extensions import db
 from app.messaging.models import MessageLog
 from app.messaging.templates import render
 from app.webhooks import jobs, services
-from app.webhooks.models import WebhookEndpoint
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.orders.orderdata import delivery, place
 from tests.webhooks.conftest import WEBHOOKS, deliveries, register, run_jobs
 from tests.webhooks.receiver import Answer
@@ -254,3 +255,21 @@ def test_anonymizing_a_customer_drops_the_receivers_answers_about_them(app, admi
     assert erased.status_code == 200, erased.get_json()
     (row,) = deliveries(hook["id"])
     assert row.response_body is None
+
+
+def test_the_sweep_requeues_a_lost_delivery_and_gives_up_on_one_whose_attempts_keep_dying(app, admin, front, receiver):
+    hook = register(admin, receiver)
+    place(front, delivery(front))
+    place(front, delivery(front))
+    dispatch.dispatch_shop(admin.shop_id)  # the delivery rows are written; their job will find them taken
+    lost, doomed = deliveries(hook["id"])
+    db.session.execute(update(WebhookDelivery).values(job_id="gone-job"))  # their jobs were lost
+    db.session.execute(update(WebhookDelivery).where(WebhookDelivery.id == doomed.id).values(attempts=20))
+    db.session.commit()
+
+    swept = jobs.sweep_deliveries(utcnow() + timedelta(seconds=30))
+    assert (swept["requeued"], swept["failed"]) == (1, 1)
+    run_jobs(app)
+    lost, doomed = deliveries(hook["id"])
+    assert (lost.status, lost.attempts) == ("succeeded", 1) and len(receiver.wait_for(1)) == 1
+    assert doomed.status == "failed" and doomed.error == jobs.GAVE_UP
