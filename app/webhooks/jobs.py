@@ -158,13 +158,18 @@ def _run(job_id: str, *, only: int | None = None) -> list[str]:
     secrets_of: dict[int, list[str] | ValueError] = {}
     noted: set[int] = set()
     outcomes = []
-    for target in targets:
-        if target.endpoint_id not in secrets_of:
-            try:
-                secrets_of[target.endpoint_id] = _secrets_in_use(target, utcnow())
-            except ValueError as exc:
-                secrets_of[target.endpoint_id] = exc
-        outcomes.append(_attempt(target, job_id, bodies.get(target.delivery_id), secrets_of[target.endpoint_id], noted))
+    connections = sending.Connections()
+    try:
+        for target in targets:
+            if target.endpoint_id not in secrets_of:
+                try:
+                    secrets_of[target.endpoint_id] = _secrets_in_use(target, utcnow())
+                except ValueError as exc:
+                    secrets_of[target.endpoint_id] = exc
+            body, secrets_in_use = bodies.get(target.delivery_id), secrets_of[target.endpoint_id]
+            outcomes.append(_attempt(target, job_id, body, secrets_in_use, noted, connections))
+    finally:
+        connections.close()
     db.session.commit()
     return outcomes
 
@@ -217,7 +222,12 @@ def _end(target: _Target, job_id: str, error: str) -> str:
 
 
 def _attempt(
-    target: _Target, job_id: str, body: bytes | None, secrets_in_use: list[str] | ValueError, noted: set[int]
+    target: _Target,
+    job_id: str,
+    body: bytes | None,
+    secrets_in_use: list[str] | ValueError,
+    noted: set[int],
+    connections: sending.Connections,
 ) -> str:
     if not target.enabled and not target.is_ping:
         return _end(target, job_id, "endpoint disabled")
@@ -250,7 +260,12 @@ def _attempt(
     }
     try:
         outcome = sending.post(
-            target.url, body, headers, timeout=timeout(), allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE"]
+            target.url,
+            body,
+            headers,
+            timeout=timeout(),
+            allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE"],
+            connections=connections,
         )
     except Exception as exc:  # a URL we could not use, or a fault of ours: a failed attempt all the same
         log.exception("webhook delivery %s: the attempt broke", target.delivery_id)

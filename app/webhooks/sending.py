@@ -111,9 +111,37 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # SNI and the certificate: the name
 
 
-def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allow_private: bool) -> Outcome:
+class Connections:
+    """One job's open keep-alive connections, by receiver: the next POST to the same one reuses its connection
+    (no new TCP and TLS handshake), to the address checked when it was opened. `close()` at the job's end."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple, http.client.HTTPConnection] = {}
+
+    def take(self, key: tuple) -> http.client.HTTPConnection | None:
+        return self._open.pop(key, None)
+
+    def keep(self, key: tuple, connection: http.client.HTTPConnection) -> None:
+        self._open[key] = connection
+
+    def close(self) -> None:
+        for connection in self._open.values():
+            connection.close()
+        self._open.clear()
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    allow_private: bool,
+    connections: Connections | None = None,
+) -> Outcome:
     """POST `body` to `url` once; never raises for the receiver's faults (they are the outcome)."""
     started = time.monotonic()
+    deadline = started + timeout
 
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
@@ -124,6 +152,19 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allo
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers}
+    key = (parts.scheme, host, port, allow_private)
+    reused = connections.take(key) if connections is not None else None
+    if reused is not None and reused.sock is not None:
+        reused.sock.settimeout(timeout)
+        try:
+            status, kept = _exchange(reused, target, body, headers, deadline, connections, key)
+            return Outcome(status, elapsed(), kept, None)
+        except TimeoutError:
+            reused.close()
+            return Outcome(None, elapsed(), None, f"timed out after {timeout:g} s")
+        except (OSError, http.client.HTTPException):
+            reused.close()  # the receiver closed the idle connection: a new one below
     try:
         addresses = _resolve(host, port, allow_private=allow_private)
     except Refused as exc:
@@ -131,7 +172,6 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allo
     except ConnectionError as exc:
         return Outcome(None, elapsed(), None, str(exc))
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-    deadline = started + timeout
     last_error = "no address to connect to"
     for address in addresses:
         left = deadline - time.monotonic()
@@ -139,26 +179,42 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allo
             return Outcome(None, elapsed(), None, f"timed out after {timeout:g} s")
         connection = connection_class(host, port, address, left)
         try:
-            connection.request(
-                "POST",
-                target,
-                body=body,
-                headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
-            )
-            response = connection.getresponse()
-            kept = _read_some(response, deadline)  # a redirect is an answer like any other: never followed
-            return Outcome(response.status, elapsed(), kept.decode("utf-8", errors="replace"), None)
+            status, kept = _exchange(connection, target, body, headers, deadline, connections, key)
+            return Outcome(status, elapsed(), kept, None)
         except TimeoutError:
+            connection.close()
             return Outcome(None, elapsed(), None, f"timed out after {timeout:g} s")
         except (OSError, ValueError, http.client.HTTPException) as exc:  # InvalidURL is a ValueError
-            last_error = f"{type(exc).__name__}: {exc}"[:200]
-        finally:
             connection.close()
+            last_error = f"{type(exc).__name__}: {exc}"[:200]
     return Outcome(None, elapsed(), None, last_error)
 
 
+def _exchange(
+    connection: http.client.HTTPConnection,
+    target: str,
+    body: bytes,
+    headers: dict[str, str],
+    deadline: float,
+    connections: Connections | None,
+    key: tuple,
+) -> tuple[int, str]:
+    """One request and its answer's first 1 KB; the connection is kept for the next when the answer was read to
+    its end and the receiver keeps it open, else closed."""
+    connection.request("POST", target, body=body, headers=headers)
+    response = connection.getresponse()
+    kept = _read_some(response, deadline)  # a redirect is an answer like any other: never followed
+    if response.length == 0:
+        response.read()  # the answer was read to its end: this marks it done, so the connection can be reused
+    if connections is not None and response.isclosed() and not response.will_close:
+        connections.keep(key, connection)
+    else:
+        connection.close()
+    return response.status, kept.decode("utf-8", errors="replace")
+
+
 def _read_some(response: http.client.HTTPResponse, deadline: float) -> bytes:
-    """The first RESPONSE_KEPT bytes of the answer; the rest is never read (the connection is closed)."""
+    """The first RESPONSE_KEPT bytes of the answer; the rest is never read (then the connection is closed)."""
     chunks, size = [], 0
     while size < RESPONSE_KEPT:
         left = deadline - time.monotonic()

@@ -28,6 +28,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     verified_by: list[str]  # the secrets (of those the receiver knows) that verify it
+    peer: tuple[str, int]  # the sender's address and port: one per connection
 
     @property
     def json(self) -> Any:
@@ -41,7 +42,7 @@ class Received:
 class Receiver:
     """`with Receiver(secrets=[...]) as receiver:` serves on `receiver.url` until the block ends."""
 
-    def __init__(self, secrets: list[str] | None = None):
+    def __init__(self, secrets: list[str] | None = None, *, keep_alive: bool = False):
         self.secrets = list(secrets or [])
         self.requests: list[Received] = []
         self.script: list[Answer] = []
@@ -51,6 +52,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -62,7 +65,7 @@ class Receiver:
                     except WebhookVerificationError:
                         pass
                 with receiver._arrived:
-                    receiver.requests.append(Received(self.path, headers, body, verified))
+                    receiver.requests.append(Received(self.path, headers, body, verified, self.client_address))
                     answer = receiver.script.pop(0) if receiver.script else receiver.default
                     receiver._arrived.notify_all()
                 if answer.delay:

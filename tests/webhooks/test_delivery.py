@@ -18,7 +18,7 @@ from app.webhooks import jobs, services
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.orders.orderdata import delivery, place
 from tests.webhooks.conftest import WEBHOOKS, deliveries, register, run_jobs
-from tests.webhooks.receiver import Answer
+from tests.webhooks.receiver import Answer, Receiver
 
 
 def test_a_new_order_reaches_the_receiver_signed_and_shaped_as_in_the_feed(app, admin, front, receiver):
@@ -273,3 +273,15 @@ def test_the_sweep_requeues_a_lost_delivery_and_gives_up_on_one_whose_attempts_k
     lost, doomed = deliveries(hook["id"])
     assert (lost.status, lost.attempts) == ("succeeded", 1) and len(receiver.wait_for(1)) == 1
     assert doomed.status == "failed" and doomed.error == jobs.GAVE_UP
+
+
+def test_one_job_reuses_a_keep_alive_connection_to_the_same_receiver(app, admin, front):
+    with Receiver(keep_alive=True) as receiver:
+        hook = register(admin, receiver)
+        for _ in range(3):
+            place(front, delivery(front))
+        run_jobs(app)
+        requests = receiver.wait_for(3)
+    assert len({r.peer for r in requests}) == 1  # one connection, three deliveries
+    assert all(r.verified_by == [hook["secret"]] for r in requests)
+    assert [row.status for row in deliveries(hook["id"])] == ["succeeded"] * 3
