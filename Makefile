@@ -94,8 +94,16 @@ $(VENV)/.bench-installed: requirements-bench.txt $(BIN)/activate
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/peak_bench.py $(BENCH_ARGS)
 
-## 500 live streams beside the API's order steps (scratch database bench_events, Redis db 13); writes
-## docs/events-benchmark.md with BENCH_ARGS=--write. Needs wrk (apt-get install -y wrk).
+## The live side of the event log: 500 streams beside the API's order steps (scratch database bench_events, Redis
+## db 13; writes docs/events-benchmark.md with BENCH_ARGS=--write; needs wrk: apt-get install -y wrk), then the
+## webhook deliveries (make bench-webhooks).
 .PHONY: bench-events
 bench-events: $(BIN)/activate
 	$(BIN)/python bench/events_bench.py $(BENCH_ARGS)
+	$(MAKE) bench-webhooks
+
+## Webhook deliveries a second to a local verifying receiver with 2 real workers, forking then simple (bench_webhooks,
+## Redis db 14; about a minute); writes docs/webhooks-benchmark.md. BENCH_ARGS="--events 500" tries it small.
+.PHONY: bench-webhooks
+bench-webhooks: $(BIN)/activate
+	$(BIN)/python bench/webhooks_bench.py --write $(BENCH_ARGS)

@@ -137,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.users.routes import blp as users_blp
     from app.users.routes import invitations_blp
     from app.warehouse.routes import blp as warehouse_blp
+    from app.webhooks.routes import blp as webhooks_blp
 
     app.register_blueprint(assets)
     app.register_blueprint(media)
@@ -153,3 +154,4 @@ def _register_blueprints(app: Flask) -> None:
         api.register_blueprint(blueprint)
     api.register_blueprint(reports_blp)
     api.register_blueprint(events_blp)
+    api.register_blueprint(webhooks_blp)

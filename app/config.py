@@ -139,6 +139,11 @@ class BaseConfig:
         self.EVENTS_AUTH_CHECK_SECONDS = _env_int("EVENTS_AUTH_CHECK_SECONDS", 30)
         # Whether this process serves GET /api/v1/events/stream: the events service and dev mode do, the API 421s.
         self.EVENTS_STREAM_SERVED = False
+        # Webhooks: receivers on private, loopback or link-local addresses, and plain http, only when allowed
+        # (tests, on-premise receivers); seconds per delivery attempt; seconds between the attempts (24 h in all).
+        self.WEBHOOK_ALLOW_PRIVATE = _env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+        self.WEBHOOK_TIMEOUT = _env_int("WEBHOOK_TIMEOUT", 10)
+        self.WEBHOOK_RETRY_INTERVALS = _env_ints("WEBHOOK_RETRY_INTERVALS", "5,60,300,1800,7200,21600,43200")
         # A trusted identity service whose tokens POST /auth/exchange trades for ours (off when no issuer).
         self.EXTERNAL_JWT_ISSUER = _env("EXTERNAL_JWT_ISSUER")
         self.EXTERNAL_JWT_ALGORITHM = _env("EXTERNAL_JWT_ALGORITHM", "RS256")
@@ -267,6 +272,7 @@ class DevelopmentConfig(BaseConfig):
         self.JOBS_INLINE = _env_bool("JOBS_INLINE", True)
         self.CORS_ORIGINS = self.CORS_ORIGINS or ["*"]
         self.EVENTS_STREAM_SERVED = True  # `make run` streams by itself, woken in-process
+        self.WEBHOOK_ALLOW_PRIVATE = _env_bool("WEBHOOK_ALLOW_PRIVATE", True)  # a receiver on this machine
 
 
 class TestConfig(BaseConfig):
@@ -288,6 +294,7 @@ class TestConfig(BaseConfig):
         self.SENTRY_DSN = ""
         self.CORS_ORIGINS = ["https://admin.example.test"]
         self.STORAGE_LOCAL_DIR = _env("TEST_STORAGE_DIR", str(INSTANCE_DIR / "test-media"))
+        self.WEBHOOK_ALLOW_PRIVATE = _env_bool("WEBHOOK_ALLOW_PRIVATE", True)  # the tests' receivers are local
 
 
 class ProductionConfig(BaseConfig):

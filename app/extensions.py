@@ -24,8 +24,9 @@ from app.common.net import client_ip
 from app.common.session import Session
 
 # Queues named for what they carry, in the order a worker drains them: login codes, then the customers'
-# order status messages, then the bulk of messages (reminders, alerts, digests), then scans and housekeeping.
-QUEUE_NAMES = ("otp", "status", "messages", "default")
+# order status messages, then the bulk of messages (reminders, alerts, digests), then scans and housekeeping,
+# then webhook deliveries (a slow receiver never holds up a message).
+QUEUE_NAMES = ("otp", "status", "messages", "default", "webhooks")
 
 
 class Base(DeclarativeBase):

@@ -23,6 +23,7 @@ from app.warehouse.models import (
     Supply,
     WriteOff,
 )
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AuditEntry",
@@ -55,5 +56,7 @@ __all__ = [
     "StockCountLine",
     "Supply",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WriteOff",
 ]

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.messaging import services as messaging
 from app.orders import services as orders
 from app.production import services as production
+from app.webhooks import services as webhooks
 
 
 def export_customer(*, shop_id: int, customer_id: int) -> dict[str, Any]:
@@ -49,6 +50,7 @@ def anonymize_customer(
         photos = courier.forget_trips(shop_id=shop_id, order_ids=order_ids)
     messaging.forget_customer(shop_id, customer_id)
     events.forget_customer(shop_id, customer_id)
+    webhooks.forget_customer(shop_id, customer_id)
     for key in photos:  # only once no row points at them: a rollback must not lose a kept photo
         storage.delete_after_commit(key)
     db.session.commit()

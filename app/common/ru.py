@@ -318,4 +318,11 @@ RU: dict[str, str] = {
     ),
     "Last-Event-ID must be an event position.": "Last-Event-ID должен быть позицией события.",
     "The event stream is starting; try again shortly.": "Поток событий запускается; повторите чуть позже.",
+    # --- webhooks (app/webhooks) ---
+    "Webhook not found.": "Вебхук не найден.",
+    "Webhook delivery not found.": "Отправка вебхука не найдена.",
+    "This URL cannot receive webhooks; see errors.": "На этот адрес нельзя отправлять вебхуки; подробности в errors.",
+    "The webhook is disabled; enable it first, then redeliver.": (
+        "Вебхук отключён; сначала включите его, затем отправьте повторно."
+    ),
 }

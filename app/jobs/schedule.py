@@ -11,6 +11,8 @@ from app.jobs.maintenance import purge_expired_login_sessions, purge_idempotency
 from app.messaging.order_reminders import scan_courier_reminders, scan_florist_reminders, scan_overdue_orders
 from app.messaging.recovery import RECOVERY_INTERVAL, recover_messages
 from app.messaging.scans import scan_occasion_reminders, scan_stock_digests
+from app.webhooks.jobs import SWEEP_INTERVAL as WEBHOOK_SWEEP_INTERVAL
+from app.webhooks.jobs import sweep_deliveries
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ PERIODIC: list[Periodic] = [
     # The event log's consumers catch up on what a lost wake-up left (normally a commit queues its own dispatch).
     Periodic(dispatch_all, "status", interval=SWEEP_INTERVAL),
     Periodic(prune_events, "default", cron="37 3 * * *"),
+    # Webhook deliveries heal themselves: a killed worker's attempt or a retry the scheduler lost goes out again.
+    Periodic(sweep_deliveries, "webhooks", interval=WEBHOOK_SWEEP_INTERVAL),
     Periodic(purge_idempotency_keys, "default", cron="17 3 * * *"),
     Periodic(purge_expired_login_sessions, "default", cron="27 3 * * *"),
     # Every minute: each scan sends what is due at the shop's own local time (10:00 reminders, the

@@ -64,6 +64,19 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "{shop}: order {number} ({date}, {window}) is short after a write-off or a count: {items}. "
         "Receive a supply or change the order; it cannot be assembled until then.",
     },
+    # To the shop's admins: a webhook endpoint stopped receiving events (app/webhooks/alerts.py).
+    "webhook_disabled_failing": {
+        "ru": "Flower CRM, {shop}: вебхук на {host} отключён — получатель не принимает события уже {hours} ч. "
+        "Исправьте получателя и включите вебхук снова; пропущенные события можно отправить повторно.",
+        "en": "Flower CRM, {shop}: the webhook to {host} is disabled: the receiver has failed for {hours} h. "
+        "Fix the receiver and enable the webhook again; missed events can be redelivered.",
+    },
+    "webhook_disabled_gone": {
+        "ru": "Flower CRM, {shop}: вебхук на {host} отключён — получатель ответил 410 Gone. "
+        "Если это ошибка, исправьте получателя и включите вебхук снова.",
+        "en": "Flower CRM, {shop}: the webhook to {host} is disabled: the receiver answered 410 Gone. "
+        "If that was a mistake, fix the receiver and enable the webhook again.",
+    },
     # The first line is an email's subject; SMS and Telegram send the whole text.
     "stock_digest": {
         "ru": (

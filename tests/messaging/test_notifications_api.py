@@ -351,12 +351,19 @@ def test_each_shops_managers_see_only_their_shops_jobs_and_no_scan(app, shop, ot
             for q in body["queues"]
         }
 
-    assert figures(ours) == {"otp": (0, 0, []), "status": (0, 0, []), "messages": (1, 0, []), "default": (0, 0, [])}
+    assert figures(ours) == {
+        "otp": (0, 0, []),
+        "status": (0, 0, []),
+        "messages": (1, 0, []),
+        "default": (0, 0, []),
+        "webhooks": (0, 0, []),
+    }
     assert figures(theirs) == {
         "otp": (0, 0, []),
         "status": (0, 0, []),
         "messages": (1, 2, ["ProviderError", "ValueError"]),
         "default": (0, 0, []),
+        "webhooks": (0, 0, []),
     }
     # Nothing was taken off a queue or a registry by looking.
     assert queues.get("messages").count == 2 and queues.get("default").count == 1
