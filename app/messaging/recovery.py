@@ -49,6 +49,7 @@ RESEND_WHEN_UNKNOWN = frozenset(
         "stock_digest",
         "stock_short",
         "staff_invitation",
+        "storefront_order",
     }
 )
 # A row whose sends keep dying with their workers (a message that brings its worker down each time) stops here.

@@ -64,6 +64,19 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "{shop}: order {number} ({date}, {window}) is short after a write-off or a count: {items}. "
         "Receive a supply or change the order; it cannot be assembled until then.",
     },
+    # To the managers: an order the shop's website or a marketplace sent in (app/storefront), already confirmed.
+    "storefront_order_website": {
+        "ru": "{shop}: новый заказ {number} с сайта — {date}, {window}, на сумму {total} (оплачено {paid}). "
+        "Заказ подтверждён, цветы зарезервированы.",
+        "en": "{shop}: new order {number} from the website: {date}, {window}, total {total} (paid {paid}). "
+        "It is confirmed and its flowers reserved.",
+    },
+    "storefront_order_marketplace": {
+        "ru": "{shop}: новый заказ {number} с маркетплейса — {date}, {window}, на сумму {total} (оплачено {paid}). "
+        "Заказ подтверждён, цветы зарезервированы.",
+        "en": "{shop}: new order {number} from a marketplace: {date}, {window}, total {total} (paid {paid}). "
+        "It is confirmed and its flowers reserved.",
+    },
     # The first line is an email's subject; SMS and Telegram send the whole text.
     "stock_digest": {
         "ru": (
