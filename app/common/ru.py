@@ -334,5 +334,4 @@ RU: dict[str, str] = {
     "An order with this external_id was already sent with a different body; send a new external_id.": (
         "Заказ с этим external_id уже был отправлен с другим содержимым; отправьте новый external_id."
     ),
-    "A scope appears twice.": "Право указано дважды.",
 }

@@ -7,7 +7,6 @@ from flask.views import MethodView
 from app.apikeys.access import current_key, key_access
 from app.apikeys.models import Scope
 from app.common.api import Blueprint
-from app.errors import human_message
 from app.storefront import services
 from app.storefront.schemas import (
     QuoteRequestSchema,
@@ -73,16 +72,7 @@ class StorefrontQuote(MethodView):
         a product off sale, stock short per item, the promo code refused and why). 422 only for a malformed body.
         """
         quote = services.quote(shop_id=current_key().shop_id, data=data)
-        problems = [
-            {
-                "code": p["code"],
-                "message": human_message(p["message"], p["params"]),
-                "field": p["field"],
-                "details": p["details"],
-            }
-            for p in quote.problems
-        ]
-        return {**quote.__dict__, "ok": quote.ok, "problems": problems}
+        return {**quote.__dict__, "ok": quote.ok}
 
 
 @blp.route("/orders")

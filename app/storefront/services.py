@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.catalogue.models import Category, Product, RecipeComponent
 from app.common.types import utcnow
 from app.customers.models import Customer
-from app.errors import ConflictError, NotFoundError, RuleViolation
+from app.errors import ConflictError, NotFoundError, RuleViolation, human_message
 from app.extensions import db
 from app.messaging import order_reminders
 from app.orders import reading
@@ -173,7 +173,8 @@ class Quote:
 
 
 def _problem(code: str, message: str, *, field: str, params: dict | None = None, **details: Any) -> dict[str, Any]:
-    return {"code": code, "message": message, "params": params or {}, "field": field, "details": details}
+    """One reason the order cannot be taken, its message in the caller's language."""
+    return {"code": code, "message": human_message(message, params), "field": field, "details": details}
 
 
 def _priced(shop_id: int, lines: list[dict[str, Any]], problems: list[dict[str, Any]]):
@@ -259,9 +260,11 @@ def _promo(shop_id: int, code: str, subtotal: Decimal, now: datetime, problems: 
     try:
         return min(promos.redeem(shop_id=shop_id, code=code, subtotal=subtotal, now=now).discount, subtotal)
     except RuleViolation as refused:
-        reason = next((r for r, text in promos.REASONS.items() if text == refused.message), "invalid")
+        reason = next((r for r, text in promos.REASONS.items() if text == refused.message), None)
+        if reason is None:
+            raise
         problems.append(
-            _problem("promo_code", refused.message, field="promo_code", params=refused.params, reason=reason)
+            _problem("promo_code", promos.REASONS[reason], field="promo_code", params=refused.params, reason=reason)
         )
         return ZERO
     finally:

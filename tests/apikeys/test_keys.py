@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select, text
 
 from app.apikeys.models import ApiKey
-from app.catalogue import services as catalogue
 from app.audit.models import AuditEntry
+from app.catalogue import services as catalogue
 from app.extensions import db
 from app.log import mask_sensitive
 from tests.apikeys.keydata import KeyClient, make_key
