@@ -8,6 +8,7 @@ in the key's shop only: `current_key().shop_id`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from functools import wraps
 
@@ -81,7 +82,9 @@ def _document(view: Callable, scope: Scope) -> None:
     responses["403"] = "FORBIDDEN"
     responses["429"] = "TOO_MANY_REQUESTS"
     note = f"Integration key with scope `{scope.value}`; staff tokens are refused."
-    manual["description"] = (manual.get("description", "") + "\n\n" + note).strip()
+    # The manual description replaces the docstring's: keep what the docstring says below its summary line.
+    said = inspect.cleandoc(view.__doc__ or "").partition("\n")[2].strip()
+    manual["description"] = "\n\n".join(part for part in (manual.get("description", ""), said, note) if part)
 
 
 def key_access(scope: Scope) -> Callable:

@@ -12,6 +12,7 @@ from app.catalogue.models import Category
 from app.events.models import Event
 from app.extensions import db
 from app.messaging.models import MessageLog
+from app.orders import services as orders
 from app.orders.models import Order, Payment
 from app.storefront.models import StorefrontOrder
 from tests.apikeys.keydata import KeyClient, make_key
@@ -59,11 +60,9 @@ def test_products_on_sale_with_price_category_and_whether_they_can_be_made(site,
     assert "X-Pagination" in answer.headers
 
 
-def test_a_product_whose_stock_is_reserved_cannot_be_made(site, front, app, shop):
+def test_a_product_whose_stock_is_reserved_cannot_be_made(site, front):
     # 100 roses: 19 bouquets of 5 leave 5 roses, enough for one more; a 20th leaves none.
     order = place(front, delivery(front, items=[{"product_id": front.bouquet.id, "quantity": 20}]))
-    from app.orders import services as orders
-
     orders.change_status(shop_id=front.shop_id, order_id=order.id, actor_id=None, status="confirmed")
     answer = site.get(f"{STOREFRONT}/products")
     by_name = {p["name"]: p["available"] for p in answer.json}
@@ -198,7 +197,7 @@ def test_an_order_short_of_stock_is_refused_whole(site, front):
     assert fixed.status_code == 201
 
 
-def test_the_order_status_by_external_id(site, front, app, shop, other_shop):
+def test_the_order_status_by_external_id(site, front, app, other_shop):
     made = site.post(f"{STOREFRONT}/orders", json=website_order(front))
     status = site.get(f"{STOREFRONT}/orders/web-1001")
     assert status.status_code == 200
@@ -209,7 +208,7 @@ def test_the_order_status_by_external_id(site, front, app, shop, other_shop):
     assert KeyClient(app, theirs).get(f"{STOREFRONT}/orders/web-1001").status_code == 404
 
 
-def test_quote_lists_every_problem_at_once(site, front, shop):
+def test_quote_lists_every_problem_at_once(site, front):
     shop_obj = shop_of(front)
     shop_obj.settings = {
         **shop_obj.settings,
