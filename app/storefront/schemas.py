@@ -166,8 +166,13 @@ class StorefrontOrderCreateSchema(OrderCreateSchema):
 
     external_id = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=100),
-        metadata={"description": "The website's own id of the order: sending it again answers the same order."},
+        # Printable ASCII without "/" or spaces: it is a path segment of GET /storefront/orders/{external_id}.
+        validate=[validate.Length(min=1, max=100), validate.Regexp(r"^[\x21-\x2e\x30-\x7e]+$")],
+        metadata={
+            "description": "The website's own id of the order (printable ASCII, no `/` or spaces): sending it "
+            "again answers the same order.",
+            "example": "web-10452",
+        },
     )
     source = fields.String(load_default=OrderSource.WEBSITE.value, validate=validate.OneOf(STOREFRONT_SOURCES))
     customer = fields.Nested(StorefrontCustomerSchema, required=True, metadata={"description": "Found by phone."})

@@ -16,7 +16,7 @@ from app.orders import services as orders
 from app.orders.models import Order, Payment
 from app.storefront.models import StorefrontOrder
 from tests.apikeys.keydata import KeyClient, make_key
-from tests.orders.orderdata import EVENING, MORNING, count_orders, delivery, place, shop_of, stock_of, taken
+from tests.orders.orderdata import EVENING, MORNING, count_orders, delivery, place, shop_of, stock_of, taken, uses
 from tests.promos.promodata import make_code
 from tests.storefront.shopfront import STOREFRONT, paid, website_order
 
@@ -180,6 +180,27 @@ def test_the_same_external_id_answers_the_same_order_and_another_body_is_409(sit
     assert changed.status_code == 409
     assert changed.json["errors"] == {"external_id": ["web-1001"]}
     assert count_orders(front.shop_id) == 1
+
+
+def test_a_known_customer_is_found_by_phone_and_a_quote_counts_no_promo_use(site, front):
+    first = place(front, delivery(front))
+    promo = make_code(shop_of(front), code="ONCE", kind="fixed", value="100", max_uses=1)
+    body = website_order(front, promo_code="ONCE", customer={"name": "O. P.", "phone": "8 916 111-22-33"})
+    for _ in range(3):
+        assert quote_of(site, body)["discount"] == "100.00"
+    assert uses(promo.id) == 0
+
+    made = site.post(f"{STOREFRONT}/orders", json=body)
+    assert made.status_code == 201 and made.json["discount"] == "100.00"
+    order = db.session.scalars(select(Order).where(Order.number == made.json["number"])).one()
+    assert order.customer_id == first.customer_id
+    assert uses(promo.id) == 1
+    assert [p["details"]["reason"] for p in quote_of(site, body)["problems"]] == ["used_up"]
+
+
+def test_an_external_id_is_a_path_segment(site, front):
+    refused = site.post(f"{STOREFRONT}/orders", json=website_order(front, external_id="web/1"))
+    assert refused.status_code == 422 and "external_id" in refused.json["errors"]["json"]
 
 
 def test_an_order_short_of_stock_is_refused_whole(site, front):
