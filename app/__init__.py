@@ -88,6 +88,15 @@ def _document_common_parameters(api) -> None:
         "identityToken",
         {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "A token of the identity service."},
     )
+    api.spec.components.security_scheme(
+        "integrationKey",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "fcrm_...",
+            "description": "An integration key (POST /api/v1/api-keys) of a shop's website or marketplace.",
+        },
+    )
     api.spec.options["security"] = [{"bearerAuth": []}]
     api.spec.components.parameter(
         "XShopId",
@@ -112,6 +121,7 @@ def _document_common_parameters(api) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.apikeys.routes import blp as api_keys_blp
     from app.audit.routes import blp as audit_blp
     from app.auth import otp_routes  # noqa: F401  adds the OTP views to the auth blueprint
     from app.auth.routes import blp as auth_blp
@@ -134,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.shops.routes import blp as shops_blp
     from app.slots.routes import blp as delivery_slots_blp
     from app.storage import media
+    from app.storefront.routes import blp as storefront_blp
     from app.users.routes import blp as users_blp
     from app.users.routes import invitations_blp
     from app.warehouse.routes import blp as warehouse_blp
@@ -155,3 +166,5 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(reports_blp)
     api.register_blueprint(events_blp)
     api.register_blueprint(webhooks_blp)
+    for blueprint in (api_keys_blp, storefront_blp):
+        api.register_blueprint(blueprint)

@@ -33,6 +33,7 @@ RATE_LIMITS = (
     "RATELIMIT_OTP_VERIFY_PER_PHONE",
     "RATELIMIT_OTP_VERIFY_PER_PHONE_DAILY",
     "RATELIMIT_OTP_VERIFY_PER_IP",
+    "RATELIMIT_API_KEY",
 )
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,8 @@ class BaseConfig:
         self.RATELIMIT_OTP_VERIFY_PER_PHONE = _env("RATELIMIT_OTP_VERIFY_PER_PHONE", "10 per 15 minutes")
         self.RATELIMIT_OTP_VERIFY_PER_PHONE_DAILY = _env("RATELIMIT_OTP_VERIFY_PER_PHONE_DAILY", "20 per day")
         self.RATELIMIT_OTP_VERIFY_PER_IP = _env("RATELIMIT_OTP_VERIFY_PER_IP", "60 per hour")
+        # Every storefront call of one integration key counts against this one budget.
+        self.RATELIMIT_API_KEY = _env("RATELIMIT_API_KEY", "600 per minute")
         # Seconds between tries of a message send job; one more try than intervals.
         self.MESSAGE_RETRY_INTERVALS = _env_ints("MESSAGE_RETRY_INTERVALS", "10,30,90")
         # Seconds a send job may run; a row "sending" longer than that lost its worker (docs/jobs.md).

@@ -15,6 +15,7 @@ from flask import Flask, g, request
 from app.common.context import request_id_var
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+_API_KEY = re.compile(r"fcrm_[A-Za-z0-9_-]+")  # integration keys, wherever they appear (a body, a URL, a header)
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+")
 _SECRET_PAIR = re.compile(
     r"(?i)\b(password|passwd|secret|token|api_id|refresh_token|access_token|authorization)"
@@ -69,6 +70,7 @@ def _mask_phone_match(match: re.Match) -> str:
 def mask_sensitive(text: str) -> str:
     """Mask tokens, secrets, one-time codes, phone numbers and e-mail addresses in free text."""
     text = _JWT.sub("eyJ***", text)
+    text = _API_KEY.sub("fcrm_***", text)
     text = _BEARER.sub(r"\1***", text)
     text = _SECRET_PAIR.sub(r"\1\2***", text)
     text = _CODE.sub(lambda m: f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}", text)

@@ -1,5 +1,6 @@
 """Every model, imported once so the metadata (and Alembic) see the whole schema."""
 
+from app.apikeys.models import ApiKey
 from app.audit.models import AuditEntry
 from app.auth.models import LoginSession, RefreshToken
 from app.catalogue.models import Category, Product, RecipeComponent
@@ -12,6 +13,7 @@ from app.production.models import ProductionTask
 from app.promos.models import PromoCode
 from app.shops.models import Shop
 from app.slots.models import SlotBooking
+from app.storefront.models import StorefrontOrder
 from app.users.models import Membership, User
 from app.warehouse.models import (
     Batch,
@@ -26,6 +28,7 @@ from app.warehouse.models import (
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "ApiKey",
     "AuditEntry",
     "Batch",
     "Category",
@@ -54,6 +57,7 @@ __all__ = [
     "SlotBooking",
     "StockCount",
     "StockCountLine",
+    "StorefrontOrder",
     "Supply",
     "User",
     "WebhookDelivery",

@@ -16,7 +16,7 @@ from functools import cache
 from typing import TypeVar
 
 import redis
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
 from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.orm import joinedload
@@ -32,6 +32,7 @@ T = TypeVar("T")
 
 ISSUED_AT_CLAIM = "iat_us"  # microseconds since the epoch: `iat` has whole seconds only
 REVOKED_JTI_PREFIX = "revoked-jti:"
+INTEGRATION_KEY_PREFIX = "fcrm_"  # app/apikeys: machine clients' keys, refused here with a message saying so
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 # After a Redis error, skip Redis for this long so a dead Redis does not slow every request.
@@ -169,8 +170,19 @@ def init_jwt(jwt: JWTManager, app: Flask) -> None:
     def unauthorized(message: str):
         return error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
 
+    def invalid_token(_reason: str):
+        if request.headers.get("Authorization", "").partition(" ")[2].strip().startswith(INTEGRATION_KEY_PREFIX):
+            return error_response(
+                401,
+                "An integration key (fcrm_...) works only on the storefront endpoints; staff endpoints need a "
+                "staff login.",
+                errors={"authorization": ["integration key on a staff endpoint"]},
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return unauthorized("The token is invalid; log in again.")
+
     jwt.unauthorized_loader(lambda reason: unauthorized("Authentication required: send a Bearer access token."))
-    jwt.invalid_token_loader(lambda reason: unauthorized("The token is invalid; log in again."))
+    jwt.invalid_token_loader(invalid_token)
     jwt.expired_token_loader(lambda _h, _d: unauthorized("The token has expired; refresh it or log in again."))
     jwt.revoked_token_loader(lambda _h, _d: unauthorized("The token has been revoked; log in again."))
     jwt.user_lookup_error_loader(lambda _h, _d: unauthorized("The token's user is unknown or inactive."))

@@ -64,6 +64,12 @@ OPERATION_IDS = {
     ("get", "/api/v1/reports/couriers"): "getCouriersReport",
     ("get", "/api/v1/reports/stock"): "getStockReport",
     ("get", "/api/v1/reports/write-offs"): "getWriteOffsReport",
+    ("delete", "/api/v1/api-keys/{key_id}"): "revokeApiKey",
+    ("get", "/api/v1/storefront/products"): "listStorefrontProducts",
+    ("get", "/api/v1/storefront/delivery-slots"): "listStorefrontDeliverySlots",
+    ("post", "/api/v1/storefront/quote"): "quoteStorefrontOrder",
+    ("post", "/api/v1/storefront/orders"): "createStorefrontOrder",
+    ("get", "/api/v1/storefront/orders/{external_id}"): "getStorefrontOrder",
 }
 # Folders of the path that name no resource of their own.
 NAMESPACES = {"courier", "warehouse", "auth"}

@@ -325,4 +325,34 @@ RU: dict[str, str] = {
     "The webhook is disabled; enable it first, then redeliver.": (
         "Вебхук отключён; сначала включите его, затем отправьте повторно."
     ),
+    # --- integration keys and the storefront (app/apikeys, app/storefront) ---
+    "Integration key not found.": "Ключ интеграции не найден.",
+    "Send an integration key: Authorization: Bearer fcrm_...": (
+        "Передайте ключ интеграции: Authorization: Bearer fcrm_..."
+    ),
+    "These endpoints take an integration key (fcrm_...), not a staff login token; an admin makes one "
+    "at /api/v1/api-keys.": (
+        "Эти адреса принимают ключ интеграции (fcrm_...), а не токен входа сотрудника; администратор создаёт "
+        "ключ в /api/v1/api-keys."
+    ),
+    "The integration key is not valid.": "Ключ интеграции недействителен.",
+    "This integration key has been revoked; ask the shop's admin for a new one.": (
+        "Этот ключ интеграции отозван; попросите администратора магазина выдать новый."
+    ),
+    "This integration key lacks the scope {scope}; ask the shop's admin for a key that has it.": (
+        "У этого ключа интеграции нет права {scope}; попросите администратора магазина выдать ключ с ним."
+    ),
+    "Too many requests with this integration key; wait as long as Retry-After says.": (
+        "Слишком много запросов с этим ключом интеграции; подождите столько, сколько указано в Retry-After."
+    ),
+    "An integration key (fcrm_...) works only on the storefront endpoints; staff endpoints need a staff login.": (
+        "Ключ интеграции (fcrm_...) работает только с адресами витрины; для адресов сотрудников нужен вход сотрудника."
+    ),
+    "This product is not on sale; remove it from the order.": "Этот товар не продаётся; уберите его из заказа.",
+    "Not enough {item} in stock for this order; remove or change the products that need it.": (
+        "Для этого заказа не хватает позиции «{item}» на складе; уберите или замените товары, где она нужна."
+    ),
+    "An order with this external_id was already sent with a different body; send a new external_id.": (
+        "Заказ с этим external_id уже был отправлен с другим содержимым; отправьте новый external_id."
+    ),
 }

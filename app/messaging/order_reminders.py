@@ -346,6 +346,29 @@ def order_short_of_stock(order: Order, lost: Sequence[tuple[str, Decimal]]) -> i
     return queued
 
 
+# --- the managers: an order from the website or a marketplace ---------------------------------------------
+
+
+def new_storefront_order(order: Order) -> int:
+    """In the storefront intake's transaction: tell the shop's managers and admins (sent after the commit);
+    how many messages were queued. One per order and person."""
+    shop = db.session.get(Shop, order.shop_id)
+    template = f"storefront_order_{order.source}"
+    queued = 0
+    for person in managers_of([order.shop_id]).get(order.shop_id, []):
+        queued += _tell_staff(
+            person,
+            kind="storefront_order",
+            template=template,
+            key=f"storefront_order:{order.id}:{person.id}",
+            order=order,
+            shop=shop,
+            description=f"send new storefront order alert for order {order.id}",
+            extra={"total": f"{order.total:.2f}", "paid": f"{order.paid_amount:.2f}"},
+        )
+    return queued
+
+
 # --- the customer: out for delivery, delivered ------------------------------------------------------------
 
 

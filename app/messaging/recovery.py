@@ -50,6 +50,7 @@ RESEND_WHEN_UNKNOWN = frozenset(
         "stock_short",
         "staff_invitation",
         "webhook_disabled",
+        "storefront_order",
     }
 )
 # A row whose sends keep dying with their workers (a message that brings its worker down each time) stops here.

@@ -77,6 +77,19 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Flower CRM, {shop}: the webhook to {host} is disabled: the receiver answered 410 Gone. "
         "If that was a mistake, fix the receiver and enable the webhook again.",
     },
+    # To the managers: an order the shop's website or a marketplace sent in (app/storefront), already confirmed.
+    "storefront_order_website": {
+        "ru": "{shop}: новый заказ {number} с сайта — {date}, {window}, на сумму {total} (оплачено {paid}). "
+        "Заказ подтверждён, цветы зарезервированы.",
+        "en": "{shop}: new order {number} from the website: {date}, {window}, total {total} (paid {paid}). "
+        "It is confirmed and its flowers reserved.",
+    },
+    "storefront_order_marketplace": {
+        "ru": "{shop}: новый заказ {number} с маркетплейса — {date}, {window}, на сумму {total} (оплачено {paid}). "
+        "Заказ подтверждён, цветы зарезервированы.",
+        "en": "{shop}: new order {number} from a marketplace: {date}, {window}, total {total} (paid {paid}). "
+        "It is confirmed and its flowers reserved.",
+    },
     # The first line is an email's subject; SMS and Telegram send the whole text.
     "stock_digest": {
         "ru": (

@@ -68,6 +68,7 @@ class OrderSource(StrEnum):
     SHOP = "shop"
     WEBSITE = "website"
     MESSENGER = "messenger"
+    MARKETPLACE = "marketplace"  # taken by a marketplace, sent in with an integration key (app/storefront)
 
 
 class PaymentMethod(StrEnum):
@@ -112,7 +113,7 @@ class Order(TimestampMixin, db.Model):
     number: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(20), default=OrderStatus.NEW.value)
     fulfillment: Mapped[str] = mapped_column(String(8))
-    source: Mapped[str] = mapped_column(String(10), default=OrderSource.PHONE.value)
+    source: Mapped[str] = mapped_column(String(12), default=OrderSource.PHONE.value)
     # Orders are the books: a customer with orders is anonymized, never deleted.
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"), index=True)
     # Recipient's details; NULL/empty once the customer is anonymized.

@@ -230,6 +230,23 @@ def _price_lines(
     return priced
 
 
+def price_lines(*, shop_id: int, lines: list[dict[str, Any]]) -> list[OrderItem]:
+    """What intake would charge for these lines now (lines of no order, added to nothing): a quote's prices.
+
+    RuleViolation (422) naming each line whose product is not on sale, as intake says it.
+    """
+    return _price_lines(shop_id, lines)
+
+
+def subtotal_of(lines: list[OrderItem]) -> Decimal:
+    return _subtotal(lines)
+
+
+def components_needed(lines: list[OrderItem]) -> list[tuple[int, Decimal]]:
+    """The stock confirming these lines would reserve, by the recipes: (item id, quantity)."""
+    return _components_needed(lines)
+
+
 def _subtotal(lines: list[OrderItem]) -> Decimal:
     return sum((line.line_total for line in lines), ZERO)
 

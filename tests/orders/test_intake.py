@@ -259,7 +259,7 @@ RANGE_1_999 = "Must be greater than or equal to 1 and less than or equal to 999.
         ({"items": []}, {"json": {"items": ["Length must be between 1 and 50."]}}),
         ({"items": [{"product_id": 1, "quantity": 0}]}, {"json": {"items": {"0": {"quantity": [RANGE_1_999]}}}}),
         ({"window_start": "25:00"}, {"json": {"window_start": ["A time of day as HH:MM (00:00 to 23:59)."]}}),
-        ({"source": "pigeon"}, {"json": {"source": ["Must be one of: phone, shop, website, messenger."]}}),
+        ({"source": "pigeon"}, {"json": {"source": ["Must be one of: phone, shop, website, messenger, marketplace."]}}),
         ({"customer_id": 1}, {"json": {"customer_id": ["Send either customer_id or customer (name and phone)."]}}),
         # Phones are parsed with the shop's country, after the schema.
         ({"customer": {"name": "X", "phone": "12345"}}, {"customer": {"phone": ["Not a valid phone number."]}}),
