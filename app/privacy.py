@@ -19,6 +19,7 @@ from app.extensions import db
 from app.messaging import services as messaging
 from app.orders import services as orders
 from app.production import services as production
+from app.tracking import services as tracking
 
 
 def export_customer(*, shop_id: int, customer_id: int) -> dict[str, Any]:
@@ -47,6 +48,7 @@ def anonymize_customer(
     if order_ids:
         production.forget_card_texts(shop_id=shop_id, order_ids=order_ids)
         photos = courier.forget_trips(shop_id=shop_id, order_ids=order_ids)
+        tracking.forget_links(shop_id, order_ids)  # the tracking pages die at once
     messaging.forget_customer(shop_id, customer_id)
     events.forget_customer(shop_id, customer_id)
     for key in photos:  # only once no row points at them: a rollback must not lose a kept photo
