@@ -96,6 +96,7 @@ PERSONAL_FIELDS: dict[str, Any] = {
     "note": "",
     "failure_comment": "",
     "photo_url": None,
+    "tracking_url": None,
     "recipient": ERASED,
 }
 CUSTOMER_FIELDS: dict[str, Any] = {"name": "", "phone": None}

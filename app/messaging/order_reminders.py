@@ -34,7 +34,7 @@ from app.orders.models import OPEN_STATUSES, Fulfillment, Order, OrderStatus
 from app.production.models import ProductionTask, TaskStatus
 from app.shops.models import Shop
 from app.shops.services import effective_settings
-from app.tracking.services import tracking_url
+from app.tracking.links import tracking_url
 from app.users.models import Membership, Role, User
 
 log = logging.getLogger(__name__)

@@ -31,6 +31,9 @@ from app.shops.models import Shop
 from app.shops.services import effective_settings, shop_language
 from app.storage import signed_url
 from app.tracking.address import street_and_house
+from app.tracking.links import tracking_url
+
+__all__ = ["tracking_url", "forget_links", "page", "words", "TrackingGone", "TrackingNotFound"]
 
 TRACKING_DAYS = 14
 # A token is 32 URL-safe characters; anything else is not one of ours (and costs no query).
@@ -91,13 +94,6 @@ class TrackingGone(Exception):
 
     language: str
     shop_name: str
-
-
-def tracking_url(token: str | None) -> str | None:
-    """The customer's link, built from PUBLIC_BASE_URL (the links in status messages are sent from jobs)."""
-    if not token:
-        return None
-    return f"{current_app.config['PUBLIC_BASE_URL']}/t/{token}"
 
 
 def forget_links(shop_id: int, order_ids: list[int]) -> None:
