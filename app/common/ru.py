@@ -309,4 +309,7 @@ RU: dict[str, str] = {
         "Фото букета добавляет флорист этой задачи, менеджер или администратор."
     ),
     "The bouquet's photo is taken once its assembly has started.": "Фото букета делают, когда сборка уже начата.",
+    # --- the tracking page's JSON ---
+    "No such tracking link.": "Такой ссылки для отслеживания нет.",
+    "This tracking link has expired.": "Ссылка для отслеживания больше не действует.",
 }

@@ -96,7 +96,6 @@ PERSONAL_FIELDS: dict[str, Any] = {
     "note": "",
     "failure_comment": "",
     "photo_url": None,
-    "tracking_url": None,
     "recipient": ERASED,
 }
 CUSTOMER_FIELDS: dict[str, Any] = {"name": "", "phone": None}

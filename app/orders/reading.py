@@ -63,7 +63,6 @@ ORDER_COLUMNS = tuple(
         "cost_of_goods",
         "stock_short",
         "version",
-        "tracking_token",
         "created_at",
         "updated_at",
     )

@@ -6,12 +6,10 @@ from datetime import date
 from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate, validates_schema
-from marshmallow.utils import get_value
 
 from app.common.schemas import DecimalString, Money, ObjectId, QueryId, Schema, StrictSchema, UserRefSchema, no_repeats
 from app.orders.models import Fulfillment, OrderSource, OrderStatus, PaymentMethod, PaymentStatus
 from app.shops.schemas import validate_hh_mm
-from app.tracking.links import tracking_url
 
 MAX_AMOUNT = Decimal("9999999999.99")
 # Far enough for any real order; keeps date arithmetic in every time zone away from year 9999.
@@ -105,18 +103,6 @@ class OrderSchema(Schema):
         required=True,
         dump_only=True,
         metadata={"description": "Goes up with every change of the order (its ETag says the same); events carry it."},
-    )
-    tracking_url = fields.Function(
-        lambda order: tracking_url(get_value(order, "tracking_token")),  # an order, or a row (a dict)
-        required=True,
-        allow_none=True,
-        dump_only=True,
-        metadata={
-            "type": "string",
-            "format": "uri",
-            "description": "The customer's tracking page (the status messages carry it); null once the customer "
-            "is anonymized.",
-        },
     )
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)

@@ -186,15 +186,3 @@ def test_unknown_tokens_are_404_pages_and_guessing_is_limited_per_ip(app, client
         assert not_found.mimetype == "text/html" and "Ссылка не найдена" in not_found.get_data(as_text=True)
     finally:
         app.config["RATELIMIT_TRACKING_PER_IP"] = "60 per minute"
-
-
-def test_staff_find_the_link_on_the_order_card_and_it_is_gone_after_anonymization(app, shop, front, boss, as_role):
-    tracked = on_the_way(front, boss, as_role)
-    card = ok(boss.get(f"/api/v1/orders/{tracked.order_id}"))
-    assert card["tracking_url"] == f"{app.config['PUBLIC_BASE_URL']}/t/{tracked.token}"
-    listed = ok(boss.get("/api/v1/orders", query_string={"date": card["delivery_date"]}))
-    assert [order["tracking_url"] for order in listed] == [card["tracking_url"]]
-
-    anonymize_customer(shop_id=shop.id, customer_id=card["customer"]["id"], actor_id=None)
-
-    assert ok(boss.get(f"/api/v1/orders/{tracked.order_id}"))["tracking_url"] is None
