@@ -29,6 +29,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Protocol
+from urllib.parse import quote, urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint, Response, abort, current_app, has_request_context, request, send_from_directory, url_for
@@ -191,8 +192,13 @@ class Storage(Protocol):
     def serve(self, key: str) -> Response: ...
 
 
-def _media_url(key: str) -> str:
-    return url_for("media.serve", key=key, _external=has_request_context())
+def _media_url(key: str, **query: Any) -> str:
+    """The file's absolute URL: from the request's host, or, outside a request (an event rendered by a job),
+    from PUBLIC_BASE_URL, since url_for cannot build one there without SERVER_NAME."""
+    if has_request_context():
+        return url_for("media.serve", key=key, _external=True, **query)
+    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+    return f"{base}/media/{quote(key)}" + (f"?{urlencode(query)}" if query else "")
 
 
 class LocalStorage:
@@ -394,13 +400,7 @@ def signed_url(key: str | None, *, lifetime: int | None = None) -> str | None:
         return None
     seconds = lifetime if lifetime is not None else int(current_app.config.get("PHOTO_LINK_SECONDS", 7 * 86400))
     expires = math.ceil((time.time() + seconds) / LINK_EXPIRY_STEP) * LINK_EXPIRY_STEP
-    return url_for(
-        "media.serve",
-        key=key,
-        expires=expires,
-        sig=_link_signature(key, expires),
-        _external=has_request_context(),
-    )
+    return _media_url(key, expires=expires, sig=_link_signature(key, expires))
 
 
 def link_is_valid(key: str, expires: str | None, signature: str | None) -> int | None:

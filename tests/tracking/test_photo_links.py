@@ -133,3 +133,14 @@ def test_in_s3_mode_photos_are_private_objects_served_only_when_signed(
         assert served.status_code == 200 and served.headers["Cache-Control"].startswith("private")
     finally:
         server.stop()
+
+
+def test_a_link_made_outside_a_request_starts_with_the_public_base_url_and_works(app, client, delivered):
+    from app.storage import signed_url
+    from tests.production.workshop import trip_of
+
+    url = signed_url(trip_of(delivered.order_id).photo_key)  # as an event rendered by a job makes it
+
+    assert url.startswith(f"{app.config['PUBLIC_BASE_URL']}/media/shops/")
+    path, query = _split(url)
+    assert _get(client, path, query).status_code == 200
