@@ -563,3 +563,23 @@ def set_photo(*, shop_id: int, task_id: int, actor_id: int, actor_role: Role, up
             storage.delete_quietly(key)
             raise
     return get_task(shop_id=shop_id, task_id=task_id, viewer_id=actor_id, viewer_role=actor_role)
+
+
+def forget_photos(*, shop_id: int, order_ids: list[int]) -> list[str]:
+    """The customer is anonymized: the bouquets' photos of their orders go (a photo may show the card's text).
+    Does not commit; returns the stored keys, for the caller to delete once it has committed."""
+    tasks = db.session.scalars(
+        select(ProductionTask)
+        .where(
+            ProductionTask.shop_id == shop_id,
+            ProductionTask.order_id.in_(order_ids),
+            ProductionTask.photo_key.is_not(None),
+        )
+        .order_by(ProductionTask.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    keys = [task.photo_key for task in tasks if task.photo_key]
+    for task in tasks:
+        task.photo_key = None
+    return keys

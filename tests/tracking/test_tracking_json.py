@@ -13,6 +13,7 @@ from app.common.types import utcnow
 from app.extensions import db
 from app.orders.models import Order, OrderStatusChange
 from app.privacy import anonymize_customer
+from app.production.models import ProductionTask
 from tests.production.workshop import ok
 from tests.tracking.flow import (
     ADDRESS,
@@ -169,6 +170,19 @@ def test_anonymizing_the_customer_kills_the_link_at_once(app, shop, client, fron
     assert client.get(f"{tracked.path}.json").status_code == 404
     db.session.expire_all()
     assert db.session.get(Order, tracked.order_id).tracking_token is None
+
+
+def test_anonymizing_the_customer_deletes_the_bouquets_photo(app, shop, client, front, boss, as_role, tmp_media):
+    tracked = on_the_way(front, boss, as_role)
+    task = db.session.get(ProductionTask, tracked.task_id)
+    key = task.photo_key
+    assert (tmp_media / key).exists()
+
+    anonymize_customer(shop_id=shop.id, customer_id=db.session.get(Order, tracked.order_id).customer_id, actor_id=None)
+
+    db.session.expire_all()
+    assert db.session.get(ProductionTask, tracked.task_id).photo_key is None
+    assert not (tmp_media / key).exists()
 
 
 def test_unknown_tokens_are_404_pages_and_guessing_is_limited_per_ip(app, client, front, boss, as_role):
