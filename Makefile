@@ -61,6 +61,12 @@ seed: $(BIN)/activate
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov
 
+## The tracking page's screenshots in docs/ (tracking-ru.png on the way, tracking-en.png delivered), taken by its
+## browser test in headless chromium at a phone's size (needs chromium and chromium-driver, PostgreSQL, Redis).
+.PHONY: tracking-screenshots
+tracking-screenshots: $(BIN)/activate
+	TRACKING_SCREENSHOTS=1 $(BIN)/pytest tests/tracking/test_browser.py -q --no-cov
+
 ## Time every report over a year of a large network (1M orders) in a scratch database; writes docs/reports-benchmark.md.
 .PHONY: bench-reports
 bench-reports: $(BIN)/activate

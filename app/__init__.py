@@ -145,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.slots.routes import blp as delivery_slots_blp
     from app.storage import media
     from app.storefront.routes import blp as storefront_blp
+    from app.tracking.routes import blp as tracking_blp
     from app.users.routes import blp as users_blp
     from app.users.routes import invitations_blp
     from app.warehouse.routes import blp as warehouse_blp
@@ -152,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(assets)
     app.register_blueprint(media)
+    app.register_blueprint(tracking_blp)
     for blueprint in (categories_blp, products_blp, warehouse_blp):
         api.register_blueprint(blueprint)
     for blueprint in (health_blp, auth_blp, shops_blp, users_blp, invitations_blp, audit_blp):

@@ -34,6 +34,7 @@ RATE_LIMITS = (
     "RATELIMIT_OTP_VERIFY_PER_PHONE_DAILY",
     "RATELIMIT_OTP_VERIFY_PER_IP",
     "RATELIMIT_API_KEY",
+    "RATELIMIT_TRACKING_PER_IP",
 )
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,14 @@ class BaseConfig:
         self.RATELIMIT_OTP_VERIFY_PER_IP = _env("RATELIMIT_OTP_VERIFY_PER_IP", "60 per hour")
         # Every storefront call of one integration key counts against this one budget.
         self.RATELIMIT_API_KEY = _env("RATELIMIT_API_KEY", "600 per minute")
+        # Guesses at tracking links (GET /t/<token>), per client IP.
+        self.RATELIMIT_TRACKING_PER_IP = _env("RATELIMIT_TRACKING_PER_IP", "60 per minute")
+        # Where customers open their tracking page: the links in status messages are built from it.
+        self.PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        # How often an open tracking page asks for news, in seconds.
+        self.TRACKING_POLL_SECONDS = _env_int("TRACKING_POLL_SECONDS", 20)
+        # How long a signed photo link (proof of delivery, bouquet) works, in seconds (7 days).
+        self.PHOTO_LINK_SECONDS = _env_int("PHOTO_LINK_SECONDS", 7 * 24 * 3600)
         # Seconds between tries of a message send job; one more try than intervals.
         self.MESSAGE_RETRY_INTERVALS = _env_ints("MESSAGE_RETRY_INTERVALS", "10,30,90")
         # Seconds a send job may run; a row "sending" longer than that lost its worker (docs/jobs.md).

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.messaging import services as messaging
 from app.orders import services as orders
 from app.production import services as production
+from app.tracking import services as tracking
 from app.webhooks import services as webhooks
 
 
@@ -37,7 +38,8 @@ def anonymize_customer(
     """Erase the customer's personal data for good; orders stay for the books. A second call changes nothing.
 
     Everywhere it is kept: the record, the dates, the audit entries, their orders (with the florists'
-    tasks and the couriers' trips, proof photos deleted), the message log and the event log.
+    tasks and the couriers' trips, proof and bouquet photos deleted, tracking links dead), the message log and
+    the event log.
     """
     customer = customers.get_customer(shop_id=shop_id, customer_id=customer_id, lock=True)
     if customer.anonymized_at is not None:
@@ -48,6 +50,8 @@ def anonymize_customer(
     if order_ids:
         production.forget_card_texts(shop_id=shop_id, order_ids=order_ids)
         photos = courier.forget_trips(shop_id=shop_id, order_ids=order_ids)
+        photos += production.forget_photos(shop_id=shop_id, order_ids=order_ids)
+        tracking.forget_links(shop_id, order_ids)  # the tracking pages die at once
     messaging.forget_customer(shop_id, customer_id)
     events.forget_customer(shop_id, customer_id)
     webhooks.forget_customer(shop_id, customer_id)

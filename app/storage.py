@@ -6,20 +6,30 @@ decoding, decoded at reduced size where the format allows, kept at most 2048 px 
 re-encoded without EXIF/XMP metadata (a phone photo's GPS position must not leak). `get_storage()` returns the
 configured backend (`local` or `s3`); either way a file is served by the app at /media/<key>,
 so clients never care where it lives. Keys are random, so files can be cached for ever.
+
+Product images are public. Every other file (proof-of-delivery and bouquet photos: a customer's door, a
+card's text) is served only by a signed link that expires (`signed_url`: HMAC-SHA256 over the key and the
+expiry, keyed from SECRET_KEY), with `Cache-Control: private`; the API hands out a fresh link in each answer.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import io
 import logging
+import math
 import os
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Protocol
+from urllib.parse import quote, urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Blueprint, Response, abort, current_app, has_request_context, request, send_from_directory, url_for
@@ -48,6 +58,10 @@ PngImagePlugin.MAX_TEXT_MEMORY = 4 * PngImagePlugin.MAX_TEXT_CHUNK
 CACHE_SECONDS = int(timedelta(days=365).total_seconds())
 CACHE_CONTROL = f"public, max-age={CACHE_SECONDS}, immutable"
 STREAM_CHUNK = 64 * 1024
+# A signed link's expiry is rounded up to the hour, so answers within the hour carry the same link (and a
+# browser's private cache keeps the file); a private file is kept by the browser at most a day.
+LINK_EXPIRY_STEP = 3600
+PRIVATE_MAX_AGE = 24 * 3600
 
 
 class ImageTooLarge(DomainError):
@@ -178,8 +192,13 @@ class Storage(Protocol):
     def serve(self, key: str) -> Response: ...
 
 
-def _media_url(key: str) -> str:
-    return url_for("media.serve", key=key, _external=has_request_context())
+def _media_url(key: str, **query: Any) -> str:
+    """The file's absolute URL: from the request's host, or, outside a request (an event rendered by a job),
+    from PUBLIC_BASE_URL, since url_for cannot build one there without SERVER_NAME."""
+    if has_request_context():
+        return url_for("media.serve", key=key, _external=True, **query)
+    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+    return f"{base}/media/{quote(key)}" + (f"?{urlencode(query)}" if query else "")
 
 
 class LocalStorage:
@@ -235,7 +254,7 @@ class S3Storage:
             "Key": key,
             "Body": data,
             "ContentType": content_type,
-            "CacheControl": CACHE_CONTROL,
+            "CacheControl": CACHE_CONTROL if is_public(key) else "private",
         }
         try:
             try:
@@ -359,7 +378,39 @@ def delete_after_commit(key: str | None) -> None:
 
 
 def public_url(key: str | None) -> str | None:
+    """A product image's lasting link (public files only; photos go by `signed_url`)."""
     return get_storage().url(key) if key else None
+
+
+def is_public(key: str) -> bool:
+    """Product images (shops/<id>/products/...) are public; every other file needs a signed link."""
+    parts = key.split("/")
+    return len(parts) > 3 and parts[0] == "shops" and parts[2] == "products"
+
+
+def _link_signature(key: str, expires: int) -> str:
+    secret = hmac.new(current_app.config["SECRET_KEY"].encode(), b"fcrm media links", hashlib.sha256).digest()
+    digest = hmac.new(secret, f"{key}\n{expires}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def signed_url(key: str | None, *, lifetime: int | None = None) -> str | None:
+    """A link to a private file that works until it expires (PHOTO_LINK_SECONDS, 7 days by default)."""
+    if not key:
+        return None
+    seconds = lifetime if lifetime is not None else int(current_app.config.get("PHOTO_LINK_SECONDS", 7 * 86400))
+    expires = math.ceil((time.time() + seconds) / LINK_EXPIRY_STEP) * LINK_EXPIRY_STEP
+    return _media_url(key, expires=expires, sig=_link_signature(key, expires))
+
+
+def link_is_valid(key: str, expires: str | None, signature: str | None) -> int | None:
+    """Seconds the link has left, or None when it is unsigned, tampered with or expired."""
+    if not expires or not signature or not expires.isdigit() or len(expires) > 12:
+        return None
+    left = int(expires) - int(time.time())
+    if left <= 0 or not hmac.compare_digest(_link_signature(key, int(expires)), signature):
+        return None
+    return left
 
 
 media = Blueprint("media", __name__, url_prefix="/media")
@@ -367,8 +418,17 @@ media = Blueprint("media", __name__, url_prefix="/media")
 
 @media.get("/<path:key>")
 def serve(key: str):
-    """Stored files, from whichever backend, cached for a year: a changed image gets a new key."""
-    response = get_storage().serve(key)
-    response.headers["Cache-Control"] = CACHE_CONTROL
+    """Product images cached for a year (a changed image gets a new key); photos only by a valid signed link,
+    kept by the browser alone (`private`) and no longer than the link lives. A bad or old link is 403."""
+    if is_public(key):
+        response = get_storage().serve(key)
+        response.headers["Cache-Control"] = CACHE_CONTROL
+    else:
+        left = link_is_valid(key, request.args.get("expires"), request.args.get("sig"))
+        if left is None:
+            abort(403)
+        response = get_storage().serve(key)
+        response.headers["Cache-Control"] = f"private, max-age={min(left, PRIVATE_MAX_AGE)}"
+        response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -44,6 +44,7 @@ OPERATION_IDS = {
     ("post", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): "redeliverWebhookDelivery",
     ("get", "/api/v1/queues"): "getQueues",
     ("put", "/api/v1/courier/deliveries/{order_id}/photo"): "uploadDeliveryPhoto",
+    ("put", "/api/v1/production-tasks/{task_id}/photo"): "uploadBouquetPhoto",
     ("post", "/api/v1/courier/deliveries/{order_id}/pickup"): "pickUpDelivery",
     ("post", "/api/v1/orders/{order_id}/courier"): "assignOrderCourier",
     ("post", "/api/v1/orders/{order_id}/status"): "changeOrderStatus",

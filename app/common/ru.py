@@ -355,4 +355,12 @@ RU: dict[str, str] = {
     "An order with this external_id was already sent with a different body; send a new external_id.": (
         "Заказ с этим external_id уже был отправлен с другим содержимым; отправьте новый external_id."
     ),
+    # --- the bouquet's photo ---
+    "Only the task's florist, a manager or an admin adds its photo.": (
+        "Фото букета добавляет флорист этой задачи, менеджер или администратор."
+    ),
+    "The bouquet's photo is taken once its assembly has started.": "Фото букета делают, когда сборка уже начата.",
+    # --- the tracking page's JSON ---
+    "No such tracking link.": "Такой ссылки для отслеживания нет.",
+    "This tracking link has expired.": "Ссылка для отслеживания больше не действует.",
 }

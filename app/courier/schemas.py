@@ -11,7 +11,7 @@ from marshmallow.utils import get_value
 from app.common.schemas import DecimalString, Money, ObjectId, QueryId, Schema, StrictSchema
 from app.courier.models import FailureReason
 from app.orders.models import OrderStatus
-from app.storage import public_url
+from app.storage import signed_url
 
 STATUSES = [s.value for s in OrderStatus]
 REASONS = [r.value for r in FailureReason]
@@ -55,10 +55,15 @@ class DeliverySchema(Schema):
     )
     amount_collected = Money(required=True, allow_none=True, dump_only=True)
     photo_url = fields.Function(
-        lambda card: public_url(get_value(card, "photo_key")),  # a card, or a list row (a dict)
+        lambda card: signed_url(get_value(card, "photo_key")),  # a card, or a list row (a dict)
         required=True,
         allow_none=True,
-        metadata={"type": "string", "format": "uri", "description": "Proof of delivery: an absolute URL, or null."},
+        metadata={
+            "type": "string",
+            "format": "uri",
+            "description": "Proof of delivery: a signed link that expires (7 days; fetch the card again for a "
+            "fresh one), or null.",
+        },
     )
     updated_at = fields.AwareDateTime(required=True, attribute="order.updated_at")
 

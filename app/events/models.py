@@ -25,6 +25,7 @@ EVENT_TYPES = (
     "delivery.failed",
     "delivery.returned",
     "delivery.photo_added",
+    "task.photo_added",
     "stock.low",
     "message.failed",
     "task.created",

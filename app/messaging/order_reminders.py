@@ -34,6 +34,7 @@ from app.orders.models import OPEN_STATUSES, Fulfillment, Order, OrderStatus
 from app.production.models import ProductionTask, TaskStatus
 from app.shops.models import Shop
 from app.shops.services import effective_settings
+from app.tracking.links import tracking_url
 from app.users.models import Membership, Role, User
 
 log = logging.getLogger(__name__)
@@ -394,6 +395,7 @@ def tell_status(shop_id: int, card: dict[str, Any]) -> None:
     channel, to = address
     language = templates.language_for(customer.language)
     window = f"{card['window_start']}–{card['window_end']}" if card.get("window_end") else card["window_start"]
+    token = db.session.scalar(select(Order.tracking_token).where(Order.id == card["id"], Order.shop_id == shop_id))
     queue_message(
         kind="order_status",
         channel=channel,
@@ -407,6 +409,7 @@ def tell_status(shop_id: int, card: dict[str, Any]) -> None:
             "date": templates.day_and_month(date.fromisoformat(card["delivery_date"]), language),
             "window": window,
             "order_id": card["id"],
+            "link": tracking_url(token) or "",
         },
         shop_id=shop_id,
         customer_id=customer.id,

@@ -50,12 +50,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
     },
     # Order status messages to the customer, when the shop turns them on.
     "order_out_for_delivery": {
-        "ru": "{shop}: ваш заказ {number} у курьера и будет доставлен {date}, {window}.",
-        "en": "{shop}: your order {number} is on its way and arrives {date}, {window}.",
+        "ru": "{shop}: заказ {number} у курьера, доставка {date}, {window}. {link}",
+        "en": "{shop}: order {number} is on its way, arrives {date}, {window}. {link}",
     },
     "order_delivered": {
-        "ru": "{shop}: заказ {number} доставлен. Спасибо, что выбрали нас!",
-        "en": "{shop}: order {number} has been delivered. Thank you for choosing us!",
+        "ru": "{shop}: заказ {number} доставлен. Спасибо! {link}",
+        "en": "{shop}: order {number} has been delivered. Thank you! {link}",
     },
     # To the managers: stems a confirmed order held were written off (or counted missing) and nothing stood in.
     "stock_short": {
@@ -137,6 +137,9 @@ EN_MONTHS = (
 )
 
 
+OPTIONAL_VALUES = {"link": ""}
+
+
 class UnknownTemplate(KeyError):
     pass
 
@@ -151,7 +154,9 @@ def render(template: str, language: str, values: Mapping[str, Any]) -> str:
         texts = TEMPLATES[template]
     except KeyError:
         raise UnknownTemplate(template) from None
-    return texts.get(language_for(language), texts[DEFAULT_LANGUAGE]).format_map(values)
+    # A message queued before its template gained a value (the tracking link) still renders, without it.
+    values = {**OPTIONAL_VALUES, **values}
+    return texts.get(language_for(language), texts[DEFAULT_LANGUAGE]).format_map(values).rstrip()
 
 
 def day_and_month(day: date, language: str) -> str:

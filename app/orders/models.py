@@ -6,6 +6,7 @@ tasks (app/production) and deliveries (app/courier) hang off the order too.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -146,6 +147,8 @@ class Order(TimestampMixin, db.Model):
     stock_short: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Bumped on every change: the ETag, so If-Match sees a change made within the same microsecond too.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The customer's tracking link /t/<token> (app/tracking): 192 random bits; NULL once the customer is anonymized.
+    tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=lambda: new_tracking_token())
 
     customer: Mapped[Customer] = relationship()
     courier: Mapped[User | None] = relationship(foreign_keys=[courier_id])
@@ -191,6 +194,11 @@ class Order(TimestampMixin, db.Model):
     @property
     def pickup_time(self) -> str | None:
         return pickup_time(self.fulfillment, self.window_start)
+
+
+def new_tracking_token() -> str:
+    """A tracking link's secret part: 24 random bytes, URL-safe (32 characters)."""
+    return secrets.token_urlsafe(24)
 
 
 def amount_due(status: str, total: Decimal, paid_amount: Decimal) -> Decimal:

@@ -53,6 +53,9 @@ class ProductionTask(TimestampMixin, db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The florist's photo of the finished bouquet (PUT /production-tasks/{id}/photo), served by signed links.
+    photo_key: Mapped[str | None] = mapped_column(String(255))
+    photo_uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     order: Mapped[Order] = relationship()
     florist: Mapped[User | None] = relationship()

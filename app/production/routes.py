@@ -8,7 +8,12 @@ from app.auth.access import MANAGERS, current_shop, shop_access
 from app.common.api import Blueprint
 from app.idempotency.decorators import idempotent
 from app.production import services
-from app.production.schemas import ProductionTaskSchema, TaskAssignSchema, TaskQueryArgsSchema
+from app.production.schemas import (
+    BouquetPhotoUploadSchema,
+    ProductionTaskSchema,
+    TaskAssignSchema,
+    TaskQueryArgsSchema,
+)
 from app.users.models import Role
 
 blp = Blueprint(
@@ -111,3 +116,20 @@ class TaskComplete(MethodView):
     def post(self, task_id):
         """Done; the order's last task consumes its reserved stock (expiring first) and makes the order ready."""
         return services.complete_task(task_id=task_id, **_caller())
+
+
+@blp.route("/<int:task_id>/photo")
+class TaskPhoto(MethodView):
+    @shop_access(*WORKSHOP)
+    @idempotent
+    @blp.arguments(BouquetPhotoUploadSchema, location="files")
+    @blp.response(200, ProductionTaskSchema)
+    @blp.alt_response(403, description="A florist's photo of a task that is not theirs.")
+    @blp.alt_response(409, description="The task has not started, or was cancelled.")
+    @blp.alt_response(413, description="The photo is larger than 10 MB.")
+    @blp.alt_response(415, description="Not a JPEG, PNG or WebP image (checked by content).")
+    @blp.alt_response(503, "SERVICE_UNAVAILABLE")
+    def put(self, files, task_id):
+        """The finished bouquet's photo (multipart field `photo`), shown on the customer's tracking page; EXIF
+        and GPS are stripped; a new photo replaces the old. The task's florist, managers and admins."""
+        return services.set_photo(task_id=task_id, upload=files["photo"].stream, **_caller())

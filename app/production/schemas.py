@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from marshmallow import fields, validate
+from marshmallow.utils import get_value
 
 from app.common.schemas import ObjectId, QueryId, Schema, StrictSchema, UserRefSchema
 from app.orders.models import Fulfillment, OrderStatus
 from app.production.models import TaskStatus
+from app.storage import signed_url
 
 TASK_STATUSES = [s.value for s in TaskStatus]
 QUANTITY_DOC = {"type": "string", "format": "decimal", "example": "5.000", "pattern": r"^-?\d+(\.\d+)?$"}
@@ -56,8 +58,30 @@ class ProductionTaskSchema(Schema):
     started_at = fields.AwareDateTime(required=True, allow_none=True)
     completed_at = fields.AwareDateTime(required=True, allow_none=True)
     cancelled_at = fields.AwareDateTime(required=True, allow_none=True)
+    photo_url = fields.Function(
+        lambda task: signed_url(get_value(task, "photo_key")),  # a task, or a list row (a dict)
+        required=True,
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "format": "uri",
+            "description": "The florist's photo of the finished bouquet: a signed link that expires (7 days; "
+            "fetch the task again for a fresh one), or null.",
+        },
+    )
     created_at = fields.AwareDateTime(required=True)
     updated_at = fields.AwareDateTime(required=True)
+
+
+class BouquetPhotoUploadSchema(Schema):
+    photo = fields.Raw(
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": "JPEG, PNG or WebP, 10 MB; 25 megapixels (JPEG; 6 progressive), 6 (PNG), 2 (WebP).",
+        },
+    )
 
 
 class TaskAssignSchema(StrictSchema):

@@ -15,16 +15,17 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
+from app import storage
 from app.audit import services as audit
 from app.catalogue.models import RecipeComponent
 from app.common.pagination import rows_page
 from app.common.types import utcnow
-from app.errors import ConflictError, NotFoundError, RuleViolation
+from app.errors import ConflictError, NotFoundError, PermissionDenied, RuleViolation
 from app.events import outbox
 from app.events.models import Audience
 from app.extensions import db
@@ -192,7 +193,7 @@ TASKS, ORDERS, USERS = (model.__table__.c for model in (ProductionTask, Order, U
 TASK_COLUMNS = (
     *(TASKS[name] for name in ("id", "order_id", "status", "product_id", "product_name", "quantity", "card_text")),
     *(TASKS[name] for name in ("recipe", "due_at", "florist_id", "assigned_at", "started_at", "completed_at")),
-    *(TASKS[name] for name in ("cancelled_at", "created_at", "updated_at")),
+    *(TASKS[name] for name in ("cancelled_at", "photo_key", "created_at", "updated_at")),
     *(ORDERS[name].label(f"order_{name}") for name in ("number", "status", "fulfillment", "delivery_date")),
     *(ORDERS[name].label(f"order_{name}") for name in ("window_start", "window_end", "stock_short")),
     USERS.name.label("florist_name"),
@@ -525,3 +526,60 @@ def forget_card_texts(*, shop_id: int, order_ids: list[int]) -> int:
     for task in tasks:
         task.card_text = ""
     return len(tasks)
+
+
+# --- the bouquet's photo -------------------------------------------------------------------------
+
+PHOTO_TASK_STATUSES = (T.IN_PROGRESS.value, T.DONE.value)
+
+
+def set_photo(*, shop_id: int, task_id: int, actor_id: int, actor_role: Role, upload: IO[bytes]) -> ProductionTask:
+    """The florist's photo of the finished bouquet, checked and cleaned like a proof photo (EXIF gone), stored
+    under a private key (signed links only). The task's florist, managers and admins; a new photo replaces the
+    old. A florist's photo of another's task is 404 (they cannot see it), of an unassigned one 403."""
+    image = storage.clean_image(upload, field="photo")  # before any lock: decoding takes a moment
+    with _undo_on_error():
+        task, customer_id = _lock_task(shop_id, task_id)
+        if _hidden_from(task, role=actor_role, user_id=actor_id):
+            raise NotFoundError("Production task not found.")
+        if actor_role == Role.FLORIST and task.florist_id != actor_id:
+            raise PermissionDenied(
+                "Only the task's florist, a manager or an admin adds its photo.", errors={"florist_id": [None]}
+            )
+        if task.status not in PHOTO_TASK_STATUSES:
+            raise _refuse(
+                task, "The bouquet's photo is taken once its assembly has started.", "photo", list(PHOTO_TASK_STATUSES)
+            )
+        key = storage.new_key(f"shops/{shop_id}/tasks/{task.id}", image.extension)
+        storage.get_storage().save(key, image.data, image.content_type)
+        old_key, task.photo_key = task.photo_key, key
+        task.photo_uploaded_at = task.updated_at = utcnow()
+        _task_audit(task, "photo", actor_id, {"photo_key": [old_key, key]})
+        task_event(task, "task.photo_added", customer_id=customer_id)
+        storage.delete_after_commit(old_key)
+        try:
+            db.session.commit()
+        except Exception:
+            storage.delete_quietly(key)
+            raise
+    return get_task(shop_id=shop_id, task_id=task_id, viewer_id=actor_id, viewer_role=actor_role)
+
+
+def forget_photos(*, shop_id: int, order_ids: list[int]) -> list[str]:
+    """The customer is anonymized: the bouquets' photos of their orders go (a photo may show the card's text).
+    Does not commit; returns the stored keys, for the caller to delete once it has committed."""
+    tasks = db.session.scalars(
+        select(ProductionTask)
+        .where(
+            ProductionTask.shop_id == shop_id,
+            ProductionTask.order_id.in_(order_ids),
+            ProductionTask.photo_key.is_not(None),
+        )
+        .order_by(ProductionTask.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    keys = [task.photo_key for task in tasks if task.photo_key]
+    for task in tasks:
+        task.photo_key = None
+    return keys

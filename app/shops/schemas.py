@@ -97,6 +97,11 @@ class ShopSettingsSchema(Schema):
         metadata={"description": "Tell customers when their order is out and delivered. Default false."}
     )
     notification_email = fields.Email(allow_none=True, metadata={"description": "Where digests go. Default null."})
+    public_phone = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=32),
+        metadata={"description": "The shop's phone for customers, shown on the tracking page. Default null."},
+    )
 
     @validates_schema
     def _slots_do_not_overlap(self, data, **kwargs):

@@ -26,8 +26,10 @@ def test_the_proof_photo_is_stored_without_its_gps_position(front, boss, as_role
 
     card = ok(put_photo(courier, order_id, original))
 
-    served = courier.get(urlparse(card["photo_url"]).path)
+    link = urlparse(card["photo_url"])
+    served = courier.get(f"{link.path}?{link.query}")  # a signed link (tests/tracking/test_photo_links.py)
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
+    assert courier.get(link.path).status_code == 403
     assert dict(Image.open(io.BytesIO(served.data)).getexif()) == {}
     assert b"PhoneCo" not in served.data
     assert ("delivery_photo", courier.user.id) in audit_of("order", order_id)

@@ -269,7 +269,10 @@ def test_the_customer_hears_when_the_order_is_out_and_when_it_is_delivered(messa
     out, delivered = messages("order_status")
     assert (out.customer_id, out.order_id, out.template) == (order.customer_id, order.id, "order_out_for_delivery")
     # Taken by phone without a language, in a German shop: the customer reads English.
-    assert text_of(out) == f"Blumen am Eck: your order {order.number} is on its way and arrives 29 March, 10:00–14:00."
+    # With the tracking link (PUBLIC_BASE_URL), short enough for an SMS.
+    link = f"http://127.0.0.1:5000/t/{order.tracking_token}"
+    assert text_of(out) == f"Blumen am Eck: order {order.number} is on its way, arrives 29 March, 10:00–14:00. {link}"
+    assert text_of(delivered) == f"Blumen am Eck: order {order.number} has been delivered. Thank you! {link}"
     assert delivered.template == "order_delivered"
     assert out.recipient_masked == "+7********33"  # the customer who pays, not the recipient
 

@@ -8,6 +8,7 @@ first, so a manager's step cannot hide a florist's answer; the other shop's task
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from app.production import services as production
 from app.production.models import ProductionTask
 from app.users.models import Role
 from tests.orders.orderdata import delivery, open_shop, place
-from tests.production.workshop import TASKS
+from tests.production.workshop import TASKS, photo
 
 ROLES = ("admin", "manager", "florist", "courier")
 
@@ -67,6 +68,12 @@ REQUESTS: dict[str, Request] = {
     "POST /production-tasks/{id}/claim": lambda c, w, where: c.post(f"{TASKS}/{w.side(where).task_id}/claim"),
     "POST /production-tasks/{id}/start": lambda c, w, where: c.post(f"{TASKS}/{w.side(where).task_id}/start"),
     "POST /production-tasks/{id}/complete": lambda c, w, where: c.post(f"{TASKS}/{w.side(where).task_id}/complete"),
+    # The bouquet's photo (tests/tracking/test_bouquet_photo.py): a florist adds one to their own task only.
+    "PUT /production-tasks/{id}/photo": lambda c, w, where: c.put(
+        f"{TASKS}/{w.side(where).task_id}/photo",
+        data={"photo": (io.BytesIO(photo()), "bouquet.jpg")},
+        content_type="multipart/form-data",
+    ),
 }
 
 WORKSHOP = (200, 200, 200, 403)
@@ -84,6 +91,7 @@ MATRIX = [
     ("POST /production-tasks/{id}/claim", (403, 403, 200, 403), (403, 403, 404, 403)),
     ("POST /production-tasks/{id}/start", WORKSHOP, OTHER),
     ("POST /production-tasks/{id}/complete", WORKSHOP, OTHER),
+    ("PUT /production-tasks/{id}/photo", (200, 200, 403, 403), OTHER),
 ]
 CASES = [(endpoint, "own", own) for endpoint, own, _ in MATRIX] + [
     (endpoint, "other", other) for endpoint, _, other in MATRIX
@@ -109,7 +117,7 @@ def _state(side: Side) -> tuple:
 
 @pytest.mark.parametrize(("endpoint", "where", "expected"), CASES, ids=[f"{e} [{w}]" for e, w, _ in CASES])
 def test_role_matrix_and_shop_isolation(shop, other_shop, as_role, endpoint, where, expected):
-    started = endpoint.endswith("/complete")
+    started = endpoint.endswith(("/complete", "/photo"))
     world = World(
         own=_side(shop, "", as_role, started=started), other=_side(other_shop, "Their ", as_role, started=started)
     )

@@ -157,6 +157,7 @@ def test_settings_show_defaults_and_a_patch_changes_only_the_keys_sent(admin, sh
         "delivery_slots": [],
         "order_status_messages": False,
         "notification_email": None,
+        "public_phone": None,
     }
 
     first = admin.patch(
