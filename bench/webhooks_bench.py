@@ -263,8 +263,9 @@ def main() -> None:
             "PostgreSQL and Redis connection per job (a cold backend), so it delivers fewer a second than a simple "
             "worker, which runs jobs in its own process; where webhooks are many, run some workers with `--simple` "
             "(each delivery is bounded by WEBHOOK_TIMEOUT, so a job cannot hang a simple worker for long).\n\n"
-            "On this 2-core machine, shared with other work (load 2-6), repeated runs gave 130-200 a second "
-            "with forking workers and 220-550 with simple ones: read the table as the order of magnitude.\n\n"
+            "This 2-core machine is shared: with other test suites running on it (load 2-6), repeated runs gave "
+            "130-200 a second with forking workers and 220-550 with simple ones; with only editing beside (load "
+            "under 3), 411 and 592. Read the table as the order of magnitude, and the load as part of it.\n\n"
             f"Machine: {machine()}.\n"
         )
         print(f"wrote {DOC.relative_to(ROOT)}")
