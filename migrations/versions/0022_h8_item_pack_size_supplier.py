@@ -17,11 +17,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Batch mode: the dev mode's SQLite adds a CHECK only by copying the table (PostgreSQL alters it).
-    with op.batch_alter_table("warehouse_items") as batch:
-        batch.add_column(sa.Column("pack_size", sa.Integer(), server_default="1", nullable=False))
-        batch.add_column(sa.Column("supplier", sa.String(length=200), nullable=True))
-        batch.create_check_constraint(op.f("ck_warehouse_items_pack_size_positive"), "pack_size > 0")
+    op.add_column("warehouse_items", sa.Column("pack_size", sa.Integer(), server_default="1", nullable=False))
+    op.add_column("warehouse_items", sa.Column("supplier", sa.String(length=200), nullable=True))
+    # PostgreSQL only: on the dev mode's SQLite a CHECK means copying warehouse_items, and the copy, created
+    # after stock_movements, changes the order SQLite runs a deleted shop's cascades in (its items would go
+    # before their movements, which RESTRICT them). The schemas refuse a pack size below 1 there.
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_check_constraint(op.f("ck_warehouse_items_pack_size_positive"), "warehouse_items", "pack_size > 0")
     op.create_index(
         "ix_stock_batches_shop_item_held",
         "stock_batches",
@@ -32,7 +34,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_stock_batches_shop_item_held", table_name="stock_batches")
-    with op.batch_alter_table("warehouse_items") as batch:
-        batch.drop_constraint(op.f("ck_warehouse_items_pack_size_positive"), type_="check")
-        batch.drop_column("supplier")
-        batch.drop_column("pack_size")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_constraint(op.f("ck_warehouse_items_pack_size_positive"), "warehouse_items", type_="check")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+ too): no copy of the table.
+    op.drop_column("warehouse_items", "supplier")
+    op.drop_column("warehouse_items", "pack_size")
