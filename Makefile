@@ -72,6 +72,12 @@ tracking-screenshots: $(BIN)/activate
 bench-reports: $(BIN)/activate
 	$(BIN)/python bench/reports_bench.py $(BENCH_ARGS)
 
+## The purchase plan over a peak week of a 1M-order network (bench_purchase_plan, reused when there; under 1 s);
+## writes docs/purchase-plan-benchmark.md. BENCH_ARGS="--orders 200000" tries it small.
+.PHONY: bench-purchase-plan
+bench-purchase-plan: $(BIN)/activate
+	$(BIN)/python bench/purchase_plan_bench.py --write $(BENCH_ARGS)
+
 ## Time the message scans over 100k customers and 10k orders in a scratch database (bench_scans, Redis db 11);
 ## writes docs/scans-benchmark.md. BENCH_ARGS="--customers 10000 --orders 1000" tries it small.
 .PHONY: bench-scans

@@ -65,6 +65,7 @@ OPERATION_IDS = {
     ("get", "/api/v1/reports/couriers"): "getCouriersReport",
     ("get", "/api/v1/reports/stock"): "getStockReport",
     ("get", "/api/v1/reports/write-offs"): "getWriteOffsReport",
+    ("get", "/api/v1/reports/purchase-plan"): "getPurchasePlan",
     ("delete", "/api/v1/api-keys/{key_id}"): "revokeApiKey",
     ("get", "/api/v1/storefront/products"): "listStorefrontProducts",
     ("get", "/api/v1/storefront/delivery-slots"): "listStorefrontDeliverySlots",

@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from app.auth.access import MANAGERS, current_shop, shop_access
 from app.common.api import Blueprint
-from app.reports import services
+from app.reports import purchase_plan, services
 from app.reports.csvfile import CSV_DOC, csv_download
 from app.reports.periods import GroupBy
 from app.reports.schemas import (
@@ -14,6 +14,8 @@ from app.reports.schemas import (
     CouriersReportSchema,
     ProductsQueryArgsSchema,
     ProductsReportSchema,
+    PurchasePlanQueryArgsSchema,
+    PurchasePlanSchema,
     SalesQueryArgsSchema,
     SalesReportSchema,
     StockQueryArgsSchema,
@@ -132,4 +134,27 @@ class WriteOffsReport(MethodView):
         if args["format"] == "csv":
             name = _name("write-offs", args["table"], report["from"], report["to"])
             return csv_download(WriteOffsReportSchema(), report, table=args["table"], filename=name)
+        return report
+
+
+@blp.route("/purchase-plan")
+class PurchasePlan(MethodView):
+    @shop_access(*MANAGERS)
+    @blp.arguments(PurchasePlanQueryArgsSchema, location="query")
+    @blp.response(200, PurchasePlanSchema)
+    @blp.doc(responses=CSV_DOC)
+    def get(self, args):
+        """What to buy for the shop-local days `from`..`to` (a week from today by default), per warehouse item: the
+        stems new orders take and confirmed ones miss, a forecast from last year's same (named) day × `growth`,
+        minus free stock still good on the day, rounded up to whole packs; with its supplier, last unit cost and
+        cost. docs/reports.md says how it counts. The CSV ends with a `total` row."""
+        report = purchase_plan.purchase_plan(
+            shop_id=current_shop().shop_id,
+            date_from=args.get("date_from"),
+            date_to=args.get("date_to"),
+            growth=args["growth"],
+        )
+        if args["format"] == "csv":
+            name = _name("purchase-plan", None, report["from"], report["to"])
+            return csv_download(PurchasePlanSchema(), report, table="items", footer="totals", filename=name)
         return report

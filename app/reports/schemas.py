@@ -11,7 +11,10 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.common.schemas import DecimalString, Schema
 from app.courier.models import FailureReason
+from app.reports.named_days import NAMED_DAYS
 from app.reports.periods import GroupBy
+from app.reports.purchase_plan import DEFAULT_GROWTH
+from app.reports.purchase_plan import MAX_DAYS as MAX_PLAN_DAYS
 from app.reports.services import DEFAULT_EXPIRING_DAYS, DEFAULT_TOP
 from app.warehouse.models import WriteOffReason
 
@@ -323,3 +326,88 @@ class CouriersReportSchema(ReportHeaderSchema):
         metadata={"description": "Couriers of the shop and anyone who delivered in the range, by name."},
     )
     totals = fields.Nested(CourierFiguresSchema, required=True)
+
+
+# --- purchase plan ---------------------------------------------------------------------------
+
+
+class PurchasePlanQueryArgsSchema(Schema):
+    format = _format_field()
+    date_from = fields.Date(
+        data_key="from", validate=DATES, metadata={"description": "First shop-local day to buy for (default: today)."}
+    )
+    date_to = fields.Date(
+        data_key="to",
+        validate=DATES,
+        metadata={
+            "description": f"Last shop-local day, inclusive (default: 6 days after `from`; at most {MAX_PLAN_DAYS})."
+        },
+    )
+    growth = DecimalString(
+        2,
+        example="1.30",
+        load_default=DEFAULT_GROWTH,
+        validate=validate.Range(min=0, max=20),
+        metadata={
+            "description": "The forecast is last year's orders on the compared day × this (1.30: 30% more); 0: none."
+        },
+    )
+
+    @validates_schema
+    def _in_order(self, data, **kwargs):
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("Must not be after `to`.", "from")
+
+
+class PurchasePlanDaySchema(Schema):
+    day = fields.Date(required=True)
+    compared_with = fields.Date(
+        required=True, metadata={"description": "The day of last year whose orders forecast this one."}
+    )
+    named_day = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"enum": list(NAMED_DAYS), "description": "The peak day this is (compared by name), or null."},
+    )
+
+
+class PurchasePlanItemSchema(Schema):
+    item_id = Count()
+    item_name = fields.String(required=True)
+    kind = fields.String(required=True)
+    unit = fields.String(required=True)
+    supplier = fields.String(
+        required=True, allow_none=True, metadata={"description": "The item's supplier, else its latest supply's."}
+    )
+    ordered = Quantity(
+        metadata={
+            "description": "New orders' stems in the range, and what confirmed ones miss (their rest is reserved)."
+        }
+    )
+    forecast = Quantity(metadata={"description": "Last year's compared days × growth, beyond the orders booked."})
+    needed = Quantity(metadata={"description": "ordered + forecast."})
+    available = Quantity(metadata={"description": "On hand minus reserved, in batches still good on the first day."})
+    from_stock = Quantity(metadata={"description": "What of `needed` free stock still good on each day covers."})
+    shortfall = Quantity(metadata={"description": "needed - from_stock."})
+    pack_size = Count()
+    packs = Count()
+    to_buy = Quantity(metadata={"description": "The shortfall rounded up to whole packs."})
+    unit_cost = Money(
+        allow_none=True, metadata={"description": "Of the item's latest batch; null if it never had one."}
+    )
+    cost = Money(allow_none=True, metadata={"description": "to_buy × unit_cost."})
+
+
+class PurchasePlanTotalsSchema(Schema):
+    cost = Money(metadata={"description": "What the plan costs (items with a known unit cost)."})
+
+
+class PurchasePlanSchema(ReportHeaderSchema):
+    growth = DecimalString(2, example="1.30", required=True)
+    days = fields.List(fields.Nested(PurchasePlanDaySchema), required=True)
+    items = fields.List(
+        fields.Nested(PurchasePlanItemSchema),
+        required=True,
+        metadata={"description": "Items the range needs, by name; the CSV file's rows."},
+    )
+    totals = fields.Nested(PurchasePlanTotalsSchema, required=True)

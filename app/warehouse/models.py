@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -98,6 +99,10 @@ class Item(TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     on_hand: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
     reserved: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+    # The wholesaler sells it in packs of this many (a box of 10 roses): the purchase plan buys whole packs.
+    pack_size: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Who the shop buys it from; empty: the supplier of its latest supply (app/reports/purchase_plan.py).
+    supplier: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         UniqueConstraint("shop_id", "name"),
@@ -106,6 +111,7 @@ class Item(TimestampMixin, db.Model):
         CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="reserved_within_on_hand"),
         CheckConstraint("min_level >= 0", name="min_level_not_negative"),
         CheckConstraint("shelf_life_days IS NULL OR shelf_life_days > 0", name="shelf_life_positive"),
+        CheckConstraint("pack_size > 0", name="pack_size_positive"),
     )
 
     @property
@@ -164,6 +170,14 @@ class Batch(db.Model):
         # FEFO walks an item's batches by expiry.
         Index("ix_stock_batches_item_fefo", "item_id", "expires_on", "received_on", "id"),
         Index("ix_stock_batches_shop_expires", "shop_id", "expires_on"),
+        # The purchase plan: the shop's batches still holding stems, per item and expiry.
+        Index(
+            "ix_stock_batches_shop_item_held",
+            "shop_id",
+            "item_id",
+            "expires_on",
+            postgresql_where=text("remaining > 0"),
+        ),
     )
 
 

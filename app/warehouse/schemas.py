@@ -34,6 +34,8 @@ class ItemSchema(Schema):
     unit = fields.String(required=True, metadata={"example": "stem"})
     min_level = Quantity(required=True, dump_only=True)
     shelf_life_days = fields.Integer(allow_none=True, required=True)
+    pack_size = fields.Integer(required=True, metadata={"description": "Sold by the wholesaler in packs of this many."})
+    supplier = fields.String(allow_none=True, required=True)
     is_active = fields.Boolean(required=True)
     on_hand = Quantity(required=True, dump_only=True)
     reserved = Quantity(required=True, dump_only=True)
@@ -54,6 +56,18 @@ class ItemCreateSchema(StrictSchema):
         validate=validate.Range(min=1, max=3650),
         metadata={"description": "Days a batch keeps; null for items that do not perish."},
     )
+    pack_size = fields.Integer(
+        strict=True,
+        load_default=1,
+        validate=validate.Range(min=1, max=100000),
+        metadata={"description": "The wholesaler sells it in packs of this many; the purchase plan buys whole packs."},
+    )
+    supplier = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Length(max=200),
+        metadata={"description": "Who the shop buys it from; null: the supplier of its latest supply."},
+    )
 
 
 class ItemUpdateSchema(StrictSchema):
@@ -62,6 +76,8 @@ class ItemUpdateSchema(StrictSchema):
     unit = fields.String(validate=validate.Length(min=1, max=16))
     min_level = Quantity(positive=False)
     shelf_life_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=3650))
+    pack_size = fields.Integer(strict=True, validate=validate.Range(min=1, max=100000))
+    supplier = fields.String(allow_none=True, validate=validate.Length(max=200))
     is_active = fields.Boolean()
 
 

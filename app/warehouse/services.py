@@ -28,7 +28,7 @@ from app.warehouse.models import (
     WriteOff,
 )
 
-ITEM_FIELDS = ["name", "kind", "unit", "min_level", "shelf_life_days", "is_active"]
+ITEM_FIELDS = ["name", "kind", "unit", "min_level", "shelf_life_days", "pack_size", "supplier", "is_active"]
 
 
 def version_tag(entity: Any) -> str:

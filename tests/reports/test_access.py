@@ -12,6 +12,7 @@ FIRST_COLUMN = {
     "/api/v1/reports/couriers": "courier_id",
     "/api/v1/reports/stock": "item_id",
     "/api/v1/reports/write-offs": "period_start",
+    "/api/v1/reports/purchase-plan": "item_id",
 }
 REPORTS = list(FIRST_COLUMN)
 
