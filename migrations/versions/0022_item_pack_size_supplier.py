@@ -1,6 +1,6 @@
 """warehouse items: pack size and supplier; an index for the purchase plan's stock
 
-Revision ID: 0022_h8
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-06
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022_h8"
+revision = "0022"
 down_revision = "0021"
 branch_labels = None
 depends_on = None
