@@ -25,6 +25,7 @@ from sqlalchemy.orm import lazyload
 
 from app.audit import services as audit
 from app.common.pagination import page_of
+from app.common.phones import InvalidPhone, normalize_phone
 from app.common.types import utcnow
 from app.customers import services as customers
 from app.customers.models import Customer
@@ -141,6 +142,16 @@ def _stored_template(template: dict[str, Any], customer_id: int) -> dict[str, An
     return kept
 
 
+def _check_recipient_phone(shop: Shop, template: dict[str, Any]) -> None:
+    """Checked (and kept in E.164) now, so no date fails on it later."""
+    if not template.get("recipient_phone"):
+        return
+    try:
+        template["recipient_phone"] = normalize_phone(template["recipient_phone"], shop.country)
+    except InvalidPhone as exc:
+        raise RuleViolation("Not a valid phone number.", errors={"template": {"recipient_phone": [str(exc)]}}) from None
+
+
 def _check_products(shop_id: int, template: dict[str, Any]) -> None:
     try:
         orders.price_lines(shop_id=shop_id, lines=template["items"])
@@ -164,6 +175,7 @@ def create_standing_order(
     shop = db.session.get(Shop, shop_id)
     try:
         customer = _customer(shop_id, data["template"], actor_id)
+        _check_recipient_phone(shop, data["template"])
         _check_products(shop_id, data["template"])
         row = StandingOrder(
             shop_id=shop_id,
@@ -225,6 +237,7 @@ def update_standing_order(
         if "template" in data:
             template = _merged_template(row.template, data["template"])
             customer = _customer(shop_id, template, actor_id)
+            _check_recipient_phone(shop, template)
             _check_products(shop_id, template)
             stored = _stored_template(template, customer.id)
             if stored != row.template:

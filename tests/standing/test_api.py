@@ -82,6 +82,11 @@ def test_the_template_is_checked_as_the_body_of_an_order(boss, front, shop):
     answer = boss.post(URL, json=body(front, starts_on=today(shop), template=no_window))
     assert answer.status_code == 422
     assert answer.json["errors"]["json"]["template"] == {"window_start": ["Required for delivery."]}
+    bad_phone = boss.post(
+        URL, json=body(front, starts_on=today(shop), template=template(front, recipient_phone="12345"))
+    )
+    assert bad_phone.status_code == 422
+    assert "recipient_phone" in bad_phone.json["errors"]["template"]
     front.bouquet.is_active = False
     db.session.commit()
     answer = boss.post(URL, json=body(front, starts_on=today(shop)))
@@ -172,8 +177,12 @@ def test_managers_and_admins_only(app, shop, front, method, path, payload, role,
     series = make_series(front, now=utcnow(), starts_on=today(shop))
     client = staff_client(app, shop, role)
     db.session.commit()
-    json = {"body": body(front, starts_on=today(shop)), "skip": {"date": series.next_date.isoformat()}}.get(
-        payload, payload
+    json = (
+        {"body": body(front, starts_on=today(shop)), "skip": {"date": series.next_date.isoformat()}}.get(
+            payload, payload
+        )
+        if isinstance(payload, str)
+        else payload
     )
     answer = client.request(method.upper(), path.format(id=series.id), json=json)
     if allowed:
@@ -188,7 +197,7 @@ def test_another_shops_series_is_404_and_stays_as_it_was(app, shop, other_shop, 
     series = make_series(theirs, now=utcnow(), starts_on=today(other_shop))
     client = staff_client(app, shop, "admin")
     db.session.commit()
-    json = {"skip": {"date": series.next_date.isoformat()}}.get(payload, payload)
+    json = {"skip": {"date": series.next_date.isoformat()}}.get(payload) if isinstance(payload, str) else payload
     answer = client.request(method.upper(), path.format(id=series.id), json=json)
     assert answer.status_code == 404
     assert "Their" not in answer.get_data(as_text=True)
