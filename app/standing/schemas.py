@@ -29,7 +29,11 @@ class StandingRuleSchema(StrictSchema):
         fields.Integer(strict=True, validate=validate.Range(min=0, max=6)), validate=validate.Length(min=1, max=7)
     )
     month_day = fields.Integer(strict=True, validate=validate.Range(min=1, max=31))
-    nth = fields.Integer(strict=True, validate=validate.OneOf([1, 2, 3, 4, -1]))
+    nth = fields.Integer(
+        strict=True,
+        validate=[validate.Range(min=-1, max=4), validate.NoneOf([0])],
+        metadata={"description": "1–4, or −1: the last."},
+    )
     weekday = fields.Integer(strict=True, validate=validate.Range(min=0, max=6))
     month = fields.Integer(strict=True, validate=validate.Range(min=1, max=12))
     named_day = fields.String(validate=validate.OneOf(list(NAMED_DAYS)), metadata={"description": NAMED_DAY_DOC})

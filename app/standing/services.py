@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import lazyload
 
@@ -426,8 +426,20 @@ def _make_batch(series_ids: list[int], now: datetime) -> int:
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     ).all()
+    if not rows:  # another scan holds them
+        db.session.commit()
+        return 0
     shops = {shop.id: shop for shop in db.session.scalars(select(Shop).where(Shop.id.in_({r.shop_id for r in rows})))}
-    made = 0
+    # The dates these locked series already have (skipped, or made before a change): passed over, not made.
+    recorded = set(
+        db.session.execute(
+            select(StandingOccurrence.standing_order_id, StandingOccurrence.date).where(
+                StandingOccurrence.standing_order_id.in_([r.id for r in rows]),
+                StandingOccurrence.date >= min((r.next_date for r in rows if r.next_date), default=now.date()),
+            )
+        ).all()
+    )
+    made: list[dict[str, Any]] = []
     for row in rows:
         shop = shops[row.shop_id]
         today = local_today(shop, now)
@@ -435,18 +447,26 @@ def _make_batch(series_ids: list[int], now: datetime) -> int:
             day = row.next_date
             if day < today:
                 raise _NeedsCare(row.id)
-            occurrence_id = _insert_occurrence(row, day, "made")
-            if occurrence_id is not None:
+            if (row.id, day) not in recorded:
                 order = orders.create_order(
                     shop_id=row.shop_id, actor_id=None, data=_order_data(row, shop, day, []), now=now, commit=False
                 )
-                db.session.execute(
-                    update(StandingOccurrence).where(StandingOccurrence.id == occurrence_id).values(order_id=order.id)
+                made.append(
+                    {
+                        "shop_id": row.shop_id,
+                        "standing_order_id": row.id,
+                        "date": day,
+                        "status": "made",
+                        "order_id": order.id,
+                        "problem": "",
+                        "created_at": utcnow(),
+                    }
                 )
-                made += 1
             _advance(row, day)
+    if made:  # the unique key still guards: a clash undoes the batch, which is then made date by date
+        db.session.execute(insert(StandingOccurrence), made)
     db.session.commit()
-    return made
+    return len(made)
 
 
 def _claim_series(series_id: int, now: datetime) -> tuple[StandingOrder, Shop, date] | None:
