@@ -90,6 +90,12 @@ bench-scans: $(BIN)/activate
 bench-uploads: $(BIN)/activate
 	$(BIN)/python bench/upload_memory_bench.py $(BENCH_ARGS)
 
+## The standing orders' daily scan over 50,000 series (scratch database bench_standing, Redis db 8); writes
+## docs/standing-benchmark.md. BENCH_ARGS="--series 5000" tries it small, "--reuse" times it again.
+.PHONY: bench-standing
+bench-standing: $(BIN)/activate
+	$(BIN)/python bench/standing_bench.py $(BENCH_ARGS)
+
 ## Order status messages at the peak-day mix with real workers and a stand-in SMS.RU (bench_messages, Redis db 12);
 ## writes docs/messages-benchmark.md with BENCH_ARGS=--write.
 .PHONY: bench-messages

@@ -143,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.reports.routes import blp as reports_blp
     from app.shops.routes import blp as shops_blp
     from app.slots.routes import blp as delivery_slots_blp
+    from app.standing.routes import blp as standing_orders_blp
     from app.storage import media
     from app.storefront.routes import blp as storefront_blp
     from app.tracking.routes import blp as tracking_blp
@@ -170,3 +171,4 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(webhooks_blp)
     for blueprint in (api_keys_blp, storefront_blp):
         api.register_blueprint(blueprint)
+    api.register_blueprint(standing_orders_blp)

@@ -13,6 +13,7 @@ from app.production.models import ProductionTask
 from app.promos.models import PromoCode
 from app.shops.models import Shop
 from app.slots.models import SlotBooking
+from app.standing.models import StandingOccurrence, StandingOrder
 from app.storefront.models import StorefrontOrder
 from app.users.models import Membership, User
 from app.warehouse.models import (
@@ -55,6 +56,8 @@ __all__ = [
     "Reservation",
     "Shop",
     "SlotBooking",
+    "StandingOccurrence",
+    "StandingOrder",
     "StockCount",
     "StockCountLine",
     "StorefrontOrder",

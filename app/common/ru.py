@@ -363,4 +363,13 @@ RU: dict[str, str] = {
     # --- the tracking page's JSON ---
     "No such tracking link.": "Такой ссылки для отслеживания нет.",
     "This tracking link has expired.": "Ссылка для отслеживания больше не действует.",
+    # --- standing orders ---
+    "Standing order not found.": "Постоянный заказ не найден.",
+    "Some fields of the template are not valid.": "Некоторые поля шаблона заказа заполнены неверно.",
+    "The end comes before the start.": "Дата окончания раньше даты начала.",
+    "That date has passed.": "Эта дата уже прошла.",
+    "The series does not fall on that date.": "На эту дату постоянный заказ не приходится.",
+    "The order for that date is made already; change or cancel the order itself.": (
+        "Заказ на эту дату уже создан; измените или отмените сам заказ."
+    ),
 }

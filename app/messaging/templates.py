@@ -90,6 +90,17 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "{shop}: new order {number} from a marketplace: {date}, {window}, total {total} (paid {paid}). "
         "It is confirmed and its flowers reserved.",
     },
+    # To the managers: a standing order's date was made outside the rules, or could not be made (app/standing).
+    "standing_order_problem": {
+        "ru": "{shop}: постоянный заказ №{series} на {date}: заказ {number} создан как новый, но {problem}. "
+        "Проверьте его.",
+        "en": "{shop}: standing order #{series} for {date}: order {number} was made as new, but {problem}. "
+        "Please check it.",
+    },
+    "standing_order_failed": {
+        "ru": "{shop}: постоянный заказ №{series} на {date}: заказ не создан — {problem}.",
+        "en": "{shop}: standing order #{series} for {date}: no order was made: {problem}.",
+    },
     # The first line is an email's subject; SMS and Telegram send the whole text.
     "stock_digest": {
         "ru": (

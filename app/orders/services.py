@@ -186,18 +186,20 @@ def _resolve_customer(shop: Shop, data: dict[str, Any], actor_id: int | None) ->
 
 
 def _price_lines(
-    shop_id: int, lines: list[dict[str, Any]], keep: dict[int, OrderItem] | None = None
+    shop_id: int, lines: list[dict[str, Any]], keep: dict[int, OrderItem] | None = None, off_sale: bool = False
 ) -> list[OrderItem]:
-    """Order lines at the catalogue's prices; a product already on the order keeps the price it was sold at."""
+    """Order lines at the catalogue's prices; a product already on the order keeps the price it was sold at.
+    `off_sale`: products taken off sale are sold at their last catalogue price too."""
     keep = keep or {}
     wanted = {line["product_id"] for line in lines}
+    on_sale = Product.is_active.is_(True) & Product.archived_at.is_(None)
     products = {
         p.id: p
         for p in db.session.scalars(
             select(Product).where(
                 Product.shop_id == shop_id,
                 Product.id.in_(wanted),
-                or_(Product.id.in_(list(keep)), Product.is_active.is_(True) & Product.archived_at.is_(None)),
+                or_(Product.id.in_(list(keep)), on_sale) if not off_sale else Product.id.in_(wanted),
             )
         )
     }
@@ -322,10 +324,20 @@ def _settle_payment_status(order: Order, *, has_payments: bool) -> None:
 
 
 def create_order(
-    *, shop_id: int, actor_id: int | None, data: dict[str, Any], now: datetime | None = None, commit: bool = True
+    *,
+    shop_id: int,
+    actor_id: int | None,
+    data: dict[str, Any],
+    now: datetime | None = None,
+    commit: bool = True,
+    lenient: bool = False,
 ) -> Order:
     """Take an order: prices from the catalogue, the window's capacity and the promo's use taken,
-    totals computed, a number given, all in one transaction."""
+    totals computed, a number given, all in one transaction.
+
+    `lenient` (a standing order's date, whose order is never dropped: app/standing): a full, closed or gone
+    window is booked over its capacity (a gone one with no fee), products off sale are sold at their last
+    price and a pickup time already past is kept; the caller says why in the order's comment."""
     now = now or utcnow()
     with _all_or_nothing():
         shop = _shop(shop_id)
@@ -333,13 +345,22 @@ def create_order(
         recipient_phone = (
             _phone(shop, data["recipient_phone"], "recipient_phone") if data.get("recipient_phone") else customer.phone
         )
-        lines = _price_lines(shop_id, data["items"])
+        lines = _price_lines(shop_id, data["items"], off_sale=lenient)
         subtotal = _subtotal(lines)
         day = data["delivery_date"]
-        if data["fulfillment"] == Fulfillment.DELIVERY.value:
+        if data["fulfillment"] == Fulfillment.DELIVERY.value and lenient:
+            booked = slots.take_over_capacity(shop_id=shop_id, delivery_date=day, window_start=data["window_start"])
+            window_start = data["window_start"]
+            window_end = booked.end if booked else None
+            delivery_fee = booked.delivery_fee if booked else ZERO
+            scheduled_at = booked.starts_at_utc if booked else _at(shop, day, window_start)
+        elif data["fulfillment"] == Fulfillment.DELIVERY.value:
             window = slots.take(shop_id=shop_id, delivery_date=day, window_start=data["window_start"], now=now)
             window_start, window_end = window.start, window.end
             delivery_fee, scheduled_at = window.delivery_fee, window.starts_at_utc
+        elif lenient:
+            window_start, window_end = data["pickup_time"], None
+            delivery_fee, scheduled_at = ZERO, _at(shop, day, data["pickup_time"])
         else:
             window_start, window_end = data["pickup_time"], None
             delivery_fee, scheduled_at = ZERO, _pickup_at(shop, day, data["pickup_time"], now)

@@ -147,6 +147,28 @@ def take(*, shop_id: int, delivery_date: date, window_start: str, now: datetime 
     return info
 
 
+def take_over_capacity(*, shop_id: int, delivery_date: date, window_start: str) -> SlotInfo | None:
+    """Take one unit whatever the capacity or the hour: a standing order's date made in a full, closed or
+    gone window (its order says so). The counter goes above capacity, so the window shows as over-booked and
+    cancelling gives the unit back as usual. None when the shop has no such window that day."""
+    shop = _shop(shop_id)
+    _ensure_booking_row(shop_id, delivery_date, window_start)
+    db.session.execute(
+        update(SlotBooking)
+        .where(
+            SlotBooking.shop_id == shop_id,
+            SlotBooking.delivery_date == delivery_date,
+            SlotBooking.window_start == window_start,
+        )
+        .values(taken=SlotBooking.taken + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    for slot in _day_slots(shop, delivery_date):
+        if slot["start"] == window_start:
+            return _info(slot, delivery_date, ZoneInfo(shop.timezone))
+    return None
+
+
 def release(*, shop_id: int, delivery_date: date, window_start: str) -> None:
     """Give one unit back (an order cancelled or moved); never below zero, and fine for a removed window."""
     db.session.execute(
