@@ -51,6 +51,7 @@ RESEND_WHEN_UNKNOWN = frozenset(
         "staff_invitation",
         "webhook_disabled",
         "storefront_order",
+        "slot_over_booked",
     }
 )
 # A row whose sends keep dying with their workers (a message that brings its worker down each time) stops here.
