@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.audit import services as audit
 from app.common.types import utcnow
 from app.errors import ConflictError, NotFoundError, PreconditionFailed, PreconditionRequired, RuleViolation
+from app.events import outbox
 from app.extensions import db
 from app.messaging import slot_alerts
 from app.shops.models import Shop
@@ -331,10 +332,22 @@ def over_booked(shop: Shop, *, today: date | None = None) -> list[slot_alerts.Ov
 
 def _tell_over_booked(shop: Shop) -> None:
     """After a change of the windows, in its transaction: the managers hear of every over-booked window
-    (once per window, date and capacity; the messages go after the commit)."""
+    (once per window, date and capacity; the messages go after the commit), and a `slots.over_booked` event
+    listing them goes to the event log with them."""
     found = over_booked(shop)
-    if found:
-        slot_alerts.windows_over_booked(shop, found)
+    if found and slot_alerts.windows_over_booked(shop, found):
+        outbox.record(
+            "slots.over_booked",
+            shop_id=shop.id,
+            subject_type="shop",
+            subject_id=shop.id,
+            data={
+                "windows": [
+                    {"date": w.date.isoformat(), "start": w.start, "capacity": w.capacity, "taken": w.taken}
+                    for w in found
+                ]
+            },
+        )
 
 
 # --- writing: If-Match, the shop's lock, audit ------------------------------------------------------

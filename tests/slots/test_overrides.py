@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
+from app.events.models import Event
 from app.extensions import db
 from app.messaging.models import MessageLog
 from app.orders.models import Order
@@ -232,10 +233,14 @@ def test_lowering_capacity_below_the_booked_orders_keeps_them_shows_over_booked_
     assert alert.context["count"] == 1
     assert f"{MORNING} (3/1)" in alert.context["windows"]
 
+    [event] = db.session.scalars(select(Event).where(Event.type == "slots.over_booked")).all()
+    assert event.data == {"windows": [{"date": front.day.isoformat(), "start": MORNING, "capacity": 1, "taken": 3}]}
+
     # Another change that leaves the same windows over-booked tells nobody again.
     noted = boss.patch(f"{URL}/{made.json['id']}", json={"note": "peak"}, headers={"If-Match": made.headers["ETag"]})
     assert noted.status_code == 200
     assert len(slot_alerts(front.shop_id)) == 1
+    assert len(db.session.scalars(select(Event).where(Event.type == "slots.over_booked")).all()) == 1
     # A new order is refused, the others stay.
     assert boss.post(ORDERS, json=delivery(front)).status_code == 409
     assert count_orders(front.shop_id) == 3
