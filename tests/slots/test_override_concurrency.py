@@ -27,9 +27,8 @@ def test_fifteen_parallel_orders_for_an_override_of_three_places_make_three(app,
         clone = ApiClient(app, shop_id=boss.shop_id)
         clone.user, clone.token = boss.user, boss.token
         clients.append(clone)
-    responses = run_in_parallel(
-        [lambda client=client: client.post("/api/v1/orders", json=delivery(front)) for client in clients]
-    )
+    body = delivery(front)  # read here: the threads have no app context of the test's
+    responses = run_in_parallel([lambda client=client: client.post("/api/v1/orders", json=body) for client in clients])
 
     codes = sorted(r.status_code for r in responses)
     assert codes == [201] * 3 + [409] * 12
