@@ -170,9 +170,9 @@ def main() -> None:
             "one. Each request goes through the whole app (JWT, shop access, schema) by Flask's test client, "
             f"{args.requests} timed requests per case after one counted.\n\n"
             f"- Machine: {machine()}\n"
-            f"- Statements per request in every case: {', '.join(map(str, counts))} (the user, the membership, "
-            "the shop, the weekday's windows, the date's override, the bookings), whatever the number of windows "
-            "and whether the date has an override.\n\n" + text + "\n"
+            f"- Statements per request: {', '.join(map(str, counts))}, whatever the number of windows and whether "
+            "the date has an override: the caller's authentication and shop, the weekday's windows, the date's "
+            "override and the bookings; a day without windows (closed) skips the bookings.\n\n" + text + "\n"
         )
         print(f"wrote {DOC.relative_to(ROOT)}")
 

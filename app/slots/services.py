@@ -365,7 +365,7 @@ WINDOW_CHANGED = "The delivery window was changed since you read it; reload it a
 OVERRIDE_CHANGED = "The date's override was changed since you read it; reload it and try again."
 
 
-def _check_if_match(if_match: str | None, tag: str, changed: str = WINDOW_CHANGED) -> None:
+def _check_if_match(if_match: str | None, tag: str, changed: str) -> None:
     if if_match is None:
         raise PreconditionRequired(
             "Send If-Match with the ETag you read, so nobody's change is overwritten.",
@@ -494,10 +494,10 @@ def update_window(
     """Change a weekly window, only if nobody changed it since the version the caller read. Orders booked
     stay whatever changes; a window left with more orders than capacity is over-booked and the managers told."""
     if if_match is None:
-        _check_if_match(None, "")
+        _check_if_match(None, "", WINDOW_CHANGED)
     shop = _lock_shop(shop_id)
     row = get_window(shop_id=shop_id, window_id=window_id, lock=True)
-    _check_if_match(if_match, window_tag(row))
+    _check_if_match(if_match, window_tag(row), WINDOW_CHANGED)
     data = dict(data)
     if "delivery_fee" in data:
         data["delivery_fee"] = _money(data["delivery_fee"])
@@ -525,10 +525,10 @@ def update_window(
 def delete_window(*, shop_id: int, window_id: int, actor_id: int, if_match: str | None) -> None:
     """Remove a weekly window; its booked orders stay (and the managers hear the window is gone)."""
     if if_match is None:
-        _check_if_match(None, "")
+        _check_if_match(None, "", WINDOW_CHANGED)
     shop = _lock_shop(shop_id)
     row = get_window(shop_id=shop_id, window_id=window_id, lock=True)
-    _check_if_match(if_match, window_tag(row))
+    _check_if_match(if_match, window_tag(row), WINDOW_CHANGED)
     audit.record(
         shop_id=shop_id,
         actor_id=actor_id,
@@ -663,7 +663,7 @@ def update_override(
     *, shop_id: int, override_id: int, actor_id: int, data: dict[str, Any], if_match: str | None
 ) -> DeliveryWindowOverride:
     if if_match is None:
-        _check_if_match(None, "")
+        _check_if_match(None, "", WINDOW_CHANGED)
     shop = _lock_shop(shop_id)
     row = get_override(shop_id=shop_id, override_id=override_id, lock=True)
     _check_if_match(if_match, override_tag(row), OVERRIDE_CHANGED)
@@ -695,7 +695,7 @@ def update_override(
 def delete_override(*, shop_id: int, override_id: int, actor_id: int, if_match: str | None) -> None:
     """The date goes back to the weekly windows."""
     if if_match is None:
-        _check_if_match(None, "")
+        _check_if_match(None, "", WINDOW_CHANGED)
     shop = _lock_shop(shop_id)
     row = get_override(shop_id=shop_id, override_id=override_id, lock=True)
     _check_if_match(if_match, override_tag(row), OVERRIDE_CHANGED)
