@@ -102,6 +102,12 @@ bench-standing: $(BIN)/activate
 bench-messages: $(BIN)/activate
 	$(BIN)/python bench/messages_bench.py $(BENCH_ARGS)
 
+## GET /delivery-slots with and without date overrides: statements per request and time (bench_slots, Redis db 13);
+## writes docs/slots-benchmark.md with BENCH_ARGS=--write.
+.PHONY: bench-slots
+bench-slots: $(BIN)/activate
+	$(BIN)/python bench/slots_bench.py $(BENCH_ARGS)
+
 ## The peak-day load test (docs/performance.md): 1M orders in bench_peak, the app and a psycopg2 baseline under gunicorn,
 ## RQ workers, locust headless. Needs PostgreSQL and Redis (db 7); BENCH_ARGS="--orders 50000 --duration 60" tries it small.
 .PHONY: bench

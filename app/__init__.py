@@ -143,6 +143,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.reports.routes import blp as reports_blp
     from app.shops.routes import blp as shops_blp
     from app.slots.routes import blp as delivery_slots_blp
+    from app.slots.routes import overrides_blp as delivery_window_overrides_blp
+    from app.slots.routes import windows_blp as delivery_windows_blp
     from app.standing.routes import blp as standing_orders_blp
     from app.storage import media
     from app.storefront.routes import blp as storefront_blp
@@ -167,6 +169,8 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (production_blp, courier_blp, order_courier_blp):
         api.register_blueprint(blueprint)
     api.register_blueprint(reports_blp)
+    for blueprint in (delivery_windows_blp, delivery_window_overrides_blp):
+        api.register_blueprint(blueprint)
     api.register_blueprint(events_blp)
     api.register_blueprint(webhooks_blp)
     for blueprint in (api_keys_blp, storefront_blp):

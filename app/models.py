@@ -12,7 +12,7 @@ from app.orders.models import Order, OrderItem, OrderNumberCounter, OrderStatusC
 from app.production.models import ProductionTask
 from app.promos.models import PromoCode
 from app.shops.models import Shop
-from app.slots.models import SlotBooking
+from app.slots.models import DeliveryWindow, DeliveryWindowOverride, SlotBooking
 from app.standing.models import StandingOccurrence, StandingOrder
 from app.storefront.models import StorefrontOrder
 from app.users.models import Membership, User
@@ -36,6 +36,8 @@ __all__ = [
     "CourierAssignment",
     "Customer",
     "Delivery",
+    "DeliveryWindow",
+    "DeliveryWindowOverride",
     "IdempotencyRecord",
     "Item",
     "LoginSession",

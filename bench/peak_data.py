@@ -79,14 +79,13 @@ GENERATE = [
         "shops and delivery windows",
         """INSERT INTO shops (id, name, timezone, currency, country, address, settings, created_at, updated_at)
         SELECT s, 'Peak shop ' || s, (%(zones)s::text[])[1 + s %% 5], 'RUB', 'RU', 'Bench street ' || s,
-               jsonb_build_object('delivery_slots', (
-                   SELECT jsonb_agg(jsonb_build_object('weekday', d, 'start', w, 'end',
-                                                       lpad((split_part(w, ':', 1)::int + 3)::text, 2, '0') || ':00',
-                                                       'capacity', %(capacity)s, 'delivery_fee', '300.00')
-                                    ORDER BY d, w)
-                   FROM generate_series(0, 6) d, unnest(%(windows)s::text[]) w)),
+               '{}'::jsonb, %(start)s, %(start)s
+        FROM generate_series(1, %(shops)s) s;
+        INSERT INTO delivery_windows (shop_id, weekday, start, "end", capacity, delivery_fee, enabled, version,
+                                      created_at, updated_at)
+        SELECT s, d, w, lpad((split_part(w, ':', 1)::int + 3)::text, 2, '0') || ':00', %(capacity)s, 300.00, true, 1,
                %(start)s, %(start)s
-        FROM generate_series(1, %(shops)s) s""",
+        FROM generate_series(1, %(shops)s) s, generate_series(0, 6) d, unnest(%(windows)s::text[]) w""",
     ),
     (
         "staff (password hashed once by the app's hasher)",

@@ -48,8 +48,13 @@ GENERATE = [
         "shops, products, customers",
         """INSERT INTO shops (id, name, timezone, currency, country, address, settings, created_at, updated_at)
         SELECT s, 'Bench shop ' || s, (%(zones)s::text[])[1 + s %% 2], 'RUB', 'RU', 'Bench street ' || s,
-               jsonb_build_object('delivery_slots', %(slots)s::jsonb), %(start)s, %(start)s
+               '{}'::jsonb, %(start)s, %(start)s
         FROM generate_series(1, %(shops)s) s;
+        INSERT INTO delivery_windows (shop_id, weekday, start, "end", capacity, delivery_fee, enabled, version,
+                                      created_at, updated_at)
+        SELECT s, (w ->> 'weekday')::int, w ->> 'start', w ->> 'end', (w ->> 'capacity')::int,
+               (w ->> 'delivery_fee')::numeric, true, 1, %(start)s, %(start)s
+        FROM generate_series(1, %(shops)s) s, jsonb_array_elements(%(slots)s::jsonb) w;
         INSERT INTO products (id, shop_id, name, description, price, is_active, needs_assembly, created_at, updated_at)
         SELECT p, (p - 1) / 10 + 1, 'Bouquet ' || ((p - 1) %% 10 + 1), '', 2000 + 100 * ((p - 1) %% 10 + 1), true,
                true, %(start)s, %(start)s

@@ -159,7 +159,7 @@ def test_decimal_fields_are_documented_as_the_strings_they_are_with_numeric_boun
         for field, prop in schema_.get("properties", {}).items()
         if prop.get("format") == "decimal"
     }
-    assert "DeliverySlot.delivery_fee" in decimals
+    assert "WeeklyWindow.delivery_fee" in decimals
     for where, prop in decimals.items():
         assert prop["type"] in ("string", ["string", "null"]), where
         assert re.fullmatch(prop["pattern"], "300.00"), where

@@ -236,6 +236,23 @@ RU: dict[str, str] = {
     "The shop has no such delivery window on that date; choose one of its windows.": (
         "У магазина нет такого окна доставки в этот день; выберите одно из его окон."
     ),
+    "The shop does not deliver on that date; choose another day.": (
+        "Магазин не доставляет в этот день; выберите другой день."
+    ),
+    "The window overlaps another window that day.": "Окно пересекается с другим окном в этот день.",
+    "The window ends after it starts.": "Окно должно заканчиваться позже, чем начинается.",
+    "Delivery window not found.": "Окно доставки не найдено.",
+    "Delivery window override not found.": "Особый день для окон доставки не найден.",
+    "The delivery window was changed since you read it; reload it and try again.": (
+        "Окно доставки изменили, пока вы его смотрели; обновите его и попробуйте снова."
+    ),
+    "The date's override was changed since you read it; reload it and try again.": (
+        "Настройки окон на эту дату изменили, пока вы их смотрели; обновите их и попробуйте снова."
+    ),
+    "The override does not fit its mode or the day's windows.": (
+        "Настройки даты не подходят к выбранному режиму или к окнам этого дня."
+    ),
+    "The date has an override already; change that one.": "У этой даты уже есть особые окна; измените их.",
     # --- images and files ---
     "The image has too many pixels: at most {megapixels} megapixels for a {kind}; shrink it.": (
         "В изображении слишком много пикселей: для {kind} не больше {megapixels} Мп; уменьшите его."

@@ -33,6 +33,7 @@ EVENT_TYPES = (
     "task.cancelled",
     "task.unassigned",
     "delivery.updated",
+    "slots.over_booked",
 )
 
 

@@ -52,6 +52,7 @@ RESEND_WHEN_UNKNOWN = frozenset(
         "webhook_disabled",
         "storefront_order",
         "standing_order",
+        "slot_over_booked",
     }
 )
 # A row whose sends keep dying with their workers (a message that brings its worker down each time) stops here.

@@ -64,6 +64,13 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "{shop}: order {number} ({date}, {window}) is short after a write-off or a count: {items}. "
         "Receive a supply or change the order; it cannot be assembled until then.",
     },
+    # To the managers: windows with more orders than their capacity after a change of the windows (app/slots).
+    "slot_over_booked": {
+        "ru": "{shop}: в окнах доставки заказов больше, чем мест, после изменения окон: {windows}. "
+        "Заказы сохранены; перенесите часть из них или увеличьте вместимость.",
+        "en": "{shop}: delivery windows now hold more orders than their capacity: {windows}. "
+        "No order was dropped; move some of them or raise the capacity.",
+    },
     # To the shop's admins: a webhook endpoint stopped receiving events (app/webhooks/alerts.py).
     "webhook_disabled_failing": {
         "ru": "Flower CRM, {shop}: вебхук на {host} отключён — получатель не принимает события уже {hours} ч. "

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.catalogue.models import Product
 from app.extensions import db
 from app.orders import services
-from app.shops.services import effective_settings
+from app.slots import services as slots
 from app.warehouse.services import shop_today
 
 # Used only when no earlier step gave the demo shop delivery windows.
@@ -95,15 +95,16 @@ DEMO_ORDERS: list[dict[str, Any]] = [
 
 
 def _ensure_windows(shop) -> None:
-    if effective_settings(shop)["delivery_slots"]:
+    if slots.list_windows(shop_id=shop.id):
         return
-    slots = [
-        {"weekday": weekday, "start": start, "end": end, "capacity": capacity, "delivery_fee": fee}
-        for weekday in range(7)
-        for start, end, capacity, fee in DEMO_WINDOWS
-    ]
-    shop.settings = {**(shop.settings or {}), "delivery_slots": slots}
-    db.session.flush()
+    slots.add_windows(
+        shop_id=shop.id,
+        windows=[
+            {"weekday": weekday, "start": start, "end": end, "capacity": capacity, "delivery_fee": fee}
+            for weekday in range(7)
+            for start, end, capacity, fee in DEMO_WINDOWS
+        ],
+    )
 
 
 def seed_orders(state: dict) -> None:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from decimal import Decimal
 from functools import lru_cache
 
 import phonenumbers
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, validate
 
 from app.common.schemas import ChangeSchema, Schema
 from app.users.models import ROLE_VALUES
 from app.users.schemas import no_nul
 
 HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-MAX_MONEY = Decimal("9999999999.99")
 
 
 @lru_cache(maxsize=1)
@@ -45,35 +43,6 @@ def validate_hh_mm(value: str) -> None:
         raise ValidationError("A time of day as HH:MM (00:00 to 23:59).")
 
 
-class DeliverySlotSchema(Schema):
-    """A weekly delivery window in the shop's local time."""
-
-    weekday = fields.Integer(required=True, validate=validate.Range(0, 6), metadata={"description": "0 = Monday."})
-    start = fields.String(required=True, validate=validate_hh_mm, metadata={**HH_MM_DOC, "example": "10:00"})
-    end = fields.String(required=True, validate=validate_hh_mm, metadata={**HH_MM_DOC, "example": "14:00"})
-    capacity = fields.Integer(
-        required=True, validate=validate.Range(1, 10000), metadata={"description": "Deliveries the window takes."}
-    )
-    delivery_fee = fields.Decimal(
-        required=True,
-        as_string=True,
-        places=2,
-        validate=validate.Range(0, MAX_MONEY),
-        metadata={"example": "300.00"},
-    )
-
-    @validates_schema
-    def _window(self, data, **kwargs):
-        if "start" in data and "end" in data and data["start"] >= data["end"]:
-            raise ValidationError("The window ends after it starts.", field_name="end")
-
-    @post_load
-    def _money_as_text(self, data, **kwargs):
-        # Settings are stored as JSON: money goes in as its exact decimal text.
-        data["delivery_fee"] = str(data["delivery_fee"].quantize(Decimal("0.01")))
-        return data
-
-
 class ShopSettingsSchema(Schema):
     occasion_reminder_days = fields.Integer(
         validate=validate.Range(0, 60), metadata={"description": "Days before a customer's date. Default 3."}
@@ -90,9 +59,6 @@ class ShopSettingsSchema(Schema):
             "description": "Last local time for same-day delivery orders; null: none. Default null.",
         },
     )
-    delivery_slots = fields.List(
-        fields.Nested(DeliverySlotSchema), metadata={"description": "Weekly delivery windows. Default none."}
-    )
     order_status_messages = fields.Boolean(
         metadata={"description": "Tell customers when their order is out and delivered. Default false."}
     )
@@ -102,14 +68,6 @@ class ShopSettingsSchema(Schema):
         validate=validate.Length(max=32),
         metadata={"description": "The shop's phone for customers, shown on the tracking page. Default null."},
     )
-
-    @validates_schema
-    def _slots_do_not_overlap(self, data, **kwargs):
-        slots = data.get("delivery_slots") or []
-        ordered = sorted(enumerate(slots), key=lambda pair: (pair[1]["weekday"], pair[1]["start"]))
-        for (_, previous), (index, slot) in zip(ordered, ordered[1:], strict=False):
-            if slot["weekday"] == previous["weekday"] and slot["start"] < previous["end"]:
-                raise ValidationError({"delivery_slots": {index: {"start": ["Overlaps another window that day."]}}})
 
 
 class ShopSchema(Schema):
@@ -146,5 +104,6 @@ class ShopUpdateSchema(ChangeSchema):
     country = fields.String(validate=validate_country, metadata=COUNTRY_DOC)
     address = fields.String(validate=[validate.Length(max=500), no_nul])
     settings = fields.Nested(
-        ShopSettingsSchema, metadata={"description": "Only the keys sent change; delivery_slots is replaced whole."}
+        ShopSettingsSchema,
+        metadata={"description": "Only the keys sent change. Delivery windows are /delivery-windows now."},
     )

@@ -22,7 +22,6 @@ SETTINGS_DEFAULTS: dict[str, Any] = {
     "occasion_reminder_days": 3,
     "assembly_lead_minutes": 60,
     "same_day_cutoff": None,
-    "delivery_slots": [],
     "order_status_messages": False,
     "notification_email": None,
     "public_phone": None,

@@ -1,12 +1,18 @@
-"""Delivery windows: the weekly windows of the shop settings, on a given date, and their capacity.
+"""Delivery windows: the weekly windows, a date's override, the day they make together, and its capacity.
 
-Capacity is always read from the CURRENT settings; the `slot_bookings` row only counts what
-orders took. Taking is one conditional UPDATE (`taken < capacity`), so under any concurrency a
-window never takes more orders than it holds. Nothing here commits: the order's transaction does.
+A date's windows are the shop's enabled weekly windows of that weekday, changed by the date's override
+(mode "replace": the override's windows instead; "adjust": capacities changed and windows added;
+"closed": none), each fee plus the override's surcharge. Capacity is always read from the CURRENT windows;
+the `slot_bookings` row only counts what orders took. Taking is one conditional UPDATE
+(`taken < capacity`), so under any concurrency a window never takes more orders than it holds. Lowering a
+capacity below what orders took drops no order: the window shows `over_booked` and the shop's managers are
+told. Nothing here commits unless it is a write of the windows themselves.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -16,18 +22,25 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.audit import services as audit
 from app.common.types import utcnow
-from app.errors import ConflictError, NotFoundError
+from app.errors import ConflictError, NotFoundError, PreconditionFailed, PreconditionRequired, RuleViolation
+from app.events import outbox
 from app.extensions import db
+from app.messaging import slot_alerts
 from app.shops.models import Shop
 from app.shops.services import effective_settings
-from app.slots.models import SlotBooking
+from app.slots.models import DeliveryWindow, DeliveryWindowOverride, SlotBooking
 
 CLOSED_MESSAGES = {
     "full": "The delivery window is full; choose another one.",
     "closed": "The delivery window no longer takes orders; choose another one.",
     "unknown": "The shop has no such delivery window on that date; choose one of its windows.",
+    "day_closed": "The shop does not deliver on that date; choose another day.",
 }
+CENTS = Decimal("0.01")
+WINDOW_FIELDS = ["weekday", "start", "end", "capacity", "delivery_fee", "enabled"]
+OVERRIDE_FIELDS = ["date", "mode", "windows", "capacity_changes", "surcharge", "note"]
 
 
 @dataclass(frozen=True)
@@ -54,8 +67,19 @@ class WindowAvailability:
     capacity: int
     taken: int
     left: int
+    over_booked: bool
     delivery_fee: Decimal
     open: bool
+
+
+@dataclass(frozen=True)
+class DaySlot:
+    """A window of a date after the override: what take() checks and the day's list shows."""
+
+    start: str
+    end: str
+    capacity: int
+    delivery_fee: Decimal
 
 
 def _shop(shop_id: int) -> Shop:
@@ -71,20 +95,73 @@ def _at(day: date, hh_mm: str, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hours, minutes), tzinfo=zone)
 
 
-def _info(slot: dict[str, Any], day: date, zone: ZoneInfo) -> SlotInfo:
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(CENTS)
+
+
+def _info(slot: DaySlot, day: date, zone: ZoneInfo) -> SlotInfo:
     return SlotInfo(
-        start=slot["start"],
-        end=slot["end"],
-        capacity=int(slot["capacity"]),
-        delivery_fee=Decimal(str(slot["delivery_fee"])).quantize(Decimal("0.01")),
-        starts_at_utc=_at(day, slot["start"], zone).astimezone(UTC),
-        ends_at_utc=_at(day, slot["end"], zone).astimezone(UTC),
+        start=slot.start,
+        end=slot.end,
+        capacity=slot.capacity,
+        delivery_fee=slot.delivery_fee,
+        starts_at_utc=_at(day, slot.start, zone).astimezone(UTC),
+        ends_at_utc=_at(day, slot.end, zone).astimezone(UTC),
     )
 
 
-def _day_slots(shop: Shop, day: date) -> list[dict[str, Any]]:
-    slots = effective_settings(shop)["delivery_slots"]
-    return sorted((s for s in slots if s["weekday"] == day.weekday()), key=lambda s: s["start"])
+# --- the day: weekly windows and the date's override, merged ------------------------------------------
+
+
+def merge(weekly: Iterable[DeliveryWindow], override: DeliveryWindowOverride | None) -> list[DaySlot]:
+    """The date's windows in start order, from the weekday's enabled weekly windows and the date's override."""
+    base = [
+        DaySlot(start=w.start, end=w.end, capacity=w.capacity, delivery_fee=_money(w.delivery_fee))
+        for w in weekly
+        if w.enabled
+    ]
+    if override is None:
+        return sorted(base, key=lambda s: s.start)
+    if override.mode == "closed":
+        return []
+    surcharge = _money(override.surcharge or 0)
+    added = [
+        DaySlot(start=w["start"], end=w["end"], capacity=int(w["capacity"]), delivery_fee=_money(w["delivery_fee"]))
+        for w in override.windows or []
+    ]
+    if override.mode == "replace":
+        slots = added
+    else:  # adjust: a capacity change naming a window that is no longer there changes nothing
+        changes = override.capacity_changes or {}
+        slots = [DaySlot(s.start, s.end, int(changes.get(s.start, s.capacity)), s.delivery_fee) for s in base] + [
+            a for a in added if a.start not in {s.start for s in base}
+        ]
+    return sorted(
+        (DaySlot(s.start, s.end, s.capacity, s.delivery_fee + surcharge) for s in slots), key=lambda s: s.start
+    )
+
+
+def _weekly(shop_id: int, weekday: int) -> list[DeliveryWindow]:
+    return list(
+        db.session.scalars(
+            select(DeliveryWindow)
+            .where(DeliveryWindow.shop_id == shop_id, DeliveryWindow.weekday == weekday, DeliveryWindow.enabled)
+            .order_by(DeliveryWindow.start)
+        )
+    )
+
+
+def _override_of(shop_id: int, day: date) -> DeliveryWindowOverride | None:
+    return db.session.scalars(
+        select(DeliveryWindowOverride).where(
+            DeliveryWindowOverride.shop_id == shop_id, DeliveryWindowOverride.date == day
+        )
+    ).first()
+
+
+def _day_slots(shop: Shop, day: date) -> tuple[list[DaySlot], DeliveryWindowOverride | None]:
+    override = _override_of(shop.id, day)
+    return merge(_weekly(shop.id, day.weekday()), override), override
 
 
 def _is_open(shop: Shop, info: SlotInfo, day: date, now: datetime) -> bool:
@@ -105,16 +182,19 @@ def _refuse(reason: str, day: date, window_start: str) -> ConflictError:
 
 
 def _lookup(shop: Shop, day: date, window_start: str) -> SlotInfo:
-    for slot in _day_slots(shop, day):
-        if slot["start"] == window_start:
+    slots, override = _day_slots(shop, day)
+    for slot in slots:
+        if slot.start == window_start:
             return _info(slot, day, ZoneInfo(shop.timezone))
+    if override is not None and override.mode == "closed":
+        raise _refuse("day_closed", day, window_start)
     raise _refuse("unknown", day, window_start)
 
 
 def window(*, shop_id: int, delivery_date: date, window_start: str) -> SlotInfo:
     """The window starting at `window_start` on that date, without taking anything (fees, due times).
 
-    Raises ConflictError (reason "unknown") when the shop's settings have no such window that weekday.
+    Raises ConflictError (reason "unknown", or "day_closed") when the date has no such window.
     """
     return _lookup(_shop(shop_id), delivery_date, window_start)
 
@@ -122,8 +202,8 @@ def window(*, shop_id: int, delivery_date: date, window_start: str) -> SlotInfo:
 def take(*, shop_id: int, delivery_date: date, window_start: str, now: datetime | None = None) -> SlotInfo:
     """Take one unit of the window's capacity, atomically; the caller's transaction commits it.
 
-    Raises ConflictError naming the window, with reason "unknown" (no such window that weekday),
-    "closed" (started already, or past today's same-day cut-off) or "full".
+    Raises ConflictError naming the window, with reason "unknown" (no such window that date), "day_closed"
+    (the date's override closes the day), "closed" (started already, or past today's same-day cut-off) or "full".
     """
     shop = _shop(shop_id)
     info = _lookup(shop, delivery_date, window_start)
@@ -163,8 +243,9 @@ def take_over_capacity(*, shop_id: int, delivery_date: date, window_start: str) 
         .values(taken=SlotBooking.taken + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    for slot in _day_slots(shop, delivery_date):
-        if slot["start"] == window_start:
+    slots, _override = _day_slots(shop, delivery_date)
+    for slot in slots:
+        if slot.start == window_start:
             return _info(slot, delivery_date, ZoneInfo(shop.timezone))
     return None
 
@@ -196,11 +277,12 @@ def _ensure_booking_row(shop_id: int, day: date, window_start: str) -> None:
 
 
 def day_windows(*, shop_id: int, delivery_date: date, now: datetime | None = None) -> list[WindowAvailability]:
-    """That date's windows in start order, with what orders took and what is left; two statements at most."""
+    """That date's windows in start order, with what orders took and what is left; four statements at most
+    (the shop, the weekday's windows, the date's override, the bookings), with or without an override."""
     shop = _shop(shop_id)
     now = now or utcnow()
     zone = ZoneInfo(shop.timezone)
-    slots = _day_slots(shop, delivery_date)
+    slots, _override = _day_slots(shop, delivery_date)
     if not slots:
         return []
     taken = dict(
@@ -225,8 +307,430 @@ def day_windows(*, shop_id: int, delivery_date: date, now: datetime | None = Non
                 taken=used,
                 # A manager may lower capacity below what orders took: those orders stay, nothing is left.
                 left=max(info.capacity - used, 0),
+                over_booked=used > info.capacity,
                 delivery_fee=info.delivery_fee,
                 open=_is_open(shop, info, delivery_date, now),
             )
         )
     return windows
+
+
+# --- over-booked windows: orders stay, the managers are told -------------------------------------------
+
+
+def over_booked(shop: Shop, *, today: date | None = None) -> list[slot_alerts.OverBooked]:
+    """Every window from today on with more orders than its current capacity (a removed window or a closed
+    day counts as capacity 0); three statements whatever the number of dates."""
+    today = today or datetime.now(ZoneInfo(shop.timezone)).date()
+    bookings = db.session.execute(
+        select(SlotBooking.delivery_date, SlotBooking.window_start, SlotBooking.taken)
+        .where(SlotBooking.shop_id == shop.id, SlotBooking.delivery_date >= today, SlotBooking.taken > 0)
+        .order_by(SlotBooking.delivery_date, SlotBooking.window_start)
+    ).all()
+    if not bookings:
+        return []
+    weekly: dict[int, list[DeliveryWindow]] = defaultdict(list)
+    for row in db.session.scalars(
+        select(DeliveryWindow).where(DeliveryWindow.shop_id == shop.id, DeliveryWindow.enabled)
+    ):
+        weekly[row.weekday].append(row)
+    dates = sorted({day for day, _start, _taken in bookings})
+    overrides = {
+        o.date: o
+        for o in db.session.scalars(
+            select(DeliveryWindowOverride).where(
+                DeliveryWindowOverride.shop_id == shop.id, DeliveryWindowOverride.date.in_(dates)
+            )
+        )
+    }
+    days = {day: {s.start: s for s in merge(weekly[day.weekday()], overrides.get(day))} for day in dates}
+    found = []
+    for day, start, taken in bookings:
+        slot = days[day].get(start)
+        capacity = slot.capacity if slot else 0
+        if taken > capacity:
+            found.append(slot_alerts.OverBooked(date=day, start=start, capacity=capacity, taken=taken))
+    return found
+
+
+def _tell_over_booked(shop: Shop) -> None:
+    """After a change of the windows, in its transaction: the managers hear of every over-booked window
+    (once per window, date and capacity; the messages go after the commit), and a `slots.over_booked` event
+    listing them goes to the event log with them."""
+    found = over_booked(shop)
+    if found and slot_alerts.windows_over_booked(shop, found):
+        outbox.record(
+            "slots.over_booked",
+            shop_id=shop.id,
+            subject_type="shop",
+            subject_id=shop.id,
+            data={
+                "windows": [
+                    {"date": w.date.isoformat(), "start": w.start, "capacity": w.capacity, "taken": w.taken}
+                    for w in found
+                ]
+            },
+        )
+
+
+# --- writing: If-Match, the shop's lock, audit ------------------------------------------------------
+
+
+def window_tag(row: DeliveryWindow) -> str:
+    return f'"delivery-window-{row.id}-v{row.version}"'
+
+
+def override_tag(row: DeliveryWindowOverride) -> str:
+    return f'"delivery-window-override-{row.id}-v{row.version}"'
+
+
+WINDOW_CHANGED = "The delivery window was changed since you read it; reload it and try again."
+OVERRIDE_CHANGED = "The date's override was changed since you read it; reload it and try again."
+
+
+def _check_if_match(if_match: str | None, tag: str, changed: str) -> None:
+    if if_match is None:
+        raise PreconditionRequired(
+            "Send If-Match with the ETag you read, so nobody's change is overwritten.",
+            errors={"headers": {"If-Match": ["Required."]}},
+        )
+    candidates = {c.strip().removeprefix("W/") for c in if_match.split(",")}
+    if "*" not in candidates and tag not in candidates:
+        raise PreconditionFailed(
+            changed,
+            errors={"headers": {"If-Match": ["Does not match the current version."]}},
+        )
+
+
+def _lock_shop(shop_id: int) -> Shop:
+    """Window writes of a shop queue here, so two admins' overlapping windows cannot both pass the check."""
+    shop = db.session.scalars(select(Shop).where(Shop.id == shop_id).with_for_update()).first()
+    if shop is None:
+        raise NotFoundError("Shop not found.")
+    return shop
+
+
+def _shop_today(shop: Shop) -> date:
+    return datetime.now(ZoneInfo(shop.timezone)).date()
+
+
+def _overlap(windows: Sequence[tuple[str, str]]) -> int | None:
+    """The index (in the given order) of a window that overlaps an earlier-starting one, or None."""
+    ordered = sorted(enumerate(windows), key=lambda pair: pair[1][0])
+    for (_, previous), (index, current) in zip(ordered, ordered[1:], strict=False):
+        if current[0] < previous[1]:
+            return index
+    return None
+
+
+# --- the weekly windows ----------------------------------------------------------------------------
+
+
+def list_windows(*, shop_id: int, weekday: int | None = None) -> list[DeliveryWindow]:
+    stmt = select(DeliveryWindow).where(DeliveryWindow.shop_id == shop_id)
+    if weekday is not None:
+        stmt = stmt.where(DeliveryWindow.weekday == weekday)
+    return list(db.session.scalars(stmt.order_by(DeliveryWindow.weekday, DeliveryWindow.start, DeliveryWindow.id)))
+
+
+def get_window(*, shop_id: int, window_id: int, lock: bool = False) -> DeliveryWindow:
+    stmt = select(DeliveryWindow).where(DeliveryWindow.id == window_id, DeliveryWindow.shop_id == shop_id)
+    row = db.session.scalars(stmt.with_for_update() if lock else stmt).first()
+    if row is None:
+        raise NotFoundError("Delivery window not found.")
+    return row
+
+
+def _check_weekly_overlap(row: DeliveryWindow) -> None:
+    if not row.enabled:
+        return
+    others = db.session.scalars(
+        select(DeliveryWindow).where(
+            DeliveryWindow.shop_id == row.shop_id,
+            DeliveryWindow.weekday == row.weekday,
+            DeliveryWindow.enabled,
+            DeliveryWindow.id != row.id if row.id is not None else DeliveryWindow.id.is_not(None),
+        )
+    )
+    for other in others:
+        if row.start < other.end and other.start < row.end:
+            raise RuleViolation(
+                "The window overlaps another window that day.",
+                errors={"start": ["Overlaps another window that day."], "overlaps": other.id},
+            )
+
+
+def add_windows(
+    *, shop_id: int, windows: Iterable[dict[str, Any]], actor_id: int | None = None
+) -> list[DeliveryWindow]:
+    """Weekly windows added as they are (the seed and set-ups; no overlap check, no commit)."""
+    rows = [
+        DeliveryWindow(
+            shop_id=shop_id,
+            weekday=int(w["weekday"]),
+            start=w["start"],
+            end=w["end"],
+            capacity=int(w["capacity"]),
+            delivery_fee=_money(w["delivery_fee"]),
+            enabled=bool(w.get("enabled", True)),
+            version=1,
+        )
+        for w in windows
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    for row in rows:
+        audit.record(
+            shop_id=shop_id,
+            actor_id=actor_id,
+            action="create",
+            entity_type="delivery_window",
+            entity_id=row.id,
+            changes=audit.snapshot(row, WINDOW_FIELDS),
+        )
+    return rows
+
+
+def create_window(*, shop_id: int, actor_id: int, data: dict[str, Any]) -> DeliveryWindow:
+    _lock_shop(shop_id)
+    row = DeliveryWindow(shop_id=shop_id, version=1, **{k: data[k] for k in WINDOW_FIELDS if k in data})
+    row.delivery_fee = _money(row.delivery_fee)
+    row.enabled = data.get("enabled", True)
+    _check_weekly_overlap(row)
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        shop_id=shop_id,
+        actor_id=actor_id,
+        action="create",
+        entity_type="delivery_window",
+        entity_id=row.id,
+        changes=audit.snapshot(row, WINDOW_FIELDS),
+    )
+    db.session.commit()
+    return row
+
+
+def update_window(
+    *, shop_id: int, window_id: int, actor_id: int, data: dict[str, Any], if_match: str | None
+) -> DeliveryWindow:
+    """Change a weekly window, only if nobody changed it since the version the caller read. Orders booked
+    stay whatever changes; a window left with more orders than capacity is over-booked and the managers told."""
+    if if_match is None:
+        _check_if_match(None, "", WINDOW_CHANGED)
+    shop = _lock_shop(shop_id)
+    row = get_window(shop_id=shop_id, window_id=window_id, lock=True)
+    _check_if_match(if_match, window_tag(row), WINDOW_CHANGED)
+    data = dict(data)
+    if "delivery_fee" in data:
+        data["delivery_fee"] = _money(data["delivery_fee"])
+    start, end = data.get("start", row.start), data.get("end", row.end)
+    if start >= end:
+        raise RuleViolation("The window ends after it starts.", errors={"end": ["The window ends after it starts."]})
+    changes = audit.apply_changes(row, data)
+    if changes:
+        _check_weekly_overlap(row)
+        row.version += 1
+        audit.record(
+            shop_id=shop_id,
+            actor_id=actor_id,
+            action="update",
+            entity_type="delivery_window",
+            entity_id=row.id,
+            changes=changes,
+        )
+        db.session.flush()
+        _tell_over_booked(shop)
+        db.session.commit()
+    return row
+
+
+def delete_window(*, shop_id: int, window_id: int, actor_id: int, if_match: str | None) -> None:
+    """Remove a weekly window; its booked orders stay (and the managers hear the window is gone)."""
+    if if_match is None:
+        _check_if_match(None, "", WINDOW_CHANGED)
+    shop = _lock_shop(shop_id)
+    row = get_window(shop_id=shop_id, window_id=window_id, lock=True)
+    _check_if_match(if_match, window_tag(row), WINDOW_CHANGED)
+    audit.record(
+        shop_id=shop_id,
+        actor_id=actor_id,
+        action="delete",
+        entity_type="delivery_window",
+        entity_id=row.id,
+        changes={field: [value, None] for field, (_none, value) in audit.snapshot(row, WINDOW_FIELDS).items()},
+    )
+    db.session.delete(row)
+    db.session.flush()
+    _tell_over_booked(shop)
+    db.session.commit()
+
+
+# --- a date's override ----------------------------------------------------------------------------
+
+
+def list_overrides(
+    *, shop_id: int, date_from: date | None = None, date_to: date | None = None
+) -> list[DeliveryWindowOverride]:
+    stmt = select(DeliveryWindowOverride).where(DeliveryWindowOverride.shop_id == shop_id)
+    if date_from is not None:
+        stmt = stmt.where(DeliveryWindowOverride.date >= date_from)
+    if date_to is not None:
+        stmt = stmt.where(DeliveryWindowOverride.date <= date_to)
+    return list(db.session.scalars(stmt.order_by(DeliveryWindowOverride.date)))
+
+
+def get_override(*, shop_id: int, override_id: int, lock: bool = False) -> DeliveryWindowOverride:
+    stmt = select(DeliveryWindowOverride).where(
+        DeliveryWindowOverride.id == override_id, DeliveryWindowOverride.shop_id == shop_id
+    )
+    row = db.session.scalars(stmt.with_for_update() if lock else stmt).first()
+    if row is None:
+        raise NotFoundError("Delivery window override not found.")
+    return row
+
+
+def _override_invalid(field: str, reason: str) -> RuleViolation:
+    return RuleViolation("The override does not fit its mode or the day's windows.", errors={field: [reason]})
+
+
+def _check_override(shop: Shop, row: DeliveryWindowOverride) -> None:
+    """The override makes sense for its mode and the weekday's windows (422 naming the field otherwise)."""
+    if row.date < _shop_today(shop):
+        raise _override_invalid("date", "The date has passed.")
+    windows = row.windows or []
+    changes = row.capacity_changes or {}
+    if row.mode == "closed":
+        if windows or changes or _money(row.surcharge or 0):
+            raise _override_invalid("mode", "A closed day has no windows, capacity changes or surcharge.")
+        return
+    if row.mode == "replace":
+        if not windows:
+            raise _override_invalid("windows", "Give the day's windows (or close the day).")
+        if changes:
+            raise _override_invalid("capacity_changes", "Only for adjust: replace gives each window's capacity.")
+        clash = _overlap([(w["start"], w["end"]) for w in windows])
+        if clash is not None:
+            raise RuleViolation(
+                "The override does not fit its mode or the day's windows.",
+                errors={"windows": {str(clash): {"start": ["Overlaps another window that day."]}}},
+            )
+        return
+    weekly = _weekly(shop.id, row.date.weekday())
+    starts = {w.start for w in weekly}
+    unknown = sorted(set(changes) - starts)
+    if unknown:
+        raise RuleViolation(
+            "The override does not fit its mode or the day's windows.",
+            errors={"capacity_changes": {start: ["No weekly window starts then that weekday."] for start in unknown}},
+        )
+    every = [(w["start"], w["end"]) for w in windows] + [(w.start, w.end) for w in weekly]
+    clash = _overlap(every)
+    if clash is not None and clash < len(windows):
+        raise RuleViolation(
+            "The override does not fit its mode or the day's windows.",
+            errors={"windows": {str(clash): {"start": ["Overlaps another window that day."]}}},
+        )
+    if clash is not None:  # an added window overlaps a weekly one that sorts after it
+        raise _override_invalid("windows", "Overlaps another window that day.")
+    if not (windows or changes or _money(row.surcharge or 0)):
+        raise _override_invalid("mode", "Adjust something: windows, capacity_changes or surcharge.")
+
+
+def _jsonable_windows(windows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "start": w["start"],
+            "end": w["end"],
+            "capacity": int(w["capacity"]),
+            "delivery_fee": f"{_money(w['delivery_fee'])}",
+        }
+        for w in sorted(windows, key=lambda w: w["start"])
+    ]
+
+
+def create_override(*, shop_id: int, actor_id: int, data: dict[str, Any]) -> DeliveryWindowOverride:
+    shop = _lock_shop(shop_id)
+    if _override_of(shop_id, data["date"]) is not None:
+        raise ConflictError(
+            "The date has an override already; change that one.",
+            errors={"date": data["date"].isoformat()},
+        )
+    row = DeliveryWindowOverride(
+        shop_id=shop_id,
+        date=data["date"],
+        mode=data["mode"],
+        windows=_jsonable_windows(data.get("windows") or []),
+        capacity_changes=dict(data.get("capacity_changes") or {}),
+        surcharge=_money(data.get("surcharge") or 0),
+        note=data.get("note") or "",
+        version=1,
+    )
+    _check_override(shop, row)
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        shop_id=shop_id,
+        actor_id=actor_id,
+        action="create",
+        entity_type="delivery_window_override",
+        entity_id=row.id,
+        changes=audit.snapshot(row, OVERRIDE_FIELDS),
+    )
+    _tell_over_booked(shop)
+    db.session.commit()
+    return row
+
+
+def update_override(
+    *, shop_id: int, override_id: int, actor_id: int, data: dict[str, Any], if_match: str | None
+) -> DeliveryWindowOverride:
+    if if_match is None:
+        _check_if_match(None, "", WINDOW_CHANGED)
+    shop = _lock_shop(shop_id)
+    row = get_override(shop_id=shop_id, override_id=override_id, lock=True)
+    _check_if_match(if_match, override_tag(row), OVERRIDE_CHANGED)
+    data = dict(data)
+    if "windows" in data:
+        data["windows"] = _jsonable_windows(data["windows"])
+    if "surcharge" in data:
+        data["surcharge"] = _money(data["surcharge"])
+    if "capacity_changes" in data:
+        data["capacity_changes"] = dict(data["capacity_changes"])
+    changes = audit.apply_changes(row, data)
+    if changes:
+        _check_override(shop, row)
+        row.version += 1
+        audit.record(
+            shop_id=shop_id,
+            actor_id=actor_id,
+            action="update",
+            entity_type="delivery_window_override",
+            entity_id=row.id,
+            changes=changes,
+        )
+        db.session.flush()
+        _tell_over_booked(shop)
+        db.session.commit()
+    return row
+
+
+def delete_override(*, shop_id: int, override_id: int, actor_id: int, if_match: str | None) -> None:
+    """The date goes back to the weekly windows."""
+    if if_match is None:
+        _check_if_match(None, "", WINDOW_CHANGED)
+    shop = _lock_shop(shop_id)
+    row = get_override(shop_id=shop_id, override_id=override_id, lock=True)
+    _check_if_match(if_match, override_tag(row), OVERRIDE_CHANGED)
+    audit.record(
+        shop_id=shop_id,
+        actor_id=actor_id,
+        action="delete",
+        entity_type="delivery_window_override",
+        entity_id=row.id,
+        changes={field: [value, None] for field, (_none, value) in audit.snapshot(row, OVERRIDE_FIELDS).items()},
+    )
+    db.session.delete(row)
+    db.session.flush()
+    _tell_over_booked(shop)
+    db.session.commit()

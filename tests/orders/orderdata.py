@@ -22,6 +22,7 @@ from app.promos.models import PromoCode
 from app.shops.models import Shop
 from app.slots.models import SlotBooking
 from app.warehouse.models import Item
+from tests.slots.slotdata import set_windows
 from tests.warehouse.stockdata import D, make_item, supply
 
 MORNING, EVENING = "10:00", "14:00"
@@ -58,7 +59,7 @@ class Front:
 
 def open_shop(shop, *, roses: int = 100, ferns: int = 20, capacity: int = 5, prefix: str = "") -> Front:
     """Give `shop` delivery windows, stock and three products."""
-    shop.settings = {**(shop.settings or {}), "delivery_slots": windows(capacity)}
+    set_windows(shop, *windows(capacity))
     rose, fern = make_item(shop, f"{prefix}Red rose"), make_item(shop, f"{prefix}Fern", kind="greenery")
     lines = [(item, qty, cost) for item, qty, cost in ((rose, roses, "40.00"), (fern, ferns, "12.00")) if qty]
     if lines:

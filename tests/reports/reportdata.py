@@ -31,6 +31,7 @@ from app.users.models import Role, User
 from app.warehouse import services as warehouse
 from app.warehouse.models import Batch, Item, Movement, WriteOff
 from tests.factories import MembershipFactory, UserFactory
+from tests.slots.slotdata import set_windows
 from tests.warehouse.stockdata import D, make_item, supply
 
 DAY = date(2024, 3, 10)  # a Sunday
@@ -87,7 +88,7 @@ def _product(shop: Shop, name: str, price: str, category: Category | None, recip
 
 def open_catalogue(shop: Shop) -> Catalogue:
     """Roses in two batches (6 at 40.00 expiring first, 100 at 50.00), ferns at 12.00, and the products."""
-    shop.settings = {**(shop.settings or {}), "delivery_slots": windows()}
+    set_windows(shop, *windows())
     today = datetime.now(ZoneInfo(shop.timezone)).date()
     rose, fern = make_item(shop, "Red rose"), make_item(shop, "Fern", kind="greenery")
     supply(shop, (rose, 6, "40.00"), (fern, 20, "12.00"), received_on=today - timedelta(days=1))

@@ -6,7 +6,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import delete
+
 from app.extensions import db
+from app.slots import services as slots
+from app.slots.models import DeliveryWindow
 from tests.factories import ShopFactory
 
 
@@ -15,17 +19,19 @@ def window(weekday: int, start: str, end: str, capacity: int = 3, fee: str = "30
 
 
 def shop_with_windows(*windows: dict[str, Any], timezone: str = "Europe/Moscow", cutoff: str | None = None, **fields):
-    """A shop whose settings hold these weekly windows (as PATCH /shops/{id} stores them)."""
-    settings: dict[str, Any] = {"delivery_slots": list(windows)}
-    if cutoff:
-        settings["same_day_cutoff"] = cutoff
+    """A shop with these weekly windows (rows of delivery_windows, as POST /delivery-windows makes them)."""
+    settings: dict[str, Any] = {"same_day_cutoff": cutoff} if cutoff else {}
     shop = ShopFactory(timezone=timezone, settings=settings, **fields)
     db.session.flush()
+    set_windows(shop, *windows)
     return shop
 
 
 def set_windows(shop, *windows: dict[str, Any]) -> None:
-    shop.settings = {**(shop.settings or {}), "delivery_slots": list(windows)}
+    """The shop's weekly windows are exactly these from now on."""
+    db.session.flush()
+    db.session.execute(delete(DeliveryWindow).where(DeliveryWindow.shop_id == shop.id))
+    slots.add_windows(shop_id=shop.id, windows=windows)
     db.session.flush()
 
 

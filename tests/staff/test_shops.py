@@ -154,25 +154,21 @@ def test_settings_show_defaults_and_a_patch_changes_only_the_keys_sent(admin, sh
         "occasion_reminder_days": 3,
         "assembly_lead_minutes": 60,
         "same_day_cutoff": None,
-        "delivery_slots": [],
         "order_status_messages": False,
         "notification_email": None,
         "public_phone": None,
     }
 
-    first = admin.patch(
-        f"/api/v1/shops/{shop.id}", json={"settings": {"delivery_slots": [SLOT], "same_day_cutoff": "14:30"}}
-    )
+    first = admin.patch(f"/api/v1/shops/{shop.id}", json={"settings": {"same_day_cutoff": "14:30"}})
     second = admin.patch(f"/api/v1/shops/{shop.id}", json={"settings": {"occasion_reminder_days": 7}})
 
     assert (first.status_code, second.status_code) == (200, 200)
     settings = second.json["settings"]
     assert settings["occasion_reminder_days"] == 7
     assert settings["same_day_cutoff"] == "14:30"
-    assert settings["delivery_slots"] == [{**SLOT, "delivery_fee": "300.00"}]
     entries = shop_audit(shop.id)
     assert entries[-1].changes == {"settings.occasion_reminder_days": [3, 7]}
-    assert entries[0].changes["settings.delivery_slots"] == [[], [{**SLOT, "delivery_fee": "300.00"}]]
+    assert entries[0].changes == {"settings.same_day_cutoff": [None, "14:30"]}
 
 
 @pytest.mark.parametrize(
@@ -184,14 +180,8 @@ def test_settings_show_defaults_and_a_patch_changes_only_the_keys_sent(admin, sh
         ({"same_day_cutoff": "25:00"}, ["same_day_cutoff"]),
         ({"notification_email": "nope"}, ["notification_email"]),
         ({"order_status_messages": "sometimes"}, ["order_status_messages"]),
-        ({"delivery_slots": [{**SLOT, "weekday": 7}]}, ["delivery_slots", "0", "weekday"]),
-        ({"delivery_slots": [{**SLOT, "start": "9:00"}]}, ["delivery_slots", "0", "start"]),
-        ({"delivery_slots": [{**SLOT, "start": "15:00"}]}, ["delivery_slots", "0", "end"]),
-        ({"delivery_slots": [{**SLOT, "capacity": 0}]}, ["delivery_slots", "0", "capacity"]),
-        ({"delivery_slots": [{**SLOT, "delivery_fee": "abc"}]}, ["delivery_slots", "0", "delivery_fee"]),
-        ({"delivery_slots": [{**SLOT, "delivery_fee": "-1"}]}, ["delivery_slots", "0", "delivery_fee"]),
-        ({"delivery_slots": [{**SLOT, "colour": "red"}]}, ["delivery_slots", "0", "colour"]),
-        ({"delivery_slots": [SLOT, {**SLOT, "start": "13:00", "end": "16:00"}]}, ["delivery_slots", "1", "start"]),
+        # Retired: delivery windows are /delivery-windows now (tests/slots).
+        ({"delivery_slots": [SLOT]}, ["delivery_slots"]),
     ],
 )
 def test_settings_are_validated_and_errors_name_the_key(admin, shop, settings, path):
@@ -203,15 +193,6 @@ def test_settings_are_validated_and_errors_name_the_key(admin, shop, settings, p
         assert key in errors, (key, errors)
         errors = errors[key]
     assert shop_audit(shop.id) == []
-
-
-def test_back_to_back_windows_and_other_days_are_fine(admin, shop):
-    slots = [SLOT, {**SLOT, "start": "14:00", "end": "18:00"}, {**SLOT, "weekday": 6}]
-
-    response = admin.patch(f"/api/v1/shops/{shop.id}", json={"settings": {"delivery_slots": slots}})
-
-    assert response.status_code == 200
-    assert len(response.json["settings"]["delivery_slots"]) == 3
 
 
 def test_a_single_shop_has_an_etag(admin, shop):

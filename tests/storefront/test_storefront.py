@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.catalogue import services as catalogue
 from app.catalogue.models import Category
@@ -14,6 +14,7 @@ from app.extensions import db
 from app.messaging.models import MessageLog
 from app.orders import services as orders
 from app.orders.models import Order, Payment
+from app.slots.models import DeliveryWindow
 from app.storefront.models import StorefrontOrder
 from tests.apikeys.keydata import KeyClient, make_key
 from tests.orders.orderdata import EVENING, MORNING, count_orders, delivery, place, shop_of, stock_of, taken, uses
@@ -231,12 +232,11 @@ def test_the_order_status_by_external_id(site, front, app, other_shop):
 
 def test_quote_lists_every_problem_at_once(site, front):
     shop_obj = shop_of(front)
-    shop_obj.settings = {
-        **shop_obj.settings,
-        "delivery_slots": [
-            {**w, "capacity": 1} if w["start"] == MORNING else w for w in shop_obj.settings["delivery_slots"]
-        ],
-    }
+    db.session.execute(
+        update(DeliveryWindow)
+        .where(DeliveryWindow.shop_id == shop_obj.id, DeliveryWindow.start == MORNING)
+        .values(capacity=1)
+    )
     db.session.commit()
     place(front, delivery(front))  # the morning window's one place
     make_code(shop_obj, code="OLD", kind="fixed", value="100", valid_until=datetime.now(UTC) - timedelta(days=1))
