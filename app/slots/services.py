@@ -12,7 +12,7 @@ told. Nothing here commits unless it is a write of the windows themselves.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -402,6 +402,33 @@ def _check_if_match(if_match: str | None, tag: str, changed: str) -> None:
         )
 
 
+def _locked_for_change(shop_id: int, if_match: str | None, load: Callable[[], Any], tag_of, changed: str):
+    """The shop locked and the row read under it, if the caller's If-Match still names it (428 without one, before
+    any lock; 412 when stale)."""
+    if if_match is None:
+        _check_if_match(None, "", changed)
+    shop = _lock_shop(shop_id)
+    row = load()
+    _check_if_match(if_match, tag_of(row), changed)
+    return shop, row
+
+
+def _remove(shop: Shop, row: Any, *, actor_id: int, entity_type: str, fields: Iterable[str]) -> None:
+    """Delete a window or override with its audit entry; booked orders stay and the managers hear of them."""
+    audit.record(
+        shop_id=shop.id,
+        actor_id=actor_id,
+        action="delete",
+        entity_type=entity_type,
+        entity_id=row.id,
+        changes={field: [value, None] for field, (_none, value) in audit.snapshot(row, fields).items()},
+    )
+    db.session.delete(row)
+    db.session.flush()
+    _tell_over_booked(shop)
+    db.session.commit()
+
+
 def _lock_shop(shop_id: int) -> Shop:
     """Window writes of a shop queue here, so two admins' overlapping windows cannot both pass the check."""
     shop = db.session.scalars(select(Shop).where(Shop.id == shop_id).with_for_update()).first()
@@ -516,11 +543,13 @@ def update_window(
 ) -> DeliveryWindow:
     """Change a weekly window, only if nobody changed it since the version the caller read. Orders booked
     stay whatever changes; a window left with more orders than capacity is over-booked and the managers told."""
-    if if_match is None:
-        _check_if_match(None, "", WINDOW_CHANGED)
-    shop = _lock_shop(shop_id)
-    row = get_window(shop_id=shop_id, window_id=window_id, lock=True)
-    _check_if_match(if_match, window_tag(row), WINDOW_CHANGED)
+    shop, row = _locked_for_change(
+        shop_id,
+        if_match,
+        lambda: get_window(shop_id=shop_id, window_id=window_id, lock=True),
+        window_tag,
+        WINDOW_CHANGED,
+    )
     data = dict(data)
     if "delivery_fee" in data:
         data["delivery_fee"] = _money(data["delivery_fee"])
@@ -547,23 +576,14 @@ def update_window(
 
 def delete_window(*, shop_id: int, window_id: int, actor_id: int, if_match: str | None) -> None:
     """Remove a weekly window; its booked orders stay (and the managers hear the window is gone)."""
-    if if_match is None:
-        _check_if_match(None, "", WINDOW_CHANGED)
-    shop = _lock_shop(shop_id)
-    row = get_window(shop_id=shop_id, window_id=window_id, lock=True)
-    _check_if_match(if_match, window_tag(row), WINDOW_CHANGED)
-    audit.record(
-        shop_id=shop_id,
-        actor_id=actor_id,
-        action="delete",
-        entity_type="delivery_window",
-        entity_id=row.id,
-        changes={field: [value, None] for field, (_none, value) in audit.snapshot(row, WINDOW_FIELDS).items()},
+    shop, row = _locked_for_change(
+        shop_id,
+        if_match,
+        lambda: get_window(shop_id=shop_id, window_id=window_id, lock=True),
+        window_tag,
+        WINDOW_CHANGED,
     )
-    db.session.delete(row)
-    db.session.flush()
-    _tell_over_booked(shop)
-    db.session.commit()
+    _remove(shop, row, actor_id=actor_id, entity_type="delivery_window", fields=WINDOW_FIELDS)
 
 
 # --- a date's override ----------------------------------------------------------------------------
@@ -685,11 +705,13 @@ def create_override(*, shop_id: int, actor_id: int, data: dict[str, Any]) -> Del
 def update_override(
     *, shop_id: int, override_id: int, actor_id: int, data: dict[str, Any], if_match: str | None
 ) -> DeliveryWindowOverride:
-    if if_match is None:
-        _check_if_match(None, "", WINDOW_CHANGED)
-    shop = _lock_shop(shop_id)
-    row = get_override(shop_id=shop_id, override_id=override_id, lock=True)
-    _check_if_match(if_match, override_tag(row), OVERRIDE_CHANGED)
+    shop, row = _locked_for_change(
+        shop_id,
+        if_match,
+        lambda: get_override(shop_id=shop_id, override_id=override_id, lock=True),
+        override_tag,
+        OVERRIDE_CHANGED,
+    )
     data = dict(data)
     if "windows" in data:
         data["windows"] = _jsonable_windows(data["windows"])
@@ -717,20 +739,11 @@ def update_override(
 
 def delete_override(*, shop_id: int, override_id: int, actor_id: int, if_match: str | None) -> None:
     """The date goes back to the weekly windows."""
-    if if_match is None:
-        _check_if_match(None, "", WINDOW_CHANGED)
-    shop = _lock_shop(shop_id)
-    row = get_override(shop_id=shop_id, override_id=override_id, lock=True)
-    _check_if_match(if_match, override_tag(row), OVERRIDE_CHANGED)
-    audit.record(
-        shop_id=shop_id,
-        actor_id=actor_id,
-        action="delete",
-        entity_type="delivery_window_override",
-        entity_id=row.id,
-        changes={field: [value, None] for field, (_none, value) in audit.snapshot(row, OVERRIDE_FIELDS).items()},
+    shop, row = _locked_for_change(
+        shop_id,
+        if_match,
+        lambda: get_override(shop_id=shop_id, override_id=override_id, lock=True),
+        override_tag,
+        OVERRIDE_CHANGED,
     )
-    db.session.delete(row)
-    db.session.flush()
-    _tell_over_booked(shop)
-    db.session.commit()
+    _remove(shop, row, actor_id=actor_id, entity_type="delivery_window_override", fields=OVERRIDE_FIELDS)
