@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -102,16 +102,15 @@ class Http:
             return error.code, error.headers, error.read()
 
 
-@pytest.fixture
-def dev_server(dev_env, first_seed, tmp_path) -> Iterator[Http]:
-    """`flask run` on a free port, on the migrated and seeded database; stopped at the end."""
+@contextmanager
+def running_dev_server(env: dict[str, str], log_path: Path) -> Iterator[tuple[int, Http]]:
+    """`flask run` on a free port with `env`, answering /health; stopped at the end."""
     port = _free_port()
-    log_path = tmp_path / "server.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "flask", "run", "--host", "127.0.0.1", "--port", str(port)],
             cwd=PROJECT_DIR,
-            env=dev_env,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -129,7 +128,7 @@ def dev_server(dev_env, first_seed, tmp_path) -> Iterator[Http]:
                 f"the dev server did not answer /health in 30 s:\n{log_path.read_text()}"
             )
             time.sleep(0.1)
-        yield http
+        yield port, http
     finally:
         server.terminate()
         try:
@@ -137,6 +136,13 @@ def dev_server(dev_env, first_seed, tmp_path) -> Iterator[Http]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture
+def dev_server(dev_env, first_seed, tmp_path) -> Iterator[Http]:
+    """`flask run` on a free port, on the migrated and seeded database; stopped at the end."""
+    with running_dev_server(dev_env, tmp_path / "server.log") as (_port, http):
+        yield http
 
 
 def test_migrate_builds_the_sqlite_database(dev_env, first_seed):

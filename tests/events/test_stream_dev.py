@@ -4,8 +4,6 @@ process: a commit in the same process wakes it at once (its fallback poll is set
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -13,44 +11,16 @@ import pytest
 
 from app.seed import DEMO_PASSWORD, DEMO_STAFF
 from tests.events.sse import StreamReader
-from tests.test_dev_mode import PROJECT_DIR, Http, _free_port, dev_env, first_seed  # noqa: F401  fixtures
+from tests.test_dev_mode import Http, dev_env, first_seed, running_dev_server  # noqa: F401  fixtures
 
 pytestmark = pytest.mark.committed  # no test database involved: it must not wrap this in a transaction
 
 
 @pytest.fixture
 def dev_stream_server(dev_env, first_seed, tmp_path) -> Iterator[tuple[int, Http]]:  # noqa: F811
-    port = _free_port()
-    log_path = tmp_path / "server.log"
     env = {**dev_env, "EVENTS_POLL_SECONDS": "60", "EVENTS_HEARTBEAT_SECONDS": "1"}
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "flask", "run", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    http = Http(f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, f"the dev server exited:\n{log_path.read_text()}"
-            try:
-                if http.request("GET", "/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
-        yield port, http
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with running_dev_server(env, tmp_path / "server.log") as server:
+        yield server
 
 
 def test_make_run_streams_a_status_change_as_it_commits(dev_stream_server):
