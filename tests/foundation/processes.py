@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -121,3 +122,83 @@ def _wait_until_serving(server: Gunicorn, timeout: float = 60) -> None:
             pass
         time.sleep(0.2)
     raise AssertionError(f"gunicorn did not answer /health in {timeout} s:\n{server.log()[-3000:]}")
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below `pid`, read from /proc (children first found, grandchildren after)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, pending = [], [pid]
+    while pending:
+        children = parents.get(pending.pop(), [])
+        found.extend(children)
+        pending.extend(children)
+    return found
+
+
+class AppProcesses:
+    """The app's background processes (`flask jobs worker`, `rq cron`) as production runs them, on the test's
+    database and Redis, with `env` on top; each in a session of its own, logged to `log_path`."""
+
+    def __init__(self, app, log_path: Path, **env: str):
+        self.env = {
+            **os.environ,
+            "APP_ENV": "testing",
+            "FLASK_APP": "wsgi.py",
+            "PYTHONPATH": str(REPO),
+            "TEST_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "TEST_REDIS_URL": app.config["REDIS_URL"],
+            **env,
+        }
+        self.log_path = log_path
+        self.processes: list[subprocess.Popen] = []
+
+    def _start(self, command: list[str]) -> subprocess.Popen:
+        with self.log_path.open("a") as log:
+            # A session of its own, so stopping it at the end reaches nothing else.
+            process = subprocess.Popen(
+                command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.processes.append(process)
+        return process
+
+    def worker(self) -> subprocess.Popen:
+        return self._start([sys.executable, "-m", "flask", "jobs", "worker"])
+
+    def cron(self) -> subprocess.Popen:
+        rq = str(Path(sys.executable).parent / "rq")
+        return self._start([rq, "cron", "app/jobs/cron.py", "--url", self.env["TEST_REDIS_URL"]])
+
+    @staticmethod
+    def kill(process: subprocess.Popen) -> None:
+        """SIGKILL the worker and every process it forked: its work horse (RQ puts it in a process group
+        of its own) and its scheduler."""
+        for pid in [process.pid, *descendants(process.pid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        process.wait()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""

@@ -5,11 +5,7 @@ starts at once; every pending message must end as its kind allows, on time, neve
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,93 +23,29 @@ from app.messaging.models import MessageLog
 from app.messaging.recovery import UNKNOWN_OUTCOME
 from app.messaging.services import queue_message
 from tests.factories import MembershipFactory, ShopFactory, UserFactory
+from tests.foundation.processes import AppProcesses
 from tests.messaging.factories import CustomerFactory
 from tests.messaging.stub_server import Answer, Received, StubServer, smsru_number_refused, smsru_sent, smsru_status
 
 pytestmark = pytest.mark.committed  # the workers read the rows over their own connections
 
-REPO = Path(__file__).resolve().parents[2]
 RETRY_AFTER = 5  # MESSAGE_RETRY_INTERVALS for these runs
 SEND_TIMEOUT = 11  # MESSAGE_SEND_TIMEOUT: above the provider's 10 s HTTP timeout
 HANG = Answer(200, smsru_sent, delay=25)  # longer than anyone waits: the horse is killed while it waits
 
 
-def descendants(pid: int) -> list[int]:
-    """The processes below `pid`, read from /proc (children first found, grandchildren after)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        parents.setdefault(ppid, []).append(int(entry.name))
-    found, pending = [], [pid]
-    while pending:
-        children = parents.get(pending.pop(), [])
-        found.extend(children)
-        pending.extend(children)
-    return found
-
-
-class Stack:
+class Stack(AppProcesses):
     """The app's background processes, as production runs them, on the test's database and Redis."""
 
     def __init__(self, app, stub: StubServer, tmp_path: Path):
-        self.env = {
-            **os.environ,
-            "APP_ENV": "testing",
-            "FLASK_APP": "wsgi.py",
-            "PYTHONPATH": str(REPO),
-            "TEST_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "TEST_REDIS_URL": app.config["REDIS_URL"],
-            "SMSRU_API_URL": stub.url,
-            "SMSRU_API_ID": "e2e-api-id",
-            "MESSAGE_RETRY_INTERVALS": f"{RETRY_AFTER},{RETRY_AFTER}",
-            "MESSAGE_SEND_TIMEOUT": str(SEND_TIMEOUT),
-        }
-        self.log_path = tmp_path / "stack.log"
-        self.processes: list[subprocess.Popen] = []
-
-    def _start(self, command: list[str]) -> subprocess.Popen:
-        with self.log_path.open("a") as log:
-            # A session of its own, so stopping it at the end reaches nothing else.
-            process = subprocess.Popen(
-                command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        self.processes.append(process)
-        return process
-
-    def worker(self) -> subprocess.Popen:
-        return self._start([sys.executable, "-m", "flask", "jobs", "worker"])
-
-    def cron(self) -> subprocess.Popen:
-        rq = str(Path(sys.executable).parent / "rq")
-        return self._start([rq, "cron", "app/jobs/cron.py", "--url", self.env["TEST_REDIS_URL"]])
-
-    @staticmethod
-    def kill(process: subprocess.Popen) -> None:
-        """SIGKILL the worker and every process it forked: its work horse (RQ puts it in a process group
-        of its own) and its scheduler."""
-        for pid in [process.pid, *descendants(process.pid)]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        process.wait()
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        super().__init__(
+            app,
+            tmp_path / "stack.log",
+            SMSRU_API_URL=stub.url,
+            SMSRU_API_ID="e2e-api-id",
+            MESSAGE_RETRY_INTERVALS=f"{RETRY_AFTER},{RETRY_AFTER}",
+            MESSAGE_SEND_TIMEOUT=str(SEND_TIMEOUT),
+        )
 
     def wait_listening(self, workers: int) -> None:
         """Until `workers` workers are up and blocked on their queues, as a long-running deployment's are."""
@@ -121,10 +53,6 @@ class Stack:
         while self.output.count("*** Listening on") < workers:
             assert time.monotonic() < deadline, self.output[-3000:]
             time.sleep(0.1)
-
-    @property
-    def output(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
 
 
 @pytest.fixture
