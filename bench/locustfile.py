@@ -1,10 +1,8 @@
 """The peak-day load: who does what, for locust. Run by bench/peak_bench.py; the scenario comes from BENCH_SCENARIO.
 
-Scenarios:
-  orders_list, order_detail, deliveries, tasks  one endpoint, closed loop (as fast as it answers)
-  baseline_orders                               the same order page from bench/baseline.py
-  steps                                         a few managers, florists and couriers walking orders through
-  mix                                           the March 8 mix at BENCH_RATE requests a second in all
+Scenarios (the single endpoints are measured with wrk, not here: bench/measure.py):
+  steps  a few managers, florists and couriers walking orders through
+  mix    the March 8 mix at BENCH_RATE requests a second in all
 
 Every request is named by its route; the answers' status codes are counted per name and written to
 BENCH_STATUS_FILE at the end. Expected business answers (a full window: 409, a task another florist took: 409)
@@ -23,7 +21,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from locust import FastHttpUser, constant, constant_throughput, events, task
+from locust import FastHttpUser, constant_throughput, events, task
 
 FIXTURE = json.loads(Path(os.environ["BENCH_FIXTURE"]).read_text()) if os.environ.get("BENCH_FIXTURE") else {}
 SCENARIO = os.environ.get("BENCH_SCENARIO", "mix")
@@ -109,58 +107,6 @@ class Staff(FastHttpUser):
                 return answer
             answer.failure(f"HTTP {answer.status_code}")
             return None
-
-
-# --- the single-endpoint runs ----------------------------------------------------------------
-
-
-class EndpointUser(Staff):
-    """One endpoint, as fast as it answers (closed loop)."""
-
-    abstract = True
-    wait_time = constant(0)
-
-
-class OrdersListUser(EndpointUser):
-    @task
-    def orders_page(self) -> None:
-        self.call("GET", f"/api/v1/orders?page_size=50&date_from={TODAY}", "GET /orders")
-
-
-class BaselineOrdersUser(EndpointUser):
-    def login(self) -> None:
-        self.token = ""
-
-    @task
-    def orders_page(self) -> None:
-        self.client.get(
-            f"/api/v1/orders?page_size=50&date_from={TODAY}",
-            headers={"X-Shop-Id": str(self.shop["id"])},
-            name="GET /orders (baseline)",
-        )
-
-
-class OrderDetailUser(EndpointUser):
-    @task
-    def one_order(self) -> None:
-        order_id = random.choice(self.shop["order_ids"])
-        self.call("GET", f"/api/v1/orders/{order_id}", "GET /orders/{id}")
-
-
-class DeliveriesUser(EndpointUser):
-    role = "courier"
-
-    @task
-    def deliveries(self) -> None:
-        self.call("GET", f"/api/v1/courier/deliveries?date={TODAY}", "GET /courier/deliveries")
-
-
-class TasksUser(EndpointUser):
-    role = "florist"
-
-    @task
-    def workshop_tasks(self) -> None:
-        self.call("GET", "/api/v1/production-tasks?status=pending&status=in_progress", "GET /production-tasks")
 
 
 # --- the March 8 mix -------------------------------------------------------------------------
@@ -382,11 +328,6 @@ class OtpLogin(Staff):
 
 
 SCENARIOS = {
-    "orders_list": [OrdersListUser],
-    "order_detail": [OrderDetailUser],
-    "deliveries": [DeliveriesUser],
-    "tasks": [TasksUser],
-    "baseline_orders": [BaselineOrdersUser],
     "steps": [Manager, Florist, Courier],
     "mix": [Manager, Florist, Courier, OtpLogin],
 }

@@ -2,13 +2,24 @@
 
     python bench/peak_bench.py                          # 1M orders (reused if there), 10-minute mix at 300 rps
     python bench/peak_bench.py --orders 50000 --duration 60 --endpoint-seconds 15   # a quick try
+    make bench-quick                                    # the same phases, a few seconds each (checks the harness)
     python bench/peak_bench.py --report-only            # write docs/performance.md again from the last results
 
 It starts, as `make serve` and `make worker` would: gunicorn -c gunicorn.conf.py wsgi:app (APP_ENV=production),
 the baseline (bench/baseline.py) under the same gunicorn settings, two `flask jobs worker` processes, and a stub
 SMS.RU (bench/sms_stub.py); Redis database BENCH_REDIS_DB (default 7, flushed at the start; never the tests' 15).
-Then locust runs headless, phase after phase; every gunicorn worker's RSS is sampled all along. Everything it
-started is stopped at the end, also on failure or Ctrl-C.
+Then, phase after phase:
+
+- the endpoints, each with wrk (`wrk -t2 -c8 -d20s`, bench/wrk/requests.lua with the people's tokens), the
+  baseline before and after them;
+- each write step alone (bench/write_steps.py: one client, one request at a time, 200 orders walked through);
+- the write steps under load (twelve locust users walking orders through), the March 8 mix at growing rates,
+  then the mix itself (locust).
+
+Every figure carries what the run cost (bench/measure.py): the generator's own CPU, the app's, the baseline's, the
+RQ workers', the scratch database's backends', what else the machine spent, and the load average before it.
+Every gunicorn worker's RSS is sampled all along. Everything it started is stopped at the end, also on failure
+or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 import psycopg2
@@ -32,12 +44,13 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import invariants, peak_data  # noqa: E402
+from bench import invariants, measure, peak_data  # noqa: E402
 
 RESULTS = ROOT / "bench" / ".results"
 APP_PORT, BASELINE_PORT, SMS_PORT = 8101, 8102, 8125
 BIN = Path(sys.executable).parent
-ENDPOINTS = ["orders_list", "order_detail", "deliveries", "tasks"]
+# The app's requests measured with wrk, in this order, between the two runs of the baseline.
+ENDPOINTS = ["orders_list", "order_detail", "tasks", "deliveries", "auth_me", "health"]
 
 
 def server_env(args) -> dict[str, str]:
@@ -202,9 +215,10 @@ def log_everyone_in(host: str) -> None:
 
 
 def locust(
-    args, env, name: str, scenario: str, *, host: str, users: int, seconds: int, rate: float = 0, per_user: float = 0
-) -> dict:
-    """One headless locust phase; its per-endpoint stats and status counts."""
+    args, env, usage, name: str, scenario: str, *, host: str, users: int, seconds: int, rate: float = 0,
+    per_user: float = 0,
+) -> dict:  # fmt: skip
+    """One headless locust phase; its per-endpoint stats and status counts, and the CPU around it."""
     prefix = RESULTS / name
     run_env = {
         **env,
@@ -222,8 +236,8 @@ def locust(
     ]  # fmt: skip
     print(f"[{datetime.now():%H:%M:%S}] {name}: {scenario}, {users} users, {seconds} s"
           + (f", {rate:.0f} rps" if rate else ""), flush=True)  # fmt: skip
-    with (RESULTS / f"{name}.log").open("w") as log:
-        subprocess.run(command, cwd=ROOT, env=run_env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    run = measure.measured(command, usage, env=run_env, log=RESULTS / f"{name}.log")
+    run.pop("stdout")
     stats = {}
     with open(f"{prefix}_stats.csv") as f:
         for row in csv.DictReader(f):
@@ -239,8 +253,63 @@ def locust(
     statuses = (
         json.loads(Path(f"{prefix}_statuses.json").read_text()) if Path(f"{prefix}_statuses.json").exists() else {}
     )
-    return {"name": name, "scenario": scenario, "users": users, "seconds": seconds, "rate": rate, "stats": stats,
-            "statuses": statuses}  # fmt: skip
+    return {"name": name, "scenario": scenario, "tool": f"locust, {users} FastHttpUsers", "users": users,
+            "seconds": seconds, "rate": rate, "stats": stats, "statuses": statuses, **run}  # fmt: skip
+
+
+def endpoint_requests(fixture_data: dict) -> dict[str, tuple[str, list[str]]]:
+    """What each wrk run asks, by phase name: the server and the lines of its request file (bench/wrk)."""
+    line, today = measure.request_line, fixture_data["today"]
+    shops = fixture_data["shops"]
+
+    def as_(person: dict) -> dict[str, str]:
+        return {"Authorization": f"Bearer {person['token']}"}
+
+    page = f"/api/v1/orders?page_size=50&date_from={today}"
+    return {
+        "baseline": ("baseline", [line(page, headers={"X-Shop-Id": str(shop["id"])}) for shop in shops]),
+        "orders_list": ("app", [line(page, headers=as_(m)) for shop in shops for m in shop["managers"]]),
+        # Many orders of every shop, each asked by a manager of its own shop (another shop's order is a 404).
+        "order_detail": (
+            "app",
+            [
+                line(f"/api/v1/orders/{order_id}", headers=as_(shop["managers"][n % len(shop["managers"])]))
+                for shop in shops
+                for n, order_id in enumerate(shop["order_ids"])
+            ],
+        ),  # fmt: skip
+        "tasks": (
+            "app",
+            [
+                line("/api/v1/production-tasks?status=pending&status=in_progress", headers=as_(f))
+                for shop in shops
+                for f in shop["florists"]
+            ],
+        ),  # fmt: skip
+        "deliveries": (
+            "app",
+            [
+                line(f"/api/v1/courier/deliveries?date={today}", headers=as_(c))
+                for shop in shops
+                for c in shop["couriers"]
+            ],
+        ),  # fmt: skip
+        "auth_me": ("app", [line("/api/v1/auth/me", headers=as_(m)) for shop in shops for m in shop["managers"]]),
+        "health": ("app", [line("/health")]),
+    }
+
+
+def probe(host: str, request: str) -> None:
+    """The first request of a wrk run once, so a run of 401s or 404s stops the bench instead of being measured."""
+    import urllib.error
+    import urllib.request
+
+    method, path, body, *headers = request.split("\t")
+    heads = dict(h.split(": ", 1) for h in headers)
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{host}{path}", method=method, headers=heads), timeout=30)
+    except urllib.error.HTTPError as error:
+        raise SystemExit(f"{method} {path} answered {error.code}: {error.read()[:300]!r}") from None
 
 
 def drain_queues(env: dict, seconds: float = 120) -> int:
@@ -263,7 +332,7 @@ def run(args) -> dict:
     fixture(args.database_url, RESULTS / "fixture.json")
     processes = Processes()
     sampler = None
-    results: dict = {"phases": []}
+    results: dict = {"phases": [], "baselines": [], "reads": []}
     try:
         processes.start("sms stub", [sys.executable, "bench/sms_stub.py", str(SMS_PORT)], env, RESULTS / "sms.log")
         gunicorn = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"]
@@ -276,39 +345,82 @@ def run(args) -> dict:
             {**env, "GUNICORN_BIND": f"127.0.0.1:{BASELINE_PORT}", "PROMETHEUS_MULTIPROC_DIR": ""},
             RESULTS / "baseline.log",
         )
-        for n in range(2):
+        workers = [
             processes.start(f"worker {n}", [str(BIN / "flask"), "jobs", "worker"], env, RESULTS / f"worker{n}.log")
+            for n in range(2)
+        ]
         wait_http(f"http://127.0.0.1:{SMS_PORT}/health")
         wait_http(f"http://127.0.0.1:{APP_PORT}/health")
         wait_http(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/orders?page_size=1")
         sampler = RssSampler({"app": app.pid, "baseline": base.pid})
         sampler.start()
-        app_host, base_host = f"http://127.0.0.1:{APP_PORT}", f"http://127.0.0.1:{BASELINE_PORT}"
-        users, seconds = args.concurrency, args.endpoint_seconds
+        usage = measure.Usage(
+            {"app": [app.pid], "baseline": [base.pid], "rq workers": [w.pid for w in workers]},
+            urlsplit(args.database_url).path.lstrip("/"),
+        )
+        hosts = {"app": f"http://127.0.0.1:{APP_PORT}", "baseline": f"http://127.0.0.1:{BASELINE_PORT}"}
+        app_host = hosts["app"]
         phases = results["phases"]
+
+        def save() -> None:
+            (RESULTS / "results.json").write_text(json.dumps(results, default=str))
 
         def phase(*a, **kw):
             sampler.phase = a[0]
-            phases.append(locust(args, env, *a, **kw))
-            (RESULTS / "results.json").write_text(json.dumps(results, default=str))
+            phases.append(locust(args, env, usage, *a, **kw))
+            save()
+
+        def wrk_phase(name: str, endpoint: str, seconds: int) -> dict:
+            sampler.phase = name
+            server, lines = endpoint_requests(json.loads((RESULTS / "fixture.json").read_text()))[endpoint]
+            probe(hosts[server], lines[0])
+            print(f"[{datetime.now():%H:%M:%S}] {name}: wrk, {len(lines)} different requests, {seconds} s", flush=True)
+            run = measure.wrk(hosts[server], lines, usage, seconds=seconds, threads=args.wrk_threads,
+                              connections=args.connections, workdir=RESULTS, name=name)  # fmt: skip
+            return {"name": name, "scenario": endpoint, "server": server, **run}
 
         sampler.phase = "logins"
         log_everyone_in(app_host)
-        if seconds:
-            # The baseline before and after the endpoints: the ratio uses their mean, so drift shows and evens out.
-            phase("baseline-1", "baseline_orders", host=base_host, users=users, seconds=seconds)
-            for endpoint in ENDPOINTS:
-                phase(f"endpoint-{endpoint}", endpoint, host=app_host, users=users, seconds=seconds)
-            phase("baseline-2", "baseline_orders", host=base_host, users=users, seconds=seconds)
+        if args.endpoint_seconds:
+            measure.need_wrk()
+            wrk_phase("warm-up-baseline", "baseline", 3)
+            wrk_phase("warm-up-app", "orders_list", 3)
+            # The baseline before and after the endpoints: the ratio uses their mean; a drift between them is told.
+            for endpoint in ["baseline", *ENDPOINTS, "baseline"]:
+                name = f"endpoint-{endpoint}" if endpoint != "baseline" else f"baseline-{1 + len(results['baselines'])}"
+                run = wrk_phase(name, endpoint, args.endpoint_seconds)
+                results["baselines" if endpoint == "baseline" else "reads"].append(run)
+                print(f"  {run['rps']:.0f} req/s, p95 {run['p95']:.1f} ms, wrk CPU {run['cpu']['generator']:.1f} s",
+                      flush=True)  # fmt: skip
+                save()
+            rates = [b["rps"] for b in results["baselines"]]
+            if max(rates) > 1.5 * min(rates):
+                print(f"  the baseline moved from {rates[0]:.0f} to {rates[-1]:.0f} req/s (over 1.5×): the machine "
+                      "changed during the endpoint runs; the report flags it, measure again", flush=True)  # fmt: skip
+        if args.write_rounds:
+            sampler.phase = "logins"
+            log_everyone_in(app_host)
+            sampler.phase = "writes-alone"
+            print(f"[{datetime.now():%H:%M:%S}] writes alone: {args.write_rounds} orders, one request at a time",
+                  flush=True)  # fmt: skip
+            command = [sys.executable, "bench/write_steps.py", "--host", app_host, "--fixture",
+                       str(RESULTS / "fixture.json"), "--rounds", str(args.write_rounds)]  # fmt: skip
+            run = measure.measured(command, usage, log=RESULTS / "writes-alone.log")
+            line = next((x for x in run.pop("stdout").splitlines() if x.startswith("WRITES_JSON ")), None)
+            if line is None:
+                raise SystemExit(f"bench/write_steps.py failed: see {RESULTS / 'writes-alone.log'}")
+            results["writes_alone"] = {**json.loads(line.removeprefix("WRITES_JSON ")), **run}
+            save()
         if args.steps_seconds:
             # Twelve people (3 managers, 4 florists, 5 couriers) at 2 requests a second each: latency, not load.
             phase("steps", "steps", host=app_host, users=12, seconds=args.steps_seconds, per_user=2)
         for share in args.load_steps:
             phase(f"load-{share}", "mix", host=app_host, users=192, seconds=args.load_step_seconds,
                   rate=args.rate * share / 100)  # fmt: skip
-        sampler.phase = "logins"
-        log_everyone_in(app_host)
-        phase("mix", "mix", host=app_host, users=192, seconds=args.duration, rate=args.rate)
+        if args.duration:
+            sampler.phase = "logins"
+            log_everyone_in(app_host)
+            phase("mix", "mix", host=app_host, users=192, seconds=args.duration, rate=args.rate)
         sampler.phase = "after"
         results["queue_left"] = drain_queues(env)
         results["invariants"] = invariants.check(args.database_url)
@@ -346,16 +458,19 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="generate the data again even if it is there")
     parser.add_argument("--redis-db", type=int, default=7)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (WEB_CONCURRENCY)")
-    parser.add_argument("--concurrency", type=int, default=8, help="locust users of the single-endpoint runs")
-    parser.add_argument("--endpoint-seconds", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=8, help="wrk's connections (-c) in the endpoint runs")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk's threads (-t) in the endpoint runs")
+    parser.add_argument("--endpoint-seconds", type=int, default=20, help="seconds of each wrk run; 0 skips them")
+    parser.add_argument("--write-rounds", type=int, default=200, help="orders walked through one request at a time")
     parser.add_argument("--steps-seconds", type=int, default=60)
     parser.add_argument(
-        "--load-steps", type=int, nargs="*", default=[10, 20, 35, 50], help="%% of --rate, before the mix"
+        "--load-steps", type=int, nargs="*", default=[10, 20, 35, 50, 65, 80], help="%% of --rate, before the mix"
     )
     parser.add_argument("--load-step-seconds", type=int, default=40)
     parser.add_argument("--rate", type=float, default=300)
-    parser.add_argument("--duration", type=int, default=600, help="seconds of the March 8 mix")
+    parser.add_argument("--duration", type=int, default=600, help="seconds of the March 8 mix; 0 skips it")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--report-to", type=Path, default=None, help="the report's file (docs/performance.md)")
     args = parser.parse_args()
     if args.workers < 1 or args.redis_db == 15:
         raise SystemExit("Redis database 15 belongs to the tests; pick another --redis-db")
@@ -365,7 +480,7 @@ def main() -> None:
         subprocess.run([sys.executable, "bench/profile_endpoints.py"], cwd=ROOT, env=server_env(args), check=False)
     from bench import peak_report
 
-    peak_report.write(json.loads((RESULTS / "results.json").read_text()))
+    peak_report.write(json.loads((RESULTS / "results.json").read_text()), args.report_to or peak_report.DOC)
 
 
 if __name__ == "__main__":

@@ -85,60 +85,7 @@ def main() -> None:
             "file": f"profile-{slug}.txt",
         }
         print(f"{name}: {summary[name]}", flush=True)
-    summary["writes"] = time_writes(client, shop)
-    print(f"writes, one at a time: {summary['writes']}", flush=True)
     (RESULTS / "profiles.json").write_text(json.dumps(summary, indent=1))
-
-
-def time_writes(client, shop: dict, rounds: int = 15) -> dict[str, float]:
-    """Each write step alone (no other load): an order from intake to the door, `rounds` times; median ms."""
-    from datetime import timedelta
-
-    manager, florist, courier = (
-        _login(client, shop[role][0]["phone"]) for role in ("managers", "florists", "couriers")
-    )
-    day = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
-    times: dict[str, list[float]] = {}
-
-    def timed(name: str, method: str, path: str, headers: dict, key: str, **kwargs):
-        began = time.perf_counter()
-        answer = client.open(path, method=method, headers={**headers, "Idempotency-Key": key}, **kwargs)
-        times.setdefault(name, []).append((time.perf_counter() - began) * 1000)
-        if answer.status_code not in (200, 201):
-            raise RuntimeError(f"{name}: {answer.status_code} {answer.get_data(as_text=True)[:300]}")
-        return answer.get_json()
-
-    for n in range(rounds):
-        key = f"profile-{time.time_ns()}-{n}"
-        body = {"customer_id": shop["customer_range"][0] + n, "fulfillment": "delivery", "address": "Moscow, Arbat 2",
-                "delivery_date": day, "window_start": "18:00", "items": [{"product_id": shop["product_ids"][n % 25],
-                "quantity": 1}], "comment": f"bench-key:{key}"}  # fmt: skip
-        order = timed("POST /orders", "POST", "/api/v1/orders", manager, key, json=body)
-        oid = order["id"]
-        timed("confirm", "POST", f"/api/v1/orders/{oid}/status", manager, f"{key}-c", json={"status": "confirmed"})
-        courier_id = shop["couriers"][0]["id"]
-        timed(
-            "assign courier",
-            "POST",
-            f"/api/v1/orders/{oid}/courier",
-            manager,
-            f"{key}-a",
-            json={"courier_id": courier_id},
-        )
-        tasks = client.get(f"/api/v1/production-tasks?order_id={oid}", headers=florist).get_json()
-        for step in ("claim", "start", "complete"):
-            timed(f"task {step}", "POST", f"/api/v1/production-tasks/{tasks[0]['id']}/{step}", florist, f"{key}-{step}")
-        timed("pickup", "POST", f"/api/v1/courier/deliveries/{oid}/pickup", courier, f"{key}-p")
-        due = order["amount_due"]
-        timed(
-            "deliver",
-            "POST",
-            f"/api/v1/courier/deliveries/{oid}/deliver",
-            courier,
-            f"{key}-d",
-            json={"amount_collected": due},
-        )
-    return {name: round(sorted(values)[len(values) // 2], 1) for name, values in times.items()}
 
 
 if __name__ == "__main__":
