@@ -64,8 +64,9 @@ def _postgres_cpu(database: str) -> dict[int, float]:
 
 
 def _machine_busy() -> float:
+    """CPU seconds the machine spent working, all cores (guest time is inside user; steal is not ours)."""
     t = psutil.cpu_times()
-    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+    return t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
 
 
 class Usage:

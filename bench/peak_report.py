@@ -262,7 +262,7 @@ def write(results: dict, doc: Path = DOC) -> None:
         lines += [
             "",
             f"| run | wall s | {CPU_HEAD} |",
-            "|---|---:|---:|---:|---:|---:|---|",
+            "|---|---:|---:|---:|---:|---:|---:|---|",
             f"| writes alone | {alone['wall']:.0f} | {_cpu_cells(alone)} |",
             "",
             f"The client's own CPU, measured inside it: {alone['client_cpu']:.1f} s over {alone['wall']:.0f} s of "
@@ -416,12 +416,14 @@ def write(results: dict, doc: Path = DOC) -> None:
             "The report of 2026-12-02 said the March 8 mix's target was above what even the bare baseline serves: "
             "the baseline peaked there at 152–195 requests a second. That does not hold. Measured from outside with "
             "`wrk -t2 -c8` (and with a bare locust file of 8 FastHttpUsers, 617), the same baseline serves 440–690 "
-            f"requests a second on this machine; in this run, {rates}. The old figure was taken by locust users "
+            f"requests a second on this machine; in this run, {rates} (before and after the endpoints, with the CPU "
+            "of what ran beside it in the table above). The old figure was taken by locust users "
             "sharing the two cores with the servers, with neither the generator's CPU nor what else ran on the "
             "machine reported, on a database grown by earlier runs: about three times too low. The endpoint runs "
             "now use wrk, every figure carries the CPU of the generator, the servers and the rest of the machine, "
             "and the baseline runs before and after the endpoints, a difference of more than 1.5× between the two "
-            "flagged above. The ceiling of the mix is the app's own cost per request, not the machine's.",
+            "flagged above. What bounds the mix is the app's own cost per request (the writes alone above), not a "
+            "ceiling of the machine.",
         ]
 
     lines += ["", "## The targets", "", "| target | measured | verdict |", "|---|---|---|"]
