@@ -9,9 +9,9 @@ from datetime import date
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from app.common.named_days import NAMED_DAYS
 from app.common.schemas import DecimalString, Schema
 from app.courier.models import FailureReason
-from app.reports.named_days import NAMED_DAYS
 from app.reports.periods import GroupBy
 from app.reports.purchase_plan import DEFAULT_GROWTH
 from app.reports.purchase_plan import MAX_DAYS as MAX_PLAN_DAYS

@@ -24,9 +24,10 @@ import pytest
 from sqlalchemy import update
 
 from app.catalogue import services as catalogue
+from app.common.named_days import day_of, named_day
 from app.extensions import db
 from app.orders.models import Order
-from app.reports.named_days import compared_with, easter, named_day
+from app.reports.named_days import compared_with
 from app.warehouse import services as warehouse
 from app.warehouse.models import Item
 from tests.factories import ShopFactory
@@ -195,14 +196,14 @@ def test_a_named_day_reads_last_years_named_day_not_the_same_weekday(owner, vlad
     response = owner.get(URL, query_string={"from": "2027-03-08", "to": "2027-03-08", "growth": "1.25"})
 
     assert response.status_code == 200
-    assert response.json["days"] == [{"day": "2027-03-08", "compared_with": "2026-03-08", "named_day": "womens_day"}]
+    assert response.json["days"] == [{"day": "2027-03-08", "compared_with": "2026-03-08", "named_day": "march_8"}]
     assert by_name(response.json)["Peony"]["forecast"] == "10.000"
 
 
 @pytest.mark.parametrize(
     "day, source, name",
     [
-        (date(2027, 3, 8), date(2026, 3, 8), "womens_day"),
+        (date(2027, 3, 8), date(2026, 3, 8), "march_8"),
         (date(2028, 2, 14), date(2027, 2, 14), "valentines_day"),
         (date(2027, 11, 28), date(2026, 11, 29), "mothers_day_ru"),  # last Sundays of November
         (date(2027, 5, 9), date(2026, 5, 10), "mothers_day_us"),  # second Sundays of May
@@ -216,8 +217,12 @@ def test_compared_days(day, source, name):
     assert compared_with(day) == (source, name)
 
 
-def test_easter_against_the_calendar():
-    assert [easter(year) for year in (2026, 2027, 2028)] == [date(2026, 4, 5), date(2027, 3, 28), date(2028, 4, 16)]
+def test_mothering_sunday_is_three_weeks_before_easter():  # Easter 2026-04-05, 2027-03-28, 2028-04-16
+    assert [day_of("mothering_sunday_uk", year) for year in (2026, 2027, 2028)] == [
+        date(2026, 3, 15),
+        date(2027, 3, 7),
+        date(2028, 3, 26),
+    ]
 
 
 def test_csv_matches_the_json(owner, world):
