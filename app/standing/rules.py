@@ -65,6 +65,14 @@ def following(series: rrule, day: date) -> date | None:
     return found.date() if found else None
 
 
+def dates_between(series: rrule, first: date, last: date) -> list[date]:
+    """The dates from `first` to `last`, both included."""
+    return [
+        moment.date()
+        for moment in series.between(datetime.combine(first, time()), datetime.combine(last, time()), inc=True)
+    ]
+
+
 def dates(series: rrule, *, after: date, limit: int) -> list[date]:
     """Up to `limit` dates on or after `after`."""
     found = []

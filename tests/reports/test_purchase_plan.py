@@ -25,9 +25,12 @@ from sqlalchemy import update
 
 from app.catalogue import services as catalogue
 from app.common.named_days import day_of, named_day
+from app.common.types import utcnow
 from app.extensions import db
 from app.orders.models import Order
 from app.reports.named_days import compared_with
+from app.standing import services as standing
+from app.standing.schemas import StandingOrderCreateSchema
 from app.warehouse import services as warehouse
 from app.warehouse.models import Item
 from tests.factories import ShopFactory
@@ -301,3 +304,100 @@ def test_pack_size_and_supplier_on_items(admin):
     assert (plain.json["pack_size"], plain.json["supplier"]) == (1, None)
 
     assert admin.post("/api/v1/warehouse/items", json={"name": "Bad", "pack_size": 0}).status_code == 422
+
+
+# --- standing orders ------------------------------------------------------------------------------
+
+
+def _series(world: World, product: str, quantity: int, **fields):
+    """A weekly standing order on tomorrow's weekday from today, picked up at noon: its next date is tomorrow."""
+    body = {
+        "template": {
+            "customer": {"name": "Olga Petrova", "phone": "+79161112233"},
+            "fulfillment": "pickup",
+            "pickup_time": "12:00",
+            "items": [{"product_id": world.products[product].id, "quantity": quantity}],
+        },
+        "rule": {"frequency": "weekly", "weekdays": [world.tomorrow.weekday()]},
+        "starts_on": world.today.isoformat(),
+        **fields,
+    }
+    data = StandingOrderCreateSchema().load(body)
+    return standing.create_standing_order(shop_id=world.shop.id, actor_id=None, data=data)
+
+
+def test_a_standing_date_not_made_yet_adds_its_recipes_stems(owner, world):
+    _series(world, "lily", 2)
+
+    lily = by_name(plan(owner, world, growth="0"))["Lily"]
+
+    assert (lily["ordered"], lily["standing"], lily["needed"], lily["to_buy"]) == (
+        "12.000",
+        "2.000",
+        "14.000",
+        "14.000",
+    )
+
+
+def test_a_standing_date_made_into_an_order_counts_once_as_the_order(owner, world):
+    series = _series(world, "lily", 2)
+    assert standing.make_next(series.id, utcnow()) == "made"  # 7 days ahead by default: tomorrow is due
+
+    lily = by_name(plan(owner, world, growth="0"))["Lily"]
+
+    assert (lily["ordered"], lily["standing"], lily["needed"]) == ("14.000", "0.000", "14.000")
+
+
+@pytest.mark.parametrize("how", ["skipped", "paused"])
+def test_a_skipped_date_or_a_paused_series_adds_nothing(owner, world, how):
+    series = _series(world, "lily", 2)
+    if how == "skipped":
+        standing.skip_date(shop_id=world.shop.id, standing_order_id=series.id, actor_id=None, day=world.tomorrow)
+    else:
+        standing.set_paused(shop_id=world.shop.id, standing_order_id=series.id, actor_id=None, paused=True)
+
+    lily = by_name(plan(owner, world, growth="0"))["Lily"]
+
+    assert (lily["ordered"], lily["standing"], lily["needed"]) == ("12.000", "0.000", "12.000")
+
+
+def test_standing_dates_over_a_range_stop_at_the_series_count(owner, world):
+    _series(world, "lily", 2)  # tomorrow and a week later
+    _series(world, "lily", 5, count=1)  # tomorrow only
+    fortnight = {"from": world.tomorrow.isoformat(), "to": (world.tomorrow + timedelta(days=13)).isoformat()}
+
+    lily = by_name(plan(owner, world, growth="0", **fortnight))["Lily"]
+
+    assert lily["standing"] == "9.000"
+
+
+def test_the_forecast_counts_standing_dates_as_booked(owner, world):
+    _series(world, "peony", 3)
+
+    peony = by_name(plan(owner, world, growth="1.5"))["Peony"]
+
+    # Last year 4 × 1.5 = 6 expected; 1 ordered and 3 standing are booked: 2 more to come.
+    assert (peony["ordered"], peony["standing"], peony["forecast"], peony["needed"]) == (
+        "1.000",
+        "3.000",
+        "2.000",
+        "6.000",
+    )
+
+
+def test_a_fixed_number_of_statements_whatever_the_number_of_standing_orders(owner, world, count_queries):
+    def statements() -> int:
+        with count_queries() as seen:
+            plan(owner, world, growth="1.5")
+        return len(seen)
+
+    _series(world, "lily", 1)
+    few = statements()
+    for n in range(8):
+        _series(world, ("tulip", "bouquet", "peony", "lily")[n % 4], 1 + n)
+    standing.set_paused(
+        shop_id=world.shop.id, standing_order_id=_series(world, "lily", 1).id, actor_id=None, paused=True
+    )
+
+    assert by_name(plan(owner, world, growth="0"))["Lily"]["standing"] == "13.000"  # 1 + 4 + 8; the paused one not
+    assert statements() == few
