@@ -45,6 +45,10 @@ UPCOMING = 10
 PAST = 50
 # Series a scan handles in one transaction when all goes well (the shop's number counter is held meanwhile).
 BATCH = 50
+# The cron scan runs as this many jobs at once (app/jobs/schedule.py), each for the shops whose id leaves its
+# remainder: free workers make them side by side. A shop stays in one job: its order number counter is held by
+# one transaction at a time, so two jobs sharing a shop would queue on it.
+SCAN_JOBS = 4
 COMMENT_LIMIT = 2000
 # A note in the order's comment, in the shop's country's language (managers read it in the order).
 NOTE = {"ru": "Постоянный заказ №{series}: {problem}.", "en": "Standing order #{series}: {problem}."}
@@ -379,15 +383,21 @@ def set_paused(
 # --- the scan ----------------------------------------------------------------------------------
 
 
-def make_due_occurrences(now: datetime | None = None) -> int:
-    """The cron scan: make the order of every date whose day to make it (date − lead_days) has come in its
-    shop's time zone; how many dates were made (or failed, with the reason). Safe to run twice at once."""
+def make_due_occurrences(now: datetime | None = None, part: int = 0, parts: int = 1) -> int:
+    """The scan: make the order of every date whose day to make it (date − lead_days) has come in its
+    shop's time zone; how many dates were made (or failed, with the reason). Safe to run twice at once.
+    `part` of `parts`: only the shops whose id % parts == part (one of the SCAN_JOBS cron jobs)."""
     now = now or utcnow()
     horizon = now.date() + timedelta(days=1)  # no shop's local date is later than UTC's next day
     due = db.session.execute(
         select(StandingOrder.id, StandingOrder.due_on, Shop.timezone)
         .join(Shop, Shop.id == StandingOrder.shop_id)
-        .where(StandingOrder.paused.is_(False), StandingOrder.due_on.is_not(None), StandingOrder.due_on <= horizon)
+        .where(
+            StandingOrder.paused.is_(False),
+            StandingOrder.due_on.is_not(None),
+            StandingOrder.due_on <= horizon,
+            StandingOrder.shop_id % parts == part,
+        )
         .order_by(StandingOrder.id)
     ).all()
     db.session.commit()  # read only: ends the snapshot before the per-date transactions
