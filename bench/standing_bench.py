@@ -198,17 +198,26 @@ def scan_part(url: str, part: int, parts: int, barrier, results) -> None:
     app = make_app(url)
     statements = [0]
     with app.app_context():
-        db.session.execute(text("SELECT 1"))  # connected before the clock starts, as a running worker is
+        # Connected before the clock starts, as a running worker is; one connection all the scan long.
+        backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
         db.session.commit()
         event.listen(db.engine, "before_cursor_execute", lambda *args: statements.__setitem__(0, statements[0] + 1))
         barrier.wait()
-        began = time.perf_counter()
+        began, cpu, server_cpu = time.perf_counter(), time.process_time(), cpu_seconds(backend)
         made = make_due_occurrences(now=SCAN_AT, part=part, parts=parts)
-        results.put((part, made, statements[0], time.perf_counter() - began))
+        seconds = time.perf_counter() - began
+        cpu, server_cpu = time.process_time() - cpu, cpu_seconds(backend) - server_cpu
+        results.put((part, made, statements[0], seconds, cpu, server_cpu))
         db.session.remove()
 
 
-def run_scan(url: str, jobs: int) -> tuple[int, float, int]:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process on this machine has used: the scan's PostgreSQL backend."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_scan(url: str, jobs: int) -> tuple[int, float, int, float]:
     """The scan as `jobs` jobs at once (the cron's SCAN_JOBS), each in its own process; the wall time is from
     their common start to the last one's end."""
     import multiprocessing
@@ -230,20 +239,26 @@ def run_scan(url: str, jobs: int) -> tuple[int, float, int]:
         worker.join()
     made = sum(row[1] for row in finished)
     statements = sum(row[2] for row in finished)
-    for part, part_made, part_statements, part_seconds in sorted(finished):
-        print(f"  job {part}: {part_made} orders in {part_seconds:.2f} s ({part_statements} statements)")
+    cpu = sum(row[4] + row[5] for row in finished)
+    for part, part_made, part_statements, part_seconds, app_cpu, server_cpu in sorted(finished):
+        print(
+            f"  job {part}: {part_made} orders in {part_seconds:.2f} s ({part_statements} statements; "
+            f"CPU {app_cpu:.1f} s in the app, {server_cpu:.1f} s in its PostgreSQL backend)"
+        )
     engine = create_engine(url)
     with engine.connect() as connection:
         problems = connection.scalar(select(func.count()).where(StandingOccurrence.problem != ""))
     engine.dispose()
     print(
         f"  scan: {made} orders made in {seconds:.2f} s by {jobs} job(s) "
-        f"({statements} statements, {problems} with a problem)"
+        f"({statements} statements, {problems} with a problem; CPU {cpu:.1f} s in all)"
     )
-    return made, seconds, statements
+    return made, seconds, statements, cpu
 
 
-def write_report(path: Path, url: str, count: int, jobs: int, made: int, seconds: float, statements: int) -> None:
+def write_report(
+    path: Path, url: str, count: int, jobs: int, made: int, seconds: float, statements: int, cpu: float
+) -> None:
     per = seconds / made * 1000 if made else 0
     per_order = statements / made if made else 0
     path.write_text(
@@ -254,9 +269,13 @@ mix of rules the script's doc describes, all made 7 days ahead. The scan (`make_
 every 10 minutes as `SCAN_JOBS` jobs at once, each for its share of the shops: app/jobs/schedule.py) runs once at
 00:30 Moscow time, the morning after yesterday's scan, as {jobs} job(s) in as many processes started together:
 
-| series | dates made (orders) | scan jobs | wall time | per order | SQL statements | per order |
-|---|---|---|---|---|---|---|
-| {count:,} | {made:,} | {jobs} | {seconds:.2f} s | {per:.1f} ms | {statements:,} | {per_order:.1f} |
+| series | dates made (orders) | scan jobs | wall time | per order | SQL statements | per order | CPU (app + db) |
+|---|---|---|---|---|---|---|---|
+| {count:,} | {made:,} | {jobs} | {seconds:.2f} s | {per:.1f} ms | {statements:,} | {per_order:.1f} | {cpu:.1f} s |
+
+CPU is the user + system time the scan's processes and their PostgreSQL backends used (`/proc`), whatever else
+ran: on {os.cpu_count()} otherwise idle CPUs the scan cannot take less than CPU ÷ {os.cpu_count()}, nor much more
+when the jobs keep every CPU busy (WAL writes and commits' flushes aside).
 
 Goal: one day's dates in under 10 s. Per batch of 50 series one transaction: the series locked (`FOR UPDATE
 SKIP LOCKED`), the dates already recorded read, each date's order made through `orders.create_order` (the
@@ -288,8 +307,8 @@ def main() -> None:
     from app.standing.services import SCAN_JOBS
 
     jobs = args.jobs or SCAN_JOBS
-    made, seconds, statements = run_scan(args.database_url, jobs)
-    write_report(Path(args.output), args.database_url, args.series, jobs, made, seconds, statements)
+    made, seconds, statements, cpu = run_scan(args.database_url, jobs)
+    write_report(Path(args.output), args.database_url, args.series, jobs, made, seconds, statements, cpu)
     print(f"wrote {args.output}")
 
 

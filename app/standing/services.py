@@ -398,7 +398,7 @@ def make_due_occurrences(now: datetime | None = None, part: int = 0, parts: int 
             StandingOrder.due_on <= horizon,
             StandingOrder.shop_id % parts == part,
         )
-        .order_by(StandingOrder.id)
+        .order_by(StandingOrder.shop_id, StandingOrder.id)  # shop by shop: see _make_batch
     ).all()
     db.session.commit()  # read only: ends the snapshot before the per-date transactions
     ids = [series_id for series_id, due_on, zone in due if due_on <= now.astimezone(ZoneInfo(zone)).date()]
@@ -427,12 +427,16 @@ class _NeedsCare(Exception):
 
 def _make_batch(series_ids: list[int], now: datetime) -> int:
     """The usual case in one transaction for up to BATCH series: every due date made by plain intake. Any date
-    intake refuses (or that has passed) undoes the batch, which is then made date by date (`make_next`)."""
+    intake refuses (or that has passed) undoes the batch, which is then made date by date (`make_next`).
+
+    The series come shop by shop, so a batch spans as few shops as it can: the commit renders and logs events
+    once per shop (fewer statements per order than a batch spread over 50 shops), and the shops' number
+    counters are taken in shop order, so two scans at once queue on them rather than deadlock."""
     rows = db.session.scalars(
         select(StandingOrder)
         .options(lazyload("*"))
         .where(StandingOrder.id.in_(series_ids), StandingOrder.paused.is_(False), StandingOrder.due_on.is_not(None))
-        .order_by(StandingOrder.id)
+        .order_by(StandingOrder.shop_id, StandingOrder.id)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     ).all()
