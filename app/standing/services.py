@@ -454,11 +454,13 @@ def _make_batch(series_ids: list[int], now: datetime) -> int:
         ).all()
     )
     made: list[dict[str, Any]] = []
+    moved: list[tuple[StandingOrder, date | None, date | None]] = []
     for row in rows:
         shop = shops[row.shop_id]
         today = local_today(shop, now)
-        while row.due_on is not None and row.due_on <= today:
-            day = row.next_date
+        next_date, due_on = row.next_date, row.due_on
+        while due_on is not None and due_on <= today:
+            day = next_date
             if day < today:
                 raise _NeedsCare(row.id)
             if (row.id, day) not in recorded:
@@ -476,7 +478,12 @@ def _make_batch(series_ids: list[int], now: datetime) -> int:
                         "created_at": utcnow(),
                     }
                 )
-            _advance(row, day)
+            next_date, due_on = _after(row, day)
+        moved.append((row, next_date, due_on))
+    # The series move on only now: changed earlier, each would be flushed (one UPDATE) by the next order's
+    # first query; now they go in the commit's flush, all at once.
+    for row, next_date, due_on in moved:
+        row.next_date, row.due_on = next_date, due_on
     if made:  # the unique key still guards: a clash undoes the batch, which is then made date by date
         db.session.execute(insert(StandingOccurrence), made)
     db.session.commit()
@@ -500,9 +507,14 @@ def _claim_series(series_id: int, now: datetime) -> tuple[StandingOrder, Shop, d
     return row, shop, row.next_date
 
 
+def _after(row: StandingOrder, day: date) -> tuple[date | None, date | None]:
+    """The series' next date after `day` and the day to make it; (None, None): the series is over."""
+    next_date = rules.following(_series_of(row), day)
+    return next_date, next_date - timedelta(days=row.lead_days) if next_date else None
+
+
 def _advance(row: StandingOrder, day: date) -> None:
-    row.next_date = rules.following(_series_of(row), day)
-    row.due_on = row.next_date - timedelta(days=row.lead_days) if row.next_date else None
+    row.next_date, row.due_on = _after(row, day)
 
 
 def _problem(exc: DomainError) -> str:
