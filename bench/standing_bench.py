@@ -273,9 +273,9 @@ every 10 minutes as `SCAN_JOBS` jobs at once, each for its share of the shops: a
 |---|---|---|---|---|---|---|---|
 | {count:,} | {made:,} | {jobs} | {seconds:.2f} s | {per:.1f} ms | {statements:,} | {per_order:.1f} | {cpu:.1f} s |
 
-CPU is the user + system time the scan's processes and their PostgreSQL backends used (`/proc`), whatever else
-ran: on {os.cpu_count()} otherwise idle CPUs the scan cannot take less than CPU ÷ {os.cpu_count()}, nor much more
-when the jobs keep every CPU busy (WAL writes and commits' flushes aside).
+CPU is the user + system time the scan's processes and their PostgreSQL backends used (read from `/proc`), a
+figure other load changes far less than the wall time: on {os.cpu_count()} otherwise idle CPUs the scan cannot take
+less than CPU ÷ {os.cpu_count()} = {cpu / (os.cpu_count() or 1):.1f} s.
 
 Goal: one day's dates in under 10 s. Per batch of 50 series one transaction: the series locked (`FOR UPDATE
 SKIP LOCKED`), the dates already recorded read, each date's order made through `orders.create_order` (the
