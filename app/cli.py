@@ -85,8 +85,8 @@ def register_cli(app: Flask) -> None:
     def run_due():
         """Run every periodic scan once, now (dev mode's stand-in for `rq cron`)."""
         for periodic in PERIODIC:
-            run_now(periodic.func)  # here and now, whatever JOBS_INLINE says: that is what the command promises
-            click.echo(f"ran {periodic.func.__name__}")
+            run_now(periodic.func, **(periodic.kwargs or {}))  # here and now, whatever JOBS_INLINE says
+            click.echo(f"ran {periodic.name}")
 
     @jobs.command("worker")
     @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")

@@ -3,6 +3,7 @@
     python bench/standing_bench.py                # 50,000 series into bench_standing; docs/standing-benchmark.md
     python bench/standing_bench.py --series 5000  # smaller
     python bench/standing_bench.py --reuse        # time again on the data already generated (dates reset)
+    python bench/standing_bench.py --jobs 1       # the scan as one job (default: the cron's SCAN_JOBS)
 
 It creates (drops and re-creates) a scratch PostgreSQL database, builds the schema with the app's own migrations
 and fills it: 50 shops (half in Europe/Moscow, half in Asia/Yekaterinburg), each with 6 delivery windows every day
@@ -10,9 +11,10 @@ and fills it: 50 shops (half in Europe/Moscow, half in Asia/Yekaterinburg), each
 60% weekly on one weekday (a quarter of them every other week), 25% monthly on a day, 10% monthly on the Nth
 weekday (a fifth of them the last), 5% yearly (named days and dates); all 7 days ahead. The state is the morning
 after yesterday's scan: each series' next date is the first on or after the scan day + 7 (the dates before were
-made), so the scan makes exactly the dates 7 days ahead. Then `make_due_occurrences` runs once, as the cron job
-does on a worker (app context, its own session), at 00:30 Moscow time; the events of each order go to the log and
-the dispatch jobs to Redis db 8 (nobody listens there).
+made), so the scan makes exactly the dates 7 days ahead. Then the scan runs once at 00:30 Moscow time as the cron
+does: `SCAN_JOBS` jobs (`--jobs`) of `make_due_occurrences`, each in its own process with its app context and
+session, as on workers; the events of each order go to the log and the dispatch jobs to Redis db 8 (nobody
+listens there).
 """
 
 from __future__ import annotations
@@ -186,49 +188,104 @@ def make_app(url: str):
     return create_app(config)
 
 
-def run_scan(url: str) -> tuple[int, float, int]:
-    from sqlalchemy import event, func, select
+def scan_part(url: str, part: int, parts: int, barrier, results) -> None:
+    """One of the cron's scan jobs, as on a worker: its own process, app context and session."""
+    from sqlalchemy import event, text
 
     from app.extensions import db
-    from app.standing.models import StandingOccurrence
     from app.standing.services import make_due_occurrences
 
     app = make_app(url)
     statements = [0]
     with app.app_context():
+        # Connected before the clock starts, as a running worker is; one connection all the scan long.
+        backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        db.session.commit()
         event.listen(db.engine, "before_cursor_execute", lambda *args: statements.__setitem__(0, statements[0] + 1))
-        began = time.perf_counter()
-        made = make_due_occurrences(now=SCAN_AT)
+        barrier.wait()
+        began, cpu, server_cpu = time.perf_counter(), time.process_time(), cpu_seconds(backend)
+        made = make_due_occurrences(now=SCAN_AT, part=part, parts=parts)
         seconds = time.perf_counter() - began
-        problems = db.session.scalar(select(func.count()).where(StandingOccurrence.problem != ""))
+        cpu, server_cpu = time.process_time() - cpu, cpu_seconds(backend) - server_cpu
+        results.put((part, made, statements[0], seconds, cpu, server_cpu))
         db.session.remove()
-    print(f"  scan: {made} orders made in {seconds:.2f} s ({statements[0]} statements, {problems} with a problem)")
-    return made, seconds, statements[0]
 
 
-def write_report(path: Path, url: str, count: int, made: int, seconds: float, statements: int) -> None:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process on this machine has used: the scan's PostgreSQL backend."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_scan(url: str, jobs: int) -> tuple[int, float, int, float]:
+    """The scan as `jobs` jobs at once (the cron's SCAN_JOBS), each in its own process; the wall time is from
+    their common start to the last one's end."""
+    import multiprocessing
+
+    from sqlalchemy import create_engine, func, select
+
+    from app.standing.models import StandingOccurrence
+
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(jobs + 1), context.Queue()
+    workers = [context.Process(target=scan_part, args=(url, part, jobs, barrier, results)) for part in range(jobs)]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    began = time.perf_counter()
+    finished = [results.get() for _ in workers]
+    seconds = time.perf_counter() - began
+    for worker in workers:
+        worker.join()
+    made = sum(row[1] for row in finished)
+    statements = sum(row[2] for row in finished)
+    cpu = sum(row[4] + row[5] for row in finished)
+    for part, part_made, part_statements, part_seconds, app_cpu, server_cpu in sorted(finished):
+        print(
+            f"  job {part}: {part_made} orders in {part_seconds:.2f} s ({part_statements} statements; "
+            f"CPU {app_cpu:.1f} s in the app, {server_cpu:.1f} s in its PostgreSQL backend)"
+        )
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        problems = connection.scalar(select(func.count()).where(StandingOccurrence.problem != ""))
+    engine.dispose()
+    print(
+        f"  scan: {made} orders made in {seconds:.2f} s by {jobs} job(s) "
+        f"({statements} statements, {problems} with a problem; CPU {cpu:.1f} s in all)"
+    )
+    return made, seconds, statements, cpu
+
+
+def write_report(
+    path: Path, url: str, count: int, jobs: int, made: int, seconds: float, statements: int, cpu: float
+) -> None:
     per = seconds / made * 1000 if made else 0
+    per_order = statements / made if made else 0
     path.write_text(
         f"""# Standing orders: the daily scan (bench/standing_bench.py)
 
 `make bench-standing` — {count:,} standing orders in {SHOPS} shops (Europe/Moscow and Asia/Yekaterinburg), the
-mix of rules the script's doc describes, all made 7 days ahead. The scan (`make_due_occurrences`, the rq cron job
-of app/jobs/schedule.py, every 10 minutes) runs once at 00:30 Moscow time, the morning after yesterday's scan:
+mix of rules the script's doc describes, all made 7 days ahead. The scan (`make_due_occurrences`, run by rq cron
+every 10 minutes as `SCAN_JOBS` jobs at once, each for its share of the shops: app/jobs/schedule.py) runs once at
+00:30 Moscow time, the morning after yesterday's scan, as {jobs} job(s) in as many processes started together:
 
-| series | dates made (orders) | wall time | per order | SQL statements |
-|---|---|---|---|---|
-| {count:,} | {made:,} | {seconds:.2f} s | {per:.1f} ms | {statements:,} |
+| series | dates made (orders) | scan jobs | wall time | per order | SQL statements | per order | CPU (app + db) |
+|---|---|---|---|---|---|---|---|
+| {count:,} | {made:,} | {jobs} | {seconds:.2f} s | {per:.1f} ms | {statements:,} | {per_order:.1f} | {cpu:.1f} s |
 
-Goal: one day's dates in under 10 s. Each date is its own transaction: the series row locked (`FOR UPDATE SKIP
-LOCKED`), the date claimed in `standing_occurrences` (unique per series and date), the order made through
-`orders.create_order` (prices, the window's capacity, the number, history, audit, the `order.created` event
-written to the event log at commit and its dispatch job queued on Redis), and the series moved to its next date.
+CPU is the user + system time the scan's processes and their PostgreSQL backends used (read from `/proc`), a
+figure other load changes far less than the wall time: on {os.cpu_count()} otherwise idle CPUs the scan cannot take
+less than CPU ÷ {os.cpu_count()} = {cpu / (os.cpu_count() or 1):.1f} s.
+
+Goal: one day's dates in under 10 s. Per batch of 50 series one transaction: the series locked (`FOR UPDATE
+SKIP LOCKED`), the dates already recorded read, each date's order made through `orders.create_order` (the
+intake of `POST /orders`: prices, the window's capacity, the number, history, audit, the `order.created`
+event), the dates recorded in `standing_occurrences` (unique per series and date) in one statement, one commit.
 Finding what is due is one indexed query (`ix_standing_orders_due`, partial on active series).
 
 Machine: {machine()}; {server_version(url)}; app and database on the same machine; nothing else of the
 benchmark ran meanwhile (no workers: the dispatch jobs stay queued), while other developers' test runs may have
-shared the 2 CPUs. Because two scans at once split the series between them (SKIP LOCKED), a shop network that
-outgrows one scan can run it on more workers at once.
+shared the CPUs.
 """
     )
 
@@ -238,6 +295,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--series", type=int, default=50_000)
     parser.add_argument("--reuse", action="store_true", help="time again on the data generated by an earlier run")
+    parser.add_argument("--jobs", type=int, default=None, help="scan jobs at once (default: the cron's SCAN_JOBS)")
     parser.add_argument("--output", default=str(ROOT / "docs" / "standing-benchmark.md"))
     args = parser.parse_args()
     os.environ.setdefault("APP_ENV", "development")
@@ -246,8 +304,11 @@ def main() -> None:
     else:
         print(f"generating {args.series} standing orders into {args.database_url}", flush=True)
         generate(args.database_url, args.series)
-    made, seconds, statements = run_scan(args.database_url)
-    write_report(Path(args.output), args.database_url, args.series, made, seconds, statements)
+    from app.standing.services import SCAN_JOBS
+
+    jobs = args.jobs or SCAN_JOBS
+    made, seconds, statements, cpu = run_scan(args.database_url, jobs)
+    write_report(Path(args.output), args.database_url, args.series, jobs, made, seconds, statements, cpu)
     print(f"wrote {args.output}")
 
 

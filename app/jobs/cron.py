@@ -17,8 +17,9 @@ for periodic in PERIODIC:
     cron.register(
         periodic.func,
         queue_name=periodic.queue,
+        kwargs=periodic.kwargs,
         interval=periodic.interval,
         cron=periodic.cron,
         job_timeout=300,
-        name=periodic.func.__name__,
+        name=periodic.name,
     )

@@ -11,7 +11,7 @@ from app.jobs.maintenance import purge_expired_login_sessions, purge_idempotency
 from app.messaging.order_reminders import scan_courier_reminders, scan_florist_reminders, scan_overdue_orders
 from app.messaging.recovery import RECOVERY_INTERVAL, recover_messages
 from app.messaging.scans import scan_occasion_reminders, scan_stock_digests
-from app.standing.services import make_due_occurrences
+from app.standing.services import SCAN_JOBS, make_due_occurrences
 from app.webhooks.jobs import SWEEP_INTERVAL as WEBHOOK_SWEEP_INTERVAL
 from app.webhooks.jobs import sweep_deliveries
 
@@ -22,6 +22,12 @@ class Periodic:
     queue: str
     interval: int | None = None  # seconds
     cron: str | None = None  # crontab, UTC
+    kwargs: dict | None = None  # the job's arguments: one function scheduled as several jobs
+
+    @property
+    def name(self) -> str:
+        parts = "_".join(str(value) for value in (self.kwargs or {}).values())
+        return f"{self.func.__name__}_{parts}" if parts else self.func.__name__
 
 
 PERIODIC: list[Periodic] = [
@@ -44,6 +50,10 @@ PERIODIC: list[Periodic] = [
     Periodic(scan_florist_reminders, "default", interval=60),
     Periodic(scan_overdue_orders, "default", interval=60),
     # Every 10 minutes: standing orders' dates whose day to be made (date − lead_days) has begun in the shop's
-    # time zone become orders; two scans at once never make a date twice (app/standing/services.py).
-    Periodic(make_due_occurrences, "default", interval=600),
+    # time zone become orders, made by SCAN_JOBS jobs at once, each for its share of the shops; two scans at
+    # once never make a date twice (app/standing/services.py).
+    *(
+        Periodic(make_due_occurrences, "default", interval=600, kwargs={"part": part, "parts": SCAN_JOBS})
+        for part in range(SCAN_JOBS)
+    ),
 ]

@@ -6,9 +6,12 @@ Per warehouse item, over the range's days (docs/reports.md, "Purchase plan", say
   confirmed orders still miss (`short` on their reservations: stems written off under them). The
   rest of a confirmed order is already reserved, i.e. already taken out of the stock counted below,
   so counting it again would buy it twice.
+- standing: the stems of standing orders' dates in the range whose orders are not made yet (the series
+  running, the date neither made, skipped nor failed), by their products' recipes. A date already made
+  is an order and counts as one above.
 - forecast: last year's stems on the day each day is compared with (app/reports/named_days.py) ×
   `growth`, beyond what is booked for the day already (every order not cancelled, whatever its
-  status): a day with more orders than the forecast adds nothing.
+  status, and the standing dates still to be made): a day with more booked than the forecast adds nothing.
 - stock: on hand minus reserved. Reserved stems are taken from the batches expiring first (as
   consumption does, FEFO); then each day's need is taken from the free stems of batches still good
   that day (a batch expiring on a day is expired that day, as the warehouse counts it), earliest
@@ -16,8 +19,9 @@ Per warehouse item, over the range's days (docs/reports.md, "Purchase plan", say
 - to buy: what stock cannot cover, rounded up to whole packs of the item's `pack_size`; valued at the
   unit cost of the item's latest batch; the supplier is the item's own or else its latest supply's.
 
-Four statements whatever the data: the shop, the demand per item and day, the items with their
-latest batch, the free stock per item and expiry date.
+Seven statements whatever the data: the shop, the demand per item and day, the shop's running standing
+orders, their dates already recorded in the range, their products' recipes, the items with their latest batch,
+the free stock per item and expiry date.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from app.orders.models import Order, OrderItem, OrderStatus
 from app.reports.named_days import compared_with
 from app.reports.periods import as_date, local_today
 from app.reports.services import _dec, _shop
+from app.standing import rules
+from app.standing.models import StandingOccurrence, StandingOrder
 from app.warehouse.models import Batch, Item, Reservation, ReservationState, Supply
 
 QUANTUM = Decimal("0.001")
@@ -107,6 +113,61 @@ def _demand(shop_id: int, days: list[date], history: list[date]):
             func.sum(rows.c.booked).label("booked"),
         ).group_by(rows.c.day, rows.c.item_id)
     ).all()
+
+
+def _standing(shop_id: int, first: date, last: date) -> dict[tuple[date, int], Decimal]:
+    """Per (day, item): the stems of the standing orders' dates from `first` to `last` not made yet.
+
+    Three statements whatever the number of series: the shop's running series whose next date not yet made
+    is by `last`, the dates of those series in the range already recorded (made, skipped or failed: never made
+    again), and the recipes of their products. The dates come from each series' rule from its next date on
+    (the dates before it are made or passed over), computed here as the scan does.
+    """
+    running = and_(
+        StandingOrder.shop_id == shop_id,
+        StandingOrder.paused.is_(False),
+        StandingOrder.next_date.is_not(None),
+        StandingOrder.next_date <= last,
+    )
+    series = db.session.execute(
+        select(
+            StandingOrder.id,
+            StandingOrder.rule,
+            StandingOrder.starts_on,
+            StandingOrder.ends_on,
+            StandingOrder.count,
+            StandingOrder.next_date,
+            StandingOrder.template,
+        ).where(running)
+    ).all()
+    recorded = {
+        (series_id, as_date(day))
+        for series_id, day in db.session.execute(
+            select(StandingOccurrence.standing_order_id, StandingOccurrence.date)
+            .join(StandingOrder, StandingOrder.id == StandingOccurrence.standing_order_id)
+            .where(running, StandingOccurrence.date >= first, StandingOccurrence.date <= last)
+        )
+    }
+    products: dict[tuple[date, int], Decimal] = defaultdict(lambda: ZERO)
+    for row in series:
+        recurrence = rules.recurrence(row.rule, starts_on=row.starts_on, ends_on=row.ends_on, count=row.count)
+        for day in rules.dates_between(recurrence, max(as_date(row.next_date), first), last):
+            if (row.id, day) in recorded:
+                continue
+            for line in row.template["items"]:
+                products[(day, int(line["product_id"]))] += _qty(line["quantity"])
+    recipes = defaultdict(list)
+    for product_id, item_id, quantity in db.session.execute(
+        select(RecipeComponent.product_id, RecipeComponent.item_id, RecipeComponent.quantity).where(
+            RecipeComponent.shop_id == shop_id, RecipeComponent.product_id.in_(sorted({p for _, p in products}))
+        )
+    ):
+        recipes[product_id].append((item_id, _qty(quantity)))
+    stems: dict[tuple[date, int], Decimal] = defaultdict(lambda: ZERO)
+    for (day, product_id), quantity in products.items():
+        for item_id, per_product in recipes[product_id]:
+            stems[(day, item_id)] += quantity * per_product
+    return stems
 
 
 def _items(shop_id: int):
@@ -204,6 +265,7 @@ def purchase_plan(
         new[row.item_id][day] += _qty(row.new)
         short[row.item_id][day] += _qty(row.short)
         booked[row.item_id][day] += _qty(row.booked)
+    standing = _standing(shop_id, first, last)
     items = _items(shop_id)
     batches: dict[int, list[list]] = defaultdict(list)
     for row in _stock(shop_id):
@@ -215,16 +277,18 @@ def purchase_plan(
     lines = []
     total = ZERO
     for item in sorted(items, key=lambda row: (row.name, row.id)):
-        ordered = forecast = ZERO
+        ordered = from_standing = forecast = ZERO
         needs = []
         for day in days:
             from_orders = new[item.id][day] + short[item.id][day]
+            to_make = standing.get((day, item.id), ZERO)
             expected = (booked[item.id][compared[day][0]] * growth).quantize(QUANTUM, rounding=ROUND_UP)
-            beyond = max(expected - booked[item.id][day], ZERO)
+            beyond = max(expected - booked[item.id][day] - to_make, ZERO)
             ordered += from_orders
+            from_standing += to_make
             forecast += beyond
-            needs.append((day, from_orders + beyond))
-        needed = ordered + forecast
+            needs.append((day, from_orders + to_make + beyond))
+        needed = ordered + from_standing + forecast
         if needed <= 0:
             continue
         available, covered = _cover(batches[item.id], _qty(item.reserved), needs)
@@ -242,6 +306,7 @@ def purchase_plan(
                 "unit": item.unit,
                 "supplier": item.supplier,
                 "ordered": ordered,
+                "standing": from_standing,
                 "forecast": forecast,
                 "needed": needed,
                 "available": available,

@@ -145,9 +145,10 @@ class PurchasePlan(MethodView):
     @blp.doc(responses=CSV_DOC)
     def get(self, args):
         """What to buy for the shop-local days `from`..`to` (a week from today by default), per warehouse item: the
-        stems new orders take and confirmed ones miss, a forecast from last year's same (named) day × `growth`,
-        minus free stock still good on the day, rounded up to whole packs; with its supplier, last unit cost and
-        cost. docs/reports.md says how it counts. The CSV ends with a `total` row."""
+        stems new orders take and confirmed ones miss, standing orders' dates not made yet, a forecast from last
+        year's same (named) day × `growth`, minus free stock still good on the day, rounded up to whole packs;
+        with its supplier, last unit cost and cost. docs/reports.md says how it counts. The CSV ends with a
+        `total` row."""
         report = purchase_plan.purchase_plan(
             shop_id=current_shop().shop_id,
             date_from=args.get("date_from"),

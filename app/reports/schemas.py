@@ -9,9 +9,9 @@ from datetime import date
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from app.common.named_days import NAMED_DAYS
 from app.common.schemas import DecimalString, Schema
 from app.courier.models import FailureReason
-from app.reports.named_days import NAMED_DAYS
 from app.reports.periods import GroupBy
 from app.reports.purchase_plan import DEFAULT_GROWTH
 from app.reports.purchase_plan import MAX_DAYS as MAX_PLAN_DAYS
@@ -384,8 +384,13 @@ class PurchasePlanItemSchema(Schema):
             "description": "New orders' stems in the range, and what confirmed ones miss (their rest is reserved)."
         }
     )
-    forecast = Quantity(metadata={"description": "Last year's compared days × growth, beyond the orders booked."})
-    needed = Quantity(metadata={"description": "ordered + forecast."})
+    standing = Quantity(
+        metadata={"description": "Standing orders' dates in the range whose orders are not made yet (then: ordered)."}
+    )
+    forecast = Quantity(
+        metadata={"description": "Last year's compared days × growth, beyond the orders and standing dates booked."}
+    )
+    needed = Quantity(metadata={"description": "ordered + standing + forecast."})
     available = Quantity(metadata={"description": "On hand minus reserved, in batches still good on the first day."})
     from_stock = Quantity(metadata={"description": "What of `needed` free stock still good on each day covers."})
     shortfall = Quantity(metadata={"description": "needed - from_stock."})

@@ -3,8 +3,8 @@
 Decisions a calendar forces on us:
 - monthly on day D (29–31) in a month without that day: the month's last day (the 31st → April 30, Feb 28/29);
 - yearly on February 29 in a non-leap year: February 28 (so is any yearly day a month lacks);
-- named days: March 8, February 14, September 1, Teacher's Day (October 5), Mother's Day in Russia (last
-  Sunday of November), in the US (second Sunday of May), in the UK (Mothering Sunday: 21 days before Easter).
+- named days: the shared calendar of app/common/named_days.py (March 8, February 14, September 1, Teacher's Day,
+  Mother's Day in Russia, the US and the UK), the same one the purchase plan forecasts by.
 Dates carry no time: the shop's time zone decides only which date is "today" (app/standing/services.py).
 """
 
@@ -15,16 +15,9 @@ from typing import Any
 
 from dateutil.rrule import MONTHLY, WEEKLY, YEARLY, rrule, weekday
 
+from app.common.named_days import NAMED_DAYS
+
 FREQUENCIES = ("weekly", "monthly", "yearly")
-NAMED_DAYS: dict[str, dict[str, Any]] = {
-    "march_8": {"bymonth": 3, "bymonthday": 8},
-    "valentines_day": {"bymonth": 2, "bymonthday": 14},
-    "knowledge_day": {"bymonth": 9, "bymonthday": 1},
-    "teachers_day_ru": {"bymonth": 10, "bymonthday": 5},
-    "mothers_day_ru": {"bymonth": 11, "byweekday": weekday(6, -1)},
-    "mothers_day_us": {"bymonth": 5, "byweekday": weekday(6, 2)},
-    "mothering_sunday_uk": {"byeaster": -21},
-}
 FREQ = {"weekly": WEEKLY, "monthly": MONTHLY, "yearly": YEARLY}
 
 
@@ -70,6 +63,14 @@ def first_on_or_after(series: rrule, day: date) -> date | None:
 def following(series: rrule, day: date) -> date | None:
     found = series.after(datetime.combine(day, time()), inc=False)
     return found.date() if found else None
+
+
+def dates_between(series: rrule, first: date, last: date) -> list[date]:
+    """The dates from `first` to `last`, both included."""
+    return [
+        moment.date()
+        for moment in series.between(datetime.combine(first, time()), datetime.combine(last, time()), inc=True)
+    ]
 
 
 def dates(series: rrule, *, after: date, limit: int) -> list[date]:

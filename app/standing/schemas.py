@@ -6,10 +6,11 @@ import calendar
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from app.common.named_days import NAMED_DAYS
 from app.common.schemas import QueryId, Schema, StrictSchema
 from app.orders.schemas import DATES, OrderCreateSchema
 from app.standing.models import OCCURRENCE_STATUSES
-from app.standing.rules import FREQUENCIES, NAMED_DAYS
+from app.standing.rules import FREQUENCIES
 
 NAMED_DAY_DOC = (
     "march_8, valentines_day (Feb 14), knowledge_day (Sep 1), teachers_day_ru (Oct 5), mothers_day_ru (last "

@@ -24,9 +24,13 @@ import pytest
 from sqlalchemy import update
 
 from app.catalogue import services as catalogue
+from app.common.named_days import day_of, named_day
+from app.common.types import utcnow
 from app.extensions import db
 from app.orders.models import Order
-from app.reports.named_days import compared_with, easter, named_day
+from app.reports.named_days import compared_with
+from app.standing import services as standing
+from app.standing.schemas import StandingOrderCreateSchema
 from app.warehouse import services as warehouse
 from app.warehouse.models import Item
 from tests.factories import ShopFactory
@@ -195,14 +199,14 @@ def test_a_named_day_reads_last_years_named_day_not_the_same_weekday(owner, vlad
     response = owner.get(URL, query_string={"from": "2027-03-08", "to": "2027-03-08", "growth": "1.25"})
 
     assert response.status_code == 200
-    assert response.json["days"] == [{"day": "2027-03-08", "compared_with": "2026-03-08", "named_day": "womens_day"}]
+    assert response.json["days"] == [{"day": "2027-03-08", "compared_with": "2026-03-08", "named_day": "march_8"}]
     assert by_name(response.json)["Peony"]["forecast"] == "10.000"
 
 
 @pytest.mark.parametrize(
     "day, source, name",
     [
-        (date(2027, 3, 8), date(2026, 3, 8), "womens_day"),
+        (date(2027, 3, 8), date(2026, 3, 8), "march_8"),
         (date(2028, 2, 14), date(2027, 2, 14), "valentines_day"),
         (date(2027, 11, 28), date(2026, 11, 29), "mothers_day_ru"),  # last Sundays of November
         (date(2027, 5, 9), date(2026, 5, 10), "mothers_day_us"),  # second Sundays of May
@@ -216,8 +220,12 @@ def test_compared_days(day, source, name):
     assert compared_with(day) == (source, name)
 
 
-def test_easter_against_the_calendar():
-    assert [easter(year) for year in (2026, 2027, 2028)] == [date(2026, 4, 5), date(2027, 3, 28), date(2028, 4, 16)]
+def test_mothering_sunday_is_three_weeks_before_easter():  # Easter 2026-04-05, 2027-03-28, 2028-04-16
+    assert [day_of("mothering_sunday_uk", year) for year in (2026, 2027, 2028)] == [
+        date(2026, 3, 15),
+        date(2027, 3, 7),
+        date(2028, 3, 26),
+    ]
 
 
 def test_csv_matches_the_json(owner, world):
@@ -296,3 +304,100 @@ def test_pack_size_and_supplier_on_items(admin):
     assert (plain.json["pack_size"], plain.json["supplier"]) == (1, None)
 
     assert admin.post("/api/v1/warehouse/items", json={"name": "Bad", "pack_size": 0}).status_code == 422
+
+
+# --- standing orders ------------------------------------------------------------------------------
+
+
+def _series(world: World, product: str, quantity: int, **fields):
+    """A weekly standing order on tomorrow's weekday from today, picked up at noon: its next date is tomorrow."""
+    body = {
+        "template": {
+            "customer": {"name": "Olga Petrova", "phone": "+79161112233"},
+            "fulfillment": "pickup",
+            "pickup_time": "12:00",
+            "items": [{"product_id": world.products[product].id, "quantity": quantity}],
+        },
+        "rule": {"frequency": "weekly", "weekdays": [world.tomorrow.weekday()]},
+        "starts_on": world.today.isoformat(),
+        **fields,
+    }
+    data = StandingOrderCreateSchema().load(body)
+    return standing.create_standing_order(shop_id=world.shop.id, actor_id=None, data=data)
+
+
+def test_a_standing_date_not_made_yet_adds_its_recipes_stems(owner, world):
+    _series(world, "lily", 2)
+
+    lily = by_name(plan(owner, world, growth="0"))["Lily"]
+
+    assert (lily["ordered"], lily["standing"], lily["needed"], lily["to_buy"]) == (
+        "12.000",
+        "2.000",
+        "14.000",
+        "14.000",
+    )
+
+
+def test_a_standing_date_made_into_an_order_counts_once_as_the_order(owner, world):
+    series = _series(world, "lily", 2)
+    assert standing.make_next(series.id, utcnow()) == "made"  # 7 days ahead by default: tomorrow is due
+
+    lily = by_name(plan(owner, world, growth="0"))["Lily"]
+
+    assert (lily["ordered"], lily["standing"], lily["needed"]) == ("14.000", "0.000", "14.000")
+
+
+@pytest.mark.parametrize("how", ["skipped", "paused"])
+def test_a_skipped_date_or_a_paused_series_adds_nothing(owner, world, how):
+    series = _series(world, "lily", 2)
+    if how == "skipped":
+        standing.skip_date(shop_id=world.shop.id, standing_order_id=series.id, actor_id=None, day=world.tomorrow)
+    else:
+        standing.set_paused(shop_id=world.shop.id, standing_order_id=series.id, actor_id=None, paused=True)
+
+    lily = by_name(plan(owner, world, growth="0"))["Lily"]
+
+    assert (lily["ordered"], lily["standing"], lily["needed"]) == ("12.000", "0.000", "12.000")
+
+
+def test_standing_dates_over_a_range_stop_at_the_series_count(owner, world):
+    _series(world, "lily", 2)  # tomorrow and a week later
+    _series(world, "lily", 5, count=1)  # tomorrow only
+    fortnight = {"from": world.tomorrow.isoformat(), "to": (world.tomorrow + timedelta(days=13)).isoformat()}
+
+    lily = by_name(plan(owner, world, growth="0", **fortnight))["Lily"]
+
+    assert lily["standing"] == "9.000"
+
+
+def test_the_forecast_counts_standing_dates_as_booked(owner, world):
+    _series(world, "peony", 3)
+
+    peony = by_name(plan(owner, world, growth="1.5"))["Peony"]
+
+    # Last year 4 × 1.5 = 6 expected; 1 ordered and 3 standing are booked: 2 more to come.
+    assert (peony["ordered"], peony["standing"], peony["forecast"], peony["needed"]) == (
+        "1.000",
+        "3.000",
+        "2.000",
+        "6.000",
+    )
+
+
+def test_a_fixed_number_of_statements_whatever_the_number_of_standing_orders(owner, world, count_queries):
+    def statements() -> int:
+        with count_queries() as seen:
+            plan(owner, world, growth="1.5")
+        return len(seen)
+
+    _series(world, "lily", 1)
+    few = statements()
+    for n in range(8):
+        _series(world, ("tulip", "bouquet", "peony", "lily")[n % 4], 1 + n)
+    standing.set_paused(
+        shop_id=world.shop.id, standing_order_id=_series(world, "lily", 1).id, actor_id=None, paused=True
+    )
+
+    assert by_name(plan(owner, world, growth="0"))["Lily"]["standing"] == "13.000"  # 1 + 4 + 8; the paused one not
+    assert statements() == few

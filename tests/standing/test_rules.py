@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from app.common.named_days import day_of
 from app.shops.models import Shop
 from app.standing import rules
 from app.standing.services import local_today
@@ -89,6 +90,8 @@ NAMED = {
 def test_named_days_fall_on_the_real_dates_of_2026_to_2028(named_day):
     rule = {"frequency": "yearly", "named_day": named_day}
     assert dates(rule, date(2026, 1, 1), limit=3) == NAMED[named_day]
+    # The purchase plan reads the same calendar.
+    assert [day_of(named_day, year) for year in (2026, 2027, 2028)] == NAMED[named_day]
     if named_day.startswith("mother"):
         assert {day.weekday() for day in NAMED[named_day]} == {6}  # Sundays
 
