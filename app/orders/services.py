@@ -582,7 +582,10 @@ def update_order(
         old_day = order.delivery_date
         moved, delivery_fee = _reschedule(order, shop, schedule, now)
         changes.update(moved)
-        workshop.follow_change(order, old_day=old_day, actor_id=actor_id, override=bool(data.get("override_workshop")))
+        if "items" in changes or order.delivery_date != old_day:  # the florist minutes follow
+            workshop.follow_change(
+                order, old_day=old_day, actor_id=actor_id, override=bool(data.get("override_workshop"))
+            )
         total = subtotal - discount + delivery_fee
         _check_total(total)
         # Money changes together: the row's CHECK holds total = subtotal − discount + fee at every flush.

@@ -286,3 +286,23 @@ def test_delivery_slots_show_the_day_s_minutes_left_in_the_same_statements(shop,
         ("14:00", 60, 60 - 2 * BOUQUET_MINUTES),
     ]
     assert len(statements) == len(unlimited_statements)
+
+
+def test_moving_onto_a_spent_day_needs_the_manager_s_override(shop, boss):
+    front = limited_shop(shop, BOUQUET_MINUTES, capacity=20)
+    next_day = front.day + timedelta(days=1)
+    assert boss.post(ORDERS, json=bouquets(front, delivery_date=next_day.isoformat())).status_code == 201
+    made = boss.post(ORDERS, json=bouquets(front)).json
+    url = f"{ORDERS}/{made['id']}"
+    tag = boss.get(url).headers["ETag"]
+
+    refused = boss.patch(url, json={"delivery_date": next_day.isoformat()}, headers={"If-Match": tag})
+    forced = boss.patch(
+        url, json={"delivery_date": next_day.isoformat(), "override_workshop": True}, headers={"If-Match": tag}
+    )
+
+    assert refused.status_code == 409 and refused.json["errors"]["workshop"]["minutes_left"] == 0
+    assert forced.status_code == 200, forced.json
+    assert (held(front.shop_id, front.day), held(front.shop_id, next_day)) == (0, 2 * BOUQUET_MINUTES)
+    [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "workshop_override")).all()
+    assert entry.entity_id == str(made["id"]) and entry.changes["workshop"]["date"] == next_day.isoformat()
