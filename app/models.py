@@ -27,6 +27,7 @@ from app.warehouse.models import (
     WriteOff,
 )
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
+from app.workshop.models import WorkshopBooking
 
 __all__ = [
     "ApiKey",
@@ -67,5 +68,6 @@ __all__ = [
     "User",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WorkshopBooking",
     "WriteOff",
 ]

@@ -172,7 +172,8 @@ def main() -> None:
             f"- Machine: {machine()}\n"
             f"- Statements per request: {', '.join(map(str, counts))}, whatever the number of windows and whether "
             "the date has an override: the caller's authentication and shop, the weekday's windows, the date's "
-            "override and the bookings; a day without windows (closed) skips the bookings.\n\n" + text + "\n"
+            "override and the bookings (with the day's florist minutes, in the same statement); a day without "
+            "windows (closed) skips the bookings.\n\n" + text + "\n"
         )
         print(f"wrote {DOC.relative_to(ROOT)}")
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.models import TimestampMixin
@@ -43,6 +43,8 @@ class Product(TimestampMixin, db.Model):
     # A florist has to make it (a production task), as opposed to selling it off the shelf.
     needs_assembly: Mapped[bool] = mapped_column(Boolean, default=True)
     image_key: Mapped[str | None] = mapped_column(String(255))
+    # Florist minutes to make one; NULL: from its recipe (app/workshop/services.py, `default_minutes`).
+    florist_minutes: Mapped[int | None] = mapped_column(Integer)
     # DELETE archives: orders keep pointing at the product, the catalogue forgets it.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -53,6 +55,7 @@ class Product(TimestampMixin, db.Model):
 
     __table_args__ = (
         CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("florist_minutes >= 0", name="florist_minutes_not_negative"),
         Index("ix_products_shop_active", "shop_id", "is_active"),
     )
 

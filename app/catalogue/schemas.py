@@ -21,6 +21,23 @@ class CategoryCreateSchema(StrictSchema):
     position = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=10000))
 
 
+FLORIST_MINUTES_DOC = (
+    "Florist minutes to make one, counted against the delivery date's workshop minutes. Null: from the recipe, "
+    "5 minutes plus 1 per recipe unit (rounded up) if it needs assembly, else 0."
+)
+MAX_FLORIST_MINUTES = 10000
+
+
+def _florist_minutes(**kwargs):
+    return fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(0, MAX_FLORIST_MINUTES),
+        metadata={"description": FLORIST_MINUTES_DOC},
+        **kwargs,
+    )
+
+
 class ProductSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
@@ -29,6 +46,7 @@ class ProductSchema(Schema):
     price = Money(required=True, dump_only=True)
     is_active = fields.Boolean(required=True)
     needs_assembly = fields.Boolean(required=True)
+    florist_minutes = fields.Integer(allow_none=True, required=True, metadata={"description": FLORIST_MINUTES_DOC})
     image_url = fields.Function(
         lambda product: public_url(product.image_key),
         required=True,
@@ -48,6 +66,7 @@ class ProductCreateSchema(StrictSchema):
         load_default=True,
         metadata={"description": "A florist makes it (production task) rather than selling it as is."},
     )
+    florist_minutes = _florist_minutes(load_default=None)
 
 
 class ProductUpdateSchema(StrictSchema):
@@ -57,6 +76,7 @@ class ProductUpdateSchema(StrictSchema):
     price = Money()
     is_active = fields.Boolean()
     needs_assembly = fields.Boolean()
+    florist_minutes = _florist_minutes()
 
 
 class ProductQueryArgsSchema(Schema):

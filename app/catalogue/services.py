@@ -22,7 +22,7 @@ from app.warehouse import stock
 from app.warehouse.models import ZERO, Batch, Item, money
 from app.warehouse.services import version_tag
 
-PRODUCT_FIELDS = ["name", "description", "category_id", "price", "is_active", "needs_assembly"]
+PRODUCT_FIELDS = ["name", "description", "category_id", "price", "is_active", "needs_assembly", "florist_minutes"]
 
 
 # --- categories ------------------------------------------------------------------------------

@@ -230,6 +230,9 @@ RU: dict[str, str] = {
     "Only a shop's admin may open another shop.": "Открыть ещё один магазин может только администратор магазина.",
     "Only the shop's admins change its settings.": "Настройки магазина меняют только его администраторы.",
     "The delivery window is full; choose another one.": "Окно доставки заполнено; выберите другое.",
+    "The florists have {left} minutes left on {date}; this order needs {needed}.": (
+        "У флористов осталось {left} мин. на {date}; этому заказу нужно {needed} мин."
+    ),
     "The delivery window no longer takes orders; choose another one.": (
         "Окно доставки больше не принимает заказы; выберите другое."
     ),

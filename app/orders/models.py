@@ -145,6 +145,8 @@ class Order(TimestampMixin, db.Model):
     cost_of_goods: Mapped[Decimal | None] = mapped_column(Money)
     # Stems it held were written off and no other stock could stand in: it waits for a supply (app/warehouse).
     stock_short: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The florist minutes it holds on its delivery date (app/workshop); NULL: none yet (confirming takes them).
+    workshop_minutes: Mapped[int | None] = mapped_column(Integer)
     # Bumped on every change: the ETag, so If-Match sees a change made within the same microsecond too.
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The customer's tracking link /t/<token> (app/tracking): 192 random bits; NULL once the customer is anonymized.

@@ -39,7 +39,8 @@ IF_MATCH = {
 }
 SHORTAGE_DOC = "Not enough stock: `errors.shortages` lists item_id, name, needed, available."
 CONFLICT_DOC = (
-    "A full or closed delivery window (`errors.window`), stock shortages (`errors.shortages`), or a move the "
+    "A full or closed delivery window (`errors.window`), stock shortages (`errors.shortages`), the day's florist "
+    "minutes spent (`errors.workshop`: date, minutes_left, minutes_needed, minutes_per_day), or a move the "
     "lifecycle does not have (`errors.status`: from, to, allowed)."
 )
 
@@ -82,7 +83,11 @@ class Orders(MethodView):
     @idempotent
     @blp.arguments(OrderCreateSchema)
     @blp.response(201, OrderDetailSchema, headers=ETAG_HEADER)
-    @blp.alt_response(409, description="The delivery window is full or closed: `errors.window` names it.")
+    @blp.alt_response(
+        409,
+        description="The delivery window is full or closed (`errors.window` names it), or the day's florist "
+        "minutes are spent (`errors.workshop`: date, minutes_left, minutes_needed, minutes_per_day).",
+    )
     def post(self, data):
         """Take an order: prices from the catalogue, window capacity and promo use taken, totals computed."""
         order = services.create_order(shop_id=current_shop().shop_id, actor_id=_actor_id(), data=data)
@@ -135,6 +140,7 @@ class OrderStatusChanges(MethodView):
             actor_id=_actor_id(),
             status=data["status"],
             comment=data["comment"],
+            override_workshop=data["override_workshop"],
         )
         return _answered(order_id)
 

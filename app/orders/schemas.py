@@ -160,6 +160,16 @@ def _lines(**kwargs) -> fields.List:
     return fields.List(fields.Nested(OrderItemCreateSchema), validate=validate.Length(min=1, max=50), **kwargs)
 
 
+OVERRIDE_WORKSHOP_DOC = (
+    "Take the florist minutes even when the day has not enough left (managers and admins; audited). Without "
+    "it, a spent day answers 409 with `errors.workshop`."
+)
+
+
+def _override_workshop():
+    return fields.Boolean(load_default=False, metadata={"description": OVERRIDE_WORKSHOP_DOC})
+
+
 class OrderCreateSchema(StrictSchema):
     customer_id = ObjectId(metadata={"description": "An existing customer; or send `customer`."})
     customer = fields.Nested(CustomerInputSchema, metadata={"description": "Found by phone in this shop, or created."})
@@ -183,6 +193,7 @@ class OrderCreateSchema(StrictSchema):
     source = fields.String(
         load_default=OrderSource.PHONE.value, validate=validate.OneOf([s.value for s in OrderSource])
     )
+    override_workshop = _override_workshop()
 
     @validates_schema
     def _one_customer(self, data, **kwargs):
@@ -224,6 +235,9 @@ class OrderUpdateSchema(StrictSchema):
             "orders re-reserve stock, all or nothing."
         }
     )
+    override_workshop = fields.Boolean(
+        metadata={"description": "The florist minutes follow new lines or a new date; " + OVERRIDE_WORKSHOP_DOC}
+    )
 
     @validates_schema
     def _lines_once(self, data, **kwargs):
@@ -238,6 +252,10 @@ class StatusChangeCreateSchema(StrictSchema):
     )
     comment = fields.String(
         load_default="", validate=validate.Length(max=2000), metadata={"description": "Required to cancel."}
+    )
+    override_workshop = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Confirming an order that holds no florist minutes yet; " + OVERRIDE_WORKSHOP_DOC},
     )
 
 

@@ -6,7 +6,8 @@ rule says no, so a refused request leaves nothing half done.
 
 Locks are taken in one order everywhere: the order row, then stock items (ascending ids, by the
 stock service), then delivery windows (by date and start), then the promo code, then the number
-counter; so concurrent requests queue instead of deadlocking.
+counter, then the day's florist minutes (app/workshop, by date); so concurrent requests queue instead of
+deadlocking.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from app.shops.models import Shop
 from app.slots import services as slots
 from app.users.models import User
 from app.warehouse import stock
+from app.workshop import services as workshop
 
 MAX_MONEY = Decimal("9999999999.99")  # NUMERIC(12, 2)
 # Personal data: the audit log says these changed, never what they said (they are erased on anonymization).
@@ -331,13 +333,16 @@ def create_order(
     now: datetime | None = None,
     commit: bool = True,
     lenient: bool = False,
+    workshop_lenient: bool = False,
 ) -> Order:
     """Take an order: prices from the catalogue, the window's capacity and the promo's use taken,
     totals computed, a number given, all in one transaction.
 
     `lenient` (a standing order's date, whose order is never dropped: app/standing): a full, closed or gone
     window is booked over its capacity (a gone one with no fee), products off sale are sold at their last
-    price and a pickup time already past is kept; the caller says why in the order's comment."""
+    price and a pickup time already past is kept; the caller says why in the order's comment.
+    `workshop_lenient` (such a date on a day whose florist minutes are spent): the order holds none until it is
+    confirmed. `data["override_workshop"]` (a manager's choice) takes the minutes over the day's limit."""
     now = now or utcnow()
     with _all_or_nothing():
         shop = _shop(shop_id)
@@ -405,6 +410,9 @@ def create_order(
         db.session.add(order)
         db.session.flush()
         transitions.record_history(order=order, source=None, target=OrderStatus.NEW.value, actor_id=actor_id)
+        workshop.hold_for_new_order(
+            order, actor_id=actor_id, override=bool(data.get("override_workshop")), lenient=workshop_lenient
+        )
         audit.record(
             shop_id=shop_id,
             actor_id=actor_id,
@@ -571,8 +579,13 @@ def update_order(
                 if order.status == OrderStatus.CONFIRMED.value:
                     _rereserve(order, actor_id)
         # Stock before windows, as cancelling takes them: two requests never wait on each other in a circle.
+        old_day = order.delivery_date
         moved, delivery_fee = _reschedule(order, shop, schedule, now)
         changes.update(moved)
+        if "items" in changes or order.delivery_date != old_day:  # the florist minutes follow
+            workshop.follow_change(
+                order, old_day=old_day, actor_id=actor_id, override=bool(data.get("override_workshop"))
+            )
         total = subtotal - discount + delivery_fee
         _check_total(total)
         # Money changes together: the row's CHECK holds total = subtotal − discount + fee at every flush.
@@ -634,6 +647,7 @@ def _cancel(order: Order, actor_id: int | None, comment: str) -> None:
         slots.release(shop_id=order.shop_id, delivery_date=order.delivery_date, window_start=order.window_start)
     if order.promo_code_id is not None:
         promos.return_use(shop_id=order.shop_id, promo_code_id=order.promo_code_id)
+    workshop.release_order(order)
     on_cancelled(order, actor_id)
 
 
@@ -646,9 +660,17 @@ STATUS_STEPS = {
 
 
 def change_status(
-    *, shop_id: int, order_id: int, actor_id: int | None, status: str, comment: str = "", commit: bool = True
+    *,
+    shop_id: int,
+    order_id: int,
+    actor_id: int | None,
+    status: str,
+    comment: str = "",
+    commit: bool = True,
+    override_workshop: bool = False,
 ) -> Order:
-    """Move the order along the intake part of the lifecycle; a repeat of the move just made answers as is."""
+    """Move the order along the intake part of the lifecycle; a repeat of the move just made answers as is.
+    Confirming an order that holds no florist minutes takes them (`override_workshop`: over the day's limit)."""
     target = OrderStatus(status)
     with _all_or_nothing():
         order = lock_order(shop_id=shop_id, order_id=order_id)
@@ -662,6 +684,8 @@ def change_status(
         if target == OrderStatus.CANCELLED and not comment.strip():
             raise RuleViolation("Say why the order is cancelled.", errors={"comment": ["Required to cancel."]})
         STATUS_STEPS[target](order, actor_id, comment)
+        if target == OrderStatus.CONFIRMED:
+            workshop.hold_on_confirm(order, actor_id=actor_id, override=override_workshop)
         transitions.move(order=order, target=target, actor_id=actor_id, comment=comment)
         if target == OrderStatus.CANCELLED:  # a cancelled order costs nothing: what was paid is now to give back
             _settle_payment_status(order, has_payments=_has_payments(order))

@@ -13,6 +13,7 @@ from app.common.schemas import ChangeSchema, Schema
 from app.users.models import ROLE_VALUES
 from app.users.schemas import no_nul
 
+MAX_WORKSHOP_MINUTES = 1_000_000
 HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -67,6 +68,15 @@ class ShopSettingsSchema(Schema):
         allow_none=True,
         validate=validate.Length(max=32),
         metadata={"description": "The shop's phone for customers, shown on the tracking page. Default null."},
+    )
+    workshop_minutes_per_day = fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(0, MAX_WORKSHOP_MINUTES),
+        metadata={
+            "description": "The florists' minutes a delivery date has for its orders (a date override may say "
+            "otherwise); null: unlimited. Default null."
+        },
     )
 
 

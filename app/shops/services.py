@@ -25,6 +25,7 @@ SETTINGS_DEFAULTS: dict[str, Any] = {
     "order_status_messages": False,
     "notification_email": None,
     "public_phone": None,
+    "workshop_minutes_per_day": None,
 }
 
 

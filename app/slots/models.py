@@ -57,12 +57,15 @@ class DeliveryWindowOverride(TimestampMixin, db.Model):
     capacity_changes: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
     surcharge: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
     note: Mapped[str] = mapped_column(String(200), default="")
+    # The florists' minutes that day instead of the shop's `workshop_minutes_per_day`; NULL: the shop's.
+    workshop_minutes: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __table_args__ = (
         UniqueConstraint("shop_id", "date"),
         CheckConstraint("mode IN ('replace', 'adjust', 'closed')", name="mode_known"),
         CheckConstraint("surcharge >= 0", name="surcharge_not_negative"),
+        CheckConstraint("workshop_minutes >= 0", name="workshop_minutes_not_negative"),
     )
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.common.schemas import ChangeSchema, Money, Schema
-from app.shops.schemas import HH_MM_DOC, validate_hh_mm
+from app.shops.schemas import HH_MM_DOC, MAX_WORKSHOP_MINUTES, validate_hh_mm
 from app.slots.models import OVERRIDE_MODES
 
 MAX_CAPACITY = 10000
@@ -37,6 +37,18 @@ class DeliveryWindowSchema(Schema):
     delivery_fee = Money(required=True, dump_only=True, metadata={"description": "With the date's surcharge."})
     open = fields.Boolean(
         required=True, metadata={"description": "False once the window has started, or past today's same-day cut-off."}
+    )
+    workshop_minutes = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The day's florist minutes (the same on every window of the day); null: unlimited."},
+    )
+    workshop_minutes_left = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The day's florist minutes its orders do not hold yet, never below 0; null: unlimited."
+        },
     )
 
 
@@ -105,6 +117,19 @@ MODE_DOC = (
 )
 
 
+def _workshop_minutes(**kwargs):
+    return fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(0, MAX_WORKSHOP_MINUTES),
+        metadata={
+            "description": "The florists' minutes that date, in any mode (pickups are made on a closed day too); "
+            "null: the shop's `workshop_minutes_per_day`."
+        },
+        **kwargs,
+    )
+
+
 class OverrideSchema(Schema):
     """What one date does differently from the weekly windows."""
 
@@ -127,6 +152,7 @@ class OverrideSchema(Schema):
         metadata={"description": "Added to every window's delivery fee that day (replace, adjust)."},
     )
     note = fields.String(load_default="", validate=validate.Length(max=200), metadata={"example": "March 8"})
+    workshop_minutes = _workshop_minutes(load_default=None)
     version = fields.Integer(dump_only=True, required=True)
     updated_at = fields.AwareDateTime(dump_only=True, required=True)
 
@@ -141,6 +167,7 @@ class OverrideUpdateSchema(ChangeSchema):
     )
     surcharge = Money()
     note = fields.String(validate=validate.Length(max=200))
+    workshop_minutes = _workshop_minutes()
 
 
 class OverrideQueryArgsSchema(Schema):

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.audit import services as audit
@@ -31,6 +31,8 @@ from app.messaging import slot_alerts
 from app.shops.models import Shop
 from app.shops.services import effective_settings
 from app.slots.models import DeliveryWindow, DeliveryWindowOverride, SlotBooking
+from app.workshop import services as workshop
+from app.workshop.models import WorkshopBooking
 
 CLOSED_MESSAGES = {
     "full": "The delivery window is full; choose another one.",
@@ -39,8 +41,9 @@ CLOSED_MESSAGES = {
     "day_closed": "The shop does not deliver on that date; choose another day.",
 }
 CENTS = Decimal("0.01")
+WORKSHOP = "workshop"
 WINDOW_FIELDS = ["weekday", "start", "end", "capacity", "delivery_fee", "enabled"]
-OVERRIDE_FIELDS = ["date", "mode", "windows", "capacity_changes", "surcharge", "note"]
+OVERRIDE_FIELDS = ["date", "mode", "windows", "capacity_changes", "surcharge", "note", "workshop_minutes"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class WindowAvailability:
     over_booked: bool
     delivery_fee: Decimal
     open: bool
+    workshop_minutes: int | None  # the day's florist minutes (None: unlimited), the same on each window
+    workshop_minutes_left: int | None
 
 
 @dataclass(frozen=True)
@@ -277,21 +282,28 @@ def _ensure_booking_row(shop_id: int, day: date, window_start: str) -> None:
 
 
 def day_windows(*, shop_id: int, delivery_date: date, now: datetime | None = None) -> list[WindowAvailability]:
-    """That date's windows in start order, with what orders took and what is left; four statements at most
-    (the shop, the weekday's windows, the date's override, the bookings), with or without an override."""
+    """That date's windows in start order, with what orders took and what is left, and the day's florist
+    minutes; four statements at most (the shop, the weekday's windows, the date's override, the bookings with
+    the day's florist minutes), with or without an override."""
     shop = _shop(shop_id)
     now = now or utcnow()
     zone = ZoneInfo(shop.timezone)
-    slots, _override = _day_slots(shop, delivery_date)
+    slots, override = _day_slots(shop, delivery_date)
     if not slots:
         return []
     taken = dict(
         db.session.execute(
-            select(SlotBooking.window_start, SlotBooking.taken).where(
-                SlotBooking.shop_id == shop_id, SlotBooking.delivery_date == delivery_date
+            select(SlotBooking.window_start, SlotBooking.taken)
+            .where(SlotBooking.shop_id == shop_id, SlotBooking.delivery_date == delivery_date)
+            .union_all(  # keyed WORKSHOP, which no "HH:MM" window start can be
+                select(literal(WORKSHOP), WorkshopBooking.minutes).where(
+                    WorkshopBooking.shop_id == shop_id, WorkshopBooking.delivery_date == delivery_date
+                )
             )
         ).all()
     )
+    minutes = workshop.day_limit(shop, override)
+    minutes_left = None if minutes is None else max(minutes - taken.pop(WORKSHOP, 0), 0)
     windows = []
     for slot in slots:
         info = _info(slot, delivery_date, zone)
@@ -310,6 +322,8 @@ def day_windows(*, shop_id: int, delivery_date: date, now: datetime | None = Non
                 over_booked=used > info.capacity,
                 delivery_fee=info.delivery_fee,
                 open=_is_open(shop, info, delivery_date, now),
+                workshop_minutes=minutes,
+                workshop_minutes_left=minutes_left,
             )
         )
     return windows
@@ -653,8 +667,8 @@ def _check_override(shop: Shop, row: DeliveryWindowOverride) -> None:
         )
     if clash is not None:  # an added window overlaps a weekly one that sorts after it
         raise _override_invalid("windows", "Overlaps another window that day.")
-    if not (windows or changes or _money(row.surcharge or 0)):
-        raise _override_invalid("mode", "Adjust something: windows, capacity_changes or surcharge.")
+    if not (windows or changes or _money(row.surcharge or 0) or row.workshop_minutes is not None):
+        raise _override_invalid("mode", "Adjust something: windows, capacity_changes, surcharge or workshop_minutes.")
 
 
 def _jsonable_windows(windows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -684,6 +698,7 @@ def create_override(*, shop_id: int, actor_id: int, data: dict[str, Any]) -> Del
         capacity_changes=dict(data.get("capacity_changes") or {}),
         surcharge=_money(data.get("surcharge") or 0),
         note=data.get("note") or "",
+        workshop_minutes=data.get("workshop_minutes"),
         version=1,
     )
     _check_override(shop, row)

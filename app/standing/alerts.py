@@ -16,6 +16,10 @@ from app.shops.models import Shop
 
 # Why a date's order was placed outside the rules, or not made; codes are kept on the occurrence.
 PROBLEMS: dict[str, dict[str, str]] = {
+    "workshop_full": {
+        "ru": "минуты флористов на этот день исчерпаны: заказ создан без них и займёт их при подтверждении",
+        "en": "the florists' minutes that day are spent: the order holds none until it is confirmed",
+    },
     "window_full": {
         "ru": "окно доставки заполнено: заказ принят сверх вместимости",
         "en": "the delivery window is full: the order was taken over capacity",

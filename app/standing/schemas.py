@@ -66,10 +66,11 @@ class StandingRuleSchema(StrictSchema):
 
 
 class StandingTemplateSchema(OrderCreateSchema):
-    """What each date's order is made of: POST /orders' body without `delivery_date` (and `source`)."""
+    """What each date's order is made of: POST /orders' body without `delivery_date` (and `source`,
+    `override_workshop`: a date on a spent day is made holding no minutes, and the managers are told)."""
 
     class Meta:
-        exclude = ("delivery_date", "source")
+        exclude = ("delivery_date", "source", "override_workshop")
 
 
 class _Series(StrictSchema):

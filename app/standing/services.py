@@ -1,10 +1,11 @@
 """Standing orders: the series managers keep, and the scan that turns each date into a normal order.
 
 Each date becomes an order `lead_days` ahead, through the same intake as POST /orders (that day's prices,
-window capacity, promo), exactly once: the date is claimed by the unique (standing_order_id, date) row of
-`standing_occurrences`, inside the transaction that makes its order, under the series row locked with
-SKIP LOCKED, so two scans at once never make a date twice. A date intake refuses is never dropped: the
-order is made as `new` anyway (see `create_order(lenient=True)`), the reason written into its comment and
+window capacity, florist minutes, promo), exactly once: the date is claimed by the unique
+(standing_order_id, date) row of `standing_occurrences`, inside the transaction that makes its order, under
+the series row locked with SKIP LOCKED, so two scans at once never make a date twice. A date intake refuses
+is never dropped: the order is made as `new` anyway (see `create_order(lenient=True)`; on a day whose
+florist minutes are spent, holding none until it is confirmed), the reason written into its comment and
 kept on the occurrence, and the managers are told (app/standing/alerts.py).
 
 A change of the series (PATCH) moves only the dates not made yet; a date already made, skipped or failed
@@ -52,7 +53,15 @@ SCAN_JOBS = 4
 COMMENT_LIMIT = 2000
 # A note in the order's comment, in the shop's country's language (managers read it in the order).
 NOTE = {"ru": "Постоянный заказ №{series}: {problem}.", "en": "Standing order #{series}: {problem}."}
-FIXABLE = {"window_full", "window_closed", "window_unknown", "product_off_sale", "promo_refused", "pickup_passed"}
+FIXABLE = {
+    "workshop_full",
+    "window_full",
+    "window_closed",
+    "window_unknown",
+    "product_off_sale",
+    "promo_refused",
+    "pickup_passed",
+}
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -521,6 +530,8 @@ def _problem(exc: DomainError) -> str:
     errors = exc.errors or {}
     if isinstance(exc, ConflictError) and "window" in errors:
         return f"window_{errors.get('reason', 'closed')}"
+    if isinstance(exc, ConflictError) and "workshop" in errors:
+        return "workshop_full"
     if "items" in errors:
         return "product_off_sale"
     if "promo_code" in errors:
@@ -572,7 +583,8 @@ def make_next(series_id: int, now: datetime) -> str | None:
                 data=_order_data(row, shop, day, codes),
                 now=now,
                 commit=False,
-                lenient=bool(set(codes) - {"promo_refused"}),
+                lenient=bool(set(codes) - {"promo_refused", "workshop_full"}),
+                workshop_lenient="workshop_full" in codes,
             )
         except DomainError as exc:  # create_order rolled the transaction back: claim and lock are gone
             problem = _problem(exc)

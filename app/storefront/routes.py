@@ -27,8 +27,8 @@ blp = Blueprint(
 )
 ORDER_CONFLICT = (
     "The order cannot be taken: a full or closed window (`errors.window`, `errors.reason`), stock shortages "
-    "(`errors.shortages`), a provider payment already on another order, or this external_id sent before with "
-    "another body (`errors.external_id`)."
+    "(`errors.shortages`), the day's florist minutes spent (`errors.workshop`), a provider payment already on "
+    "another order, or this external_id sent before with another body (`errors.external_id`)."
 )
 
 

@@ -162,7 +162,7 @@ class OnlinePaymentSchema(StrictSchema):
 
 class StorefrontOrderCreateSchema(OrderCreateSchema):
     class Meta:
-        exclude = ("customer_id",)
+        exclude = ("customer_id", "override_workshop")  # a website never overrides the florists' minutes
 
     external_id = fields.String(
         required=True,

@@ -54,6 +54,8 @@ def test_windows_of_the_day_with_capacity_taken_and_left(app):
             "over_booked": False,
             "delivery_fee": "300.00",
             "open": True,
+            "workshop_minutes": None,
+            "workshop_minutes_left": None,
         },
         {
             "date": "2026-06-11",
@@ -67,6 +69,8 @@ def test_windows_of_the_day_with_capacity_taken_and_left(app):
             "over_booked": False,
             "delivery_fee": "250.50",
             "open": True,
+            "workshop_minutes": None,
+            "workshop_minutes_left": None,
         },
     ]
 

@@ -157,6 +157,7 @@ def test_settings_show_defaults_and_a_patch_changes_only_the_keys_sent(admin, sh
         "order_status_messages": False,
         "notification_email": None,
         "public_phone": None,
+        "workshop_minutes_per_day": None,
     }
 
     first = admin.patch(f"/api/v1/shops/{shop.id}", json={"settings": {"same_day_cutoff": "14:30"}})
@@ -178,6 +179,7 @@ def test_settings_show_defaults_and_a_patch_changes_only_the_keys_sent(admin, sh
         ({"occasion_reminder_days": -1}, ["occasion_reminder_days"]),
         ({"assembly_lead_minutes": "soon"}, ["assembly_lead_minutes"]),
         ({"same_day_cutoff": "25:00"}, ["same_day_cutoff"]),
+        ({"workshop_minutes_per_day": -1}, ["workshop_minutes_per_day"]),
         ({"notification_email": "nope"}, ["notification_email"]),
         ({"order_status_messages": "sometimes"}, ["order_status_messages"]),
         # Retired: delivery windows are /delivery-windows now (tests/slots).
