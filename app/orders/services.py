@@ -801,14 +801,18 @@ def _record(
         note=note or "",
         created_by_id=actor_id,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(payment)
-    except IntegrityError:  # the same provider payment recorded by a concurrent request on another order
-        existing = _by_provider_id(order.shop_id, provider_payment_id or "")
-        if existing is None:
-            raise
-        return _same_payment(order, existing), False
+    if provider_payment_id:
+        try:
+            with db.session.begin_nested():
+                db.session.add(payment)
+        except IntegrityError:  # the same provider payment recorded by a concurrent request on another order
+            existing = _by_provider_id(order.shop_id, provider_payment_id)
+            if existing is None:
+                raise
+            return _same_payment(order, existing), False
+    else:  # nothing unique to collide with: no savepoint (two round trips) around it
+        db.session.add(payment)
+        db.session.flush()
     before = (str(order.paid_amount), order.payment_status)
     order.paid_amount += amount
     _settle_payment_status(order, has_payments=True)
