@@ -209,20 +209,17 @@ def take(*, shop_id: int, delivery_date: date, window_start: str, now: datetime 
     info = _lookup(shop, delivery_date, window_start)
     if not _is_open(shop, info, delivery_date, now or utcnow()):
         raise _refuse("closed", delivery_date, window_start)
-    _ensure_booking_row(shop_id, delivery_date, window_start)
-    taken = db.session.execute(
-        update(SlotBooking)
-        .where(
-            SlotBooking.shop_id == shop_id,
-            SlotBooking.delivery_date == delivery_date,
-            SlotBooking.window_start == window_start,
-            # Re-checked under the row lock: concurrent takers queue here and the last ones find it full.
-            SlotBooking.taken < info.capacity,
-        )
-        .values(taken=SlotBooking.taken + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount == 0:
+    if info.capacity < 1:
+        raise _refuse("full", delivery_date, window_start)
+    # One statement: the window's first order makes its counter row; later ones add to it, re-checked under the
+    # row lock the upsert takes (concurrent takers queue there, and the last ones find it full).
+    stmt = _booking_insert(shop_id, delivery_date, window_start, taken=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=BOOKING_KEY,
+        set_={"taken": SlotBooking.taken + 1, "updated_at": stmt.excluded.updated_at},
+        where=SlotBooking.taken < info.capacity,
+    ).returning(SlotBooking.id)
+    if db.session.execute(stmt).first() is None:
         raise _refuse("full", delivery_date, window_start)
     return info
 
@@ -265,14 +262,21 @@ def release(*, shop_id: int, delivery_date: date, window_start: str) -> None:
     )
 
 
-def _ensure_booking_row(shop_id: int, day: date, window_start: str) -> None:
-    """The counter row exists afterwards; a concurrent creator's row is kept, not duplicated."""
+BOOKING_KEY = ["shop_id", "delivery_date", "window_start"]
+
+
+def _booking_insert(shop_id: int, day: date, window_start: str, *, taken: int):
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     now = utcnow()
+    return dialect.insert(SlotBooking).values(
+        shop_id=shop_id, delivery_date=day, window_start=window_start, taken=taken, created_at=now, updated_at=now
+    )
+
+
+def _ensure_booking_row(shop_id: int, day: date, window_start: str) -> None:
+    """The counter row exists afterwards; a concurrent creator's row is kept, not duplicated."""
     db.session.execute(
-        dialect.insert(SlotBooking)
-        .values(shop_id=shop_id, delivery_date=day, window_start=window_start, taken=0, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["shop_id", "delivery_date", "window_start"])
+        _booking_insert(shop_id, day, window_start, taken=0).on_conflict_do_nothing(index_elements=BOOKING_KEY)
     )
 
 
