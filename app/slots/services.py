@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.audit import services as audit
@@ -199,6 +199,23 @@ def window(*, shop_id: int, delivery_date: date, window_start: str) -> SlotInfo:
     return _lookup(_shop(shop_id), delivery_date, window_start)
 
 
+# Plain SQL that PostgreSQL and SQLite both speak: their dialects' INSERT ... ON CONFLICT constructs have no cache
+# key, so SQLAlchemy would compile them again for every order; text is compiled once.
+_TAKE = text(
+    """
+    INSERT INTO slot_bookings (shop_id, delivery_date, window_start, taken, created_at, updated_at)
+    VALUES (:shop_id, :delivery_date, :window_start, 1, :now, :now)
+    ON CONFLICT (shop_id, delivery_date, window_start) DO UPDATE
+        SET taken = slot_bookings.taken + 1, updated_at = excluded.updated_at
+        WHERE slot_bookings.taken < :capacity
+    RETURNING id
+    """
+).bindparams(
+    bindparam("delivery_date", type_=SlotBooking.__table__.c.delivery_date.type),
+    bindparam("now", type_=SlotBooking.__table__.c.updated_at.type),
+)
+
+
 def take(*, shop_id: int, delivery_date: date, window_start: str, now: datetime | None = None) -> SlotInfo:
     """Take one unit of the window's capacity, atomically; the caller's transaction commits it.
 
@@ -213,13 +230,8 @@ def take(*, shop_id: int, delivery_date: date, window_start: str, now: datetime 
         raise _refuse("full", delivery_date, window_start)
     # One statement: the window's first order makes its counter row; later ones add to it, re-checked under the
     # row lock the upsert takes (concurrent takers queue there, and the last ones find it full).
-    stmt = _booking_insert(shop_id, delivery_date, window_start, taken=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=BOOKING_KEY,
-        set_={"taken": SlotBooking.taken + 1, "updated_at": stmt.excluded.updated_at},
-        where=SlotBooking.taken < info.capacity,
-    ).returning(SlotBooking.id)
-    if db.session.execute(stmt).first() is None:
+    values = {"shop_id": shop_id, "delivery_date": delivery_date, "window_start": window_start, "now": utcnow()}
+    if db.session.execute(_TAKE, {**values, "capacity": info.capacity}).first() is None:
         raise _refuse("full", delivery_date, window_start)
     return info
 
@@ -262,21 +274,14 @@ def release(*, shop_id: int, delivery_date: date, window_start: str) -> None:
     )
 
 
-BOOKING_KEY = ["shop_id", "delivery_date", "window_start"]
-
-
-def _booking_insert(shop_id: int, day: date, window_start: str, *, taken: int):
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    now = utcnow()
-    return dialect.insert(SlotBooking).values(
-        shop_id=shop_id, delivery_date=day, window_start=window_start, taken=taken, created_at=now, updated_at=now
-    )
-
-
 def _ensure_booking_row(shop_id: int, day: date, window_start: str) -> None:
     """The counter row exists afterwards; a concurrent creator's row is kept, not duplicated."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    now = utcnow()
     db.session.execute(
-        _booking_insert(shop_id, day, window_start, taken=0).on_conflict_do_nothing(index_elements=BOOKING_KEY)
+        dialect.insert(SlotBooking)
+        .values(shop_id=shop_id, delivery_date=day, window_start=window_start, taken=0, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["shop_id", "delivery_date", "window_start"])
     )
 
 
