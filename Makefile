@@ -108,6 +108,12 @@ bench-messages: $(BIN)/activate
 bench-slots: $(BIN)/activate
 	$(BIN)/python bench/slots_bench.py $(BENCH_ARGS)
 
+## Each write step of an order's day alone: median, p95, statements and commits, in this process, on the data of
+## bench/peak_data.py (DATABASE_URL, REDIS_URL, JWT_SECRET_KEY as for flask). BENCH_ARGS="--rounds 20 --show all".
+.PHONY: bench-writes
+bench-writes: $(BIN)/activate
+	$(BIN)/python bench/write_steps.py --in-process $(BENCH_ARGS)
+
 ## The peak-day load test (docs/performance.md): 1M orders in bench_peak, the app and a psycopg2 baseline under gunicorn,
 ## RQ workers, locust headless. Needs PostgreSQL and Redis (db 7); BENCH_ARGS="--orders 50000 --duration 60" tries it small.
 .PHONY: bench
