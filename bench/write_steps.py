@@ -36,10 +36,10 @@ from bench import peak_data  # noqa: E402
 STEPS = ["create", "confirm", "assign", "claim", "start", "complete", "pickup", "deliver"]
 
 
-def _people(url: str) -> dict:
-    """The first shop's first manager, florist and courier, its products (one with a recipe) and a customer."""
+def _people(url: str, shop: int) -> dict:
+    """The shop's first manager, florist and courier, its products (one with a recipe) and a customer."""
     with psycopg2.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT min(id) FROM shops")
+        cursor.execute("SELECT id FROM shops ORDER BY id OFFSET %s LIMIT 1", (shop - 1,))
         (shop_id,) = cursor.fetchone()
         people = {"shop_id": shop_id}
         for role in ("manager", "florist", "courier"):
@@ -191,8 +191,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--in-process", action="store_true", help="count statements and commits per step")
     parser.add_argument("--show", help="print the statements of this step (with --in-process)")
+    parser.add_argument("--shop", type=int, default=1, help="the n-th shop (several clients: one shop each)")
     args = parser.parse_args()
-    people = _people(args.database_url)
+    people = _people(args.database_url, args.shop)
     counted: dict | None = {} if args.in_process else None
     call = InProcess() if args.in_process else Http(args.host)
     times, cpus = run(call, people, args.database_url, args.rounds, counted)
