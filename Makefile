@@ -108,6 +108,12 @@ bench-messages: $(BIN)/activate
 bench-slots: $(BIN)/activate
 	$(BIN)/python bench/slots_bench.py $(BENCH_ARGS)
 
+## Each write step of an order's day alone, in this process: median, p95, CPU, statements and commits, on the data of
+## bench/peak_data.py (DATABASE_URL, REDIS_URL, JWT_SECRET_KEY as for flask). BENCH_ARGS="--rounds 20 --show all".
+.PHONY: bench-writes
+bench-writes: $(BIN)/activate
+	$(BIN)/python bench/write_costs.py $(BENCH_ARGS)
+
 ## The peak-day load test (docs/performance.md): 1M orders in bench_peak (generated once, ~5 min, then reused), the app
 ## and a psycopg2 baseline under gunicorn, RQ workers; wrk for the endpoints (apt-get install -y wrk), one client for
 ## each write step alone, locust for the steps under load and the March 8 mix; about 25 minutes. Needs PostgreSQL and

@@ -19,7 +19,7 @@ from app.common.types import utcnow
 from app.errors import ConflictError, NotFoundError, PreconditionFailed, RuleViolation
 from app.extensions import db
 from app.warehouse import stock
-from app.warehouse.models import ZERO, Batch, Item, money
+from app.warehouse.models import ZERO, Item, money
 from app.warehouse.services import version_tag
 
 PRODUCT_FIELDS = ["name", "description", "category_id", "price", "is_active", "needs_assembly", "florist_minutes"]
@@ -286,15 +286,7 @@ def product_cost(*, shop_id: int, product_id: int) -> ProductCost:
     (expiring first), missing stock at the item's latest unit cost; the margin; how many can be made."""
     product = get_recipe(shop_id=shop_id, product_id=product_id)
     item_ids = [c.item_id for c in product.components]
-    batches_by_item: dict[int, list[Batch]] = defaultdict(list)
-    if item_ids:
-        rows = db.session.scalars(
-            select(Batch)
-            .where(Batch.item_id.in_(item_ids), Batch.shop_id == shop_id, Batch.remaining > 0)
-            .order_by(Batch.item_id, *stock.fefo_order())
-        )
-        for batch in rows:
-            batches_by_item[batch.item_id].append(batch)
+    batches_by_item = stock.batches_in_fefo_order(item_ids, lock=False) if item_ids else defaultdict(list)
 
     components = []
     for component in product.components:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
+from sqlalchemy import inspect
 
 from app.auth.access import MANAGERS, current_shop, shop_access
 from app.common.api import Blueprint
@@ -154,7 +155,8 @@ class OrderCourier(MethodView):
     def post(self, data, order_id):
         """Assign or reassign an active courier of the shop to a delivery order (null: take it back)."""
         shop = current_shop()
-        services.assign_courier(
+        order = services.assign_courier(
             shop_id=shop.shop_id, order_id=order_id, courier_id=data["courier_id"], actor_id=shop.user.id
         )
-        return reading.answered(shop_id=shop.shop_id, order_id=order_id)
+        # Held while answering, so the card read now serves the commit's events too; its key, without reading it again.
+        return reading.answered(shop_id=shop.shop_id, order_id=inspect(order).identity[0])

@@ -184,6 +184,12 @@ def _card(shop_id: int, order_id: int) -> DeliveryCard:
     return DeliveryCard(order, _deliveries_of([order_id]).get(order_id))
 
 
+def _answer(order: Order, trip: Delivery | None) -> DeliveryCard:
+    """A step's answer from the rows it locked and changed, not read again while the request's transaction is open
+    (after a real commit they are expired, and each is read again once)."""
+    return DeliveryCard(order, trip if trip is not None else _deliveries_of([order.id]).get(order.id))
+
+
 # --- assigning a courier -------------------------------------------------------------------------
 
 
@@ -349,7 +355,7 @@ def pick_up(*, shop_id: int, order_id: int, actor_id: int, actor_role: Role, com
     """Ready (or back from a failed trip) → out for delivery; by the assigned courier or a manager."""
     target = S.OUT_FOR_DELIVERY
     with _undo_on_error():
-        order = _lock_delivery(shop_id, order_id, actor_id, actor_role, target)
+        order, trip = _lock_delivery(shop_id, order_id, actor_id, actor_role, target), None
         if order.status != target.value:
             if order.status not in (S.READY.value, S.DELIVERY_FAILED.value):
                 raise _late(order, target, actor_id, actor_role)
@@ -366,7 +372,7 @@ def pick_up(*, shop_id: int, order_id: int, actor_id: int, actor_role: Role, com
                 delivery_type="delivery.picked_up",
             )
         _commit(commit)
-    return _card(shop_id, order_id)
+    return _answer(order, trip)
 
 
 def deliver(
@@ -383,7 +389,7 @@ def deliver(
     """Out for delivery → delivered: the server's time kept beside the phone's, cash collected recorded once."""
     target = S.DELIVERED
     with _undo_on_error():
-        order = _lock_delivery(shop_id, order_id, actor_id, actor_role, target)
+        order, trip = _lock_delivery(shop_id, order_id, actor_id, actor_role, target), None
         if order.status != target.value:
             if order.status != S.OUT_FOR_DELIVERY.value:
                 raise _late(order, target, actor_id, actor_role)
@@ -413,7 +419,7 @@ def deliver(
                 delivery_type="delivery.delivered",
             )
         _commit(commit)
-    return _card(shop_id, order_id)
+    return _answer(order, trip)
 
 
 def _hand_over_time(completed_at: datetime | None, *, picked_up_at: datetime | None, now: datetime) -> datetime | None:

@@ -276,7 +276,7 @@ def order_events_data(shop_id: int, order_ids: list[str]) -> dict[str, dict[str,
     answered = session.info.pop(_ANSWERED, {})
     cards: dict[int, dict[str, Any]] = {}
     for order_id in map(int, order_ids):
-        card = answered.get((shop_id, order_id))
+        card, _instance = answered.get((shop_id, order_id), (None, None))
         if card is not None and _version_in_session(session, order_id) == card["version"]:
             cards[order_id] = card
     missing = [int(i) for i in order_ids if int(i) not in cards]
@@ -314,7 +314,10 @@ def answered(*, shop_id: int, order_id: int, status: int = 200) -> tuple[dict[st
     if card is None:
         card = order_card(shop_id=shop_id, order_id=order_id)
         if is_held(session):  # inside one_transaction: the real commit comes later, and its events may use this read
-            session.info.setdefault(_ANSWERED, {})[(shop_id, order_id)] = card
+            # The order's instance is kept with it: the identity map holds only what is referenced, and without the
+            # instance its version (the check that nothing changed the order since) is unknown at the commit.
+            instance = session.identity_map.get(session.identity_key(Order, order_id))
+            session.info.setdefault(_ANSWERED, {})[(shop_id, order_id)] = (card, instance)
     return card, status, {"ETag": etag(card["id"], card["version"])}
 
 

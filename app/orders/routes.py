@@ -134,7 +134,7 @@ class OrderStatusChanges(MethodView):
 
         Asking for the status the order already has answers the order as it is.
         """
-        services.change_status(
+        order = services.change_status(
             shop_id=current_shop().shop_id,
             order_id=order_id,
             actor_id=_actor_id(),
@@ -142,7 +142,8 @@ class OrderStatusChanges(MethodView):
             comment=data["comment"],
             override_workshop=data["override_workshop"],
         )
-        return _answered(order_id)
+        # Held while answering, so the card read now serves the commit's events too; its key, without reading it again.
+        return _answered(inspect(order).identity[0])
 
 
 @blp.route("/<int:order_id>/history")

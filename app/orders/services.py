@@ -21,8 +21,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, exists, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -43,7 +42,6 @@ from app.orders.models import (
     Fulfillment,
     Order,
     OrderItem,
-    OrderNumberCounter,
     OrderStatus,
     OrderStatusChange,
     Payment,
@@ -277,18 +275,21 @@ def _pickup_at(shop: Shop, day: date, hh_mm: str, now: datetime) -> datetime:
     return moment
 
 
+# Plain SQL that PostgreSQL and SQLite both speak: their dialects' INSERT ... ON CONFLICT constructs have no cache
+# key, so SQLAlchemy would compile them again for every order; text is compiled once.
+_NEXT_NUMBER = text(
+    """
+    INSERT INTO order_number_counters (shop_id, month_day, last_number) VALUES (:shop_id, :month_day, 1)
+    ON CONFLICT (shop_id, month_day) DO UPDATE SET last_number = order_number_counters.last_number + 1
+    RETURNING last_number
+    """
+)
+
+
 def _next_number(shop: Shop, now: datetime) -> str:
     """The next number, "MMDD-NNNN", from the shop's counter for today, taken atomically (and locked to commit)."""
     month_day = now.astimezone(ZoneInfo(shop.timezone)).strftime("%m%d")
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    table = OrderNumberCounter.__table__
-    statement = (
-        dialect.insert(table)
-        .values(shop_id=shop.id, month_day=month_day, last_number=1)
-        .on_conflict_do_update(index_elements=["shop_id", "month_day"], set_={"last_number": table.c.last_number + 1})
-        .returning(table.c.last_number)
-    )
-    number = db.session.execute(statement).scalar_one()
+    number = db.session.execute(_NEXT_NUMBER, {"shop_id": shop.id, "month_day": month_day}).scalar_one()
     return f"{month_day}-{number:04d}"
 
 
@@ -825,14 +826,18 @@ def _record(
         note=note or "",
         created_by_id=actor_id,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(payment)
-    except IntegrityError:  # the same provider payment recorded by a concurrent request on another order
-        existing = _by_provider_id(order.shop_id, provider_payment_id or "")
-        if existing is None:
-            raise
-        return _same_payment(order, existing), False
+    if provider_payment_id:
+        try:
+            with db.session.begin_nested():
+                db.session.add(payment)
+        except IntegrityError:  # the same provider payment recorded by a concurrent request on another order
+            existing = _by_provider_id(order.shop_id, provider_payment_id)
+            if existing is None:
+                raise
+            return _same_payment(order, existing), False
+    else:  # nothing unique to collide with: no savepoint (two round trips) around it
+        db.session.add(payment)
+        db.session.flush()
     before = (str(order.paid_amount), order.payment_status)
     order.paid_amount += amount
     _settle_payment_status(order, has_payments=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
 
 from app.audit import services as audit
 from app.errors import ConflictError, NotFoundError
@@ -45,8 +45,11 @@ LIFECYCLE: tuple[Transition, ...] = (
 )
 
 
-def lock_order(*, shop_id: int, order_id: int) -> Order:
-    """The order row locked (SELECT ... FOR UPDATE) and read afresh: moves of one order queue here."""
+def lock_order(*, shop_id: int, order_id: int | ScalarSelect[int]) -> Order:
+    """The order row locked (SELECT ... FOR UPDATE) and read afresh: moves of one order queue here.
+
+    `order_id` may be a subquery that finds it (the order of a task), saving the statement that would look it up.
+    """
     order = db.session.scalars(
         select(Order)
         .where(Order.id == order_id, Order.shop_id == shop_id)

@@ -307,12 +307,16 @@ def _lock_task(shop_id: int, task_id: int) -> tuple[ProductionTask, int]:
 
 def _lock_order_then_task(shop_id: int, task_id: int) -> tuple[Order, ProductionTask]:
     """The task's order locked first, then the task: the lock order every order change uses."""
-    order_id = db.session.scalar(
-        select(ProductionTask.order_id).where(ProductionTask.id == task_id, ProductionTask.shop_id == shop_id)
+    # The order found through its task in the locking statement itself (a task never changes orders).
+    order_of_task = (
+        select(ProductionTask.order_id)
+        .where(ProductionTask.id == task_id, ProductionTask.shop_id == shop_id)
+        .scalar_subquery()
     )
-    if order_id is None:
-        raise NotFoundError("Production task not found.")
-    order = transitions.lock_order(shop_id=shop_id, order_id=order_id)
+    try:
+        order = transitions.lock_order(shop_id=shop_id, order_id=order_of_task)
+    except NotFoundError:
+        raise NotFoundError("Production task not found.") from None
     return order, _lock_task(shop_id, task_id)[0]
 
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import literal, select, update
+from sqlalchemy import bindparam, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.audit import services as audit
@@ -204,6 +204,23 @@ def window(*, shop_id: int, delivery_date: date, window_start: str) -> SlotInfo:
     return _lookup(_shop(shop_id), delivery_date, window_start)
 
 
+# Plain SQL that PostgreSQL and SQLite both speak: their dialects' INSERT ... ON CONFLICT constructs have no cache
+# key, so SQLAlchemy would compile them again for every order; text is compiled once.
+_TAKE = text(
+    """
+    INSERT INTO slot_bookings (shop_id, delivery_date, window_start, taken, created_at, updated_at)
+    VALUES (:shop_id, :delivery_date, :window_start, 1, :now, :now)
+    ON CONFLICT (shop_id, delivery_date, window_start) DO UPDATE
+        SET taken = slot_bookings.taken + 1, updated_at = excluded.updated_at
+        WHERE slot_bookings.taken < :capacity
+    RETURNING id
+    """
+).bindparams(
+    bindparam("delivery_date", type_=SlotBooking.__table__.c.delivery_date.type),
+    bindparam("now", type_=SlotBooking.__table__.c.updated_at.type),
+)
+
+
 def take(*, shop_id: int, delivery_date: date, window_start: str, now: datetime | None = None) -> SlotInfo:
     """Take one unit of the window's capacity, atomically; the caller's transaction commits it.
 
@@ -214,20 +231,12 @@ def take(*, shop_id: int, delivery_date: date, window_start: str, now: datetime 
     info = _lookup(shop, delivery_date, window_start)
     if not _is_open(shop, info, delivery_date, now or utcnow()):
         raise _refuse("closed", delivery_date, window_start)
-    _ensure_booking_row(shop_id, delivery_date, window_start)
-    taken = db.session.execute(
-        update(SlotBooking)
-        .where(
-            SlotBooking.shop_id == shop_id,
-            SlotBooking.delivery_date == delivery_date,
-            SlotBooking.window_start == window_start,
-            # Re-checked under the row lock: concurrent takers queue here and the last ones find it full.
-            SlotBooking.taken < info.capacity,
-        )
-        .values(taken=SlotBooking.taken + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount == 0:
+    if info.capacity < 1:
+        raise _refuse("full", delivery_date, window_start)
+    # One statement: the window's first order makes its counter row; later ones add to it, re-checked under the
+    # row lock the upsert takes (concurrent takers queue there, and the last ones find it full).
+    values = {"shop_id": shop_id, "delivery_date": delivery_date, "window_start": window_start, "now": utcnow()}
+    if db.session.execute(_TAKE, {**values, "capacity": info.capacity}).first() is None:
         raise _refuse("full", delivery_date, window_start)
     return info
 

@@ -20,6 +20,7 @@ cannot be consumed until stock coming in refills it (`refill_shortages`) or its 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -164,12 +165,19 @@ def fefo_order():
     return (Batch.expires_on.asc().nulls_last(), Batch.received_on.asc(), Batch.id.asc())
 
 
-def batches_in_fefo_order(item_id: int, *, lock: bool) -> list[Batch]:
-    """The item's batches that still hold stock, expiring first (lock the item before calling)."""
-    stmt = select(Batch).where(Batch.item_id == item_id, Batch.remaining > 0).order_by(*fefo_order())
+def batches_in_fefo_order(item_ids: Iterable[int], *, lock: bool) -> defaultdict[int, list[Batch]]:
+    """The items' batches that still hold stock, by item, expiring first; one statement (lock the items first)."""
+    stmt = (
+        select(Batch)
+        .where(Batch.item_id.in_(sorted(set(item_ids))), Batch.remaining > 0)
+        .order_by(Batch.item_id, *fefo_order())
+    )
     if lock:
         stmt = stmt.with_for_update()
-    return list(db.session.scalars(stmt.execution_options(populate_existing=True)))
+    batches: defaultdict[int, list[Batch]] = defaultdict(list)
+    for batch in db.session.scalars(stmt.execution_options(populate_existing=True)):
+        batches[batch.item_id].append(batch)
+    return batches
 
 
 def plan_fefo(batches: Sequence[Batch], needed: Decimal) -> tuple[list[Take], Decimal]:
@@ -219,8 +227,11 @@ def _take_from_batches(
     return money(total)
 
 
-def _take_fefo(item: Item, needed: Decimal, kind: MovementKind, *, actor_id: int | None, **fields) -> Decimal:
-    takes, missing = plan_fefo(batches_in_fefo_order(item.id, lock=True), needed)
+def _take_fefo(
+    item: Item, batches: Sequence[Batch], needed: Decimal, kind: MovementKind, *, actor_id: int | None, **fields
+) -> Decimal:
+    """Take `needed` from the item's `batches` (`batches_in_fefo_order`, locked), expiring first."""
+    takes, missing = plan_fefo(batches, needed)
     if missing > 0:  # on hand = Σ batch remaining, and callers check on hand first
         raise RuntimeError(f"item {item.id}: batches hold less than on hand")
     return _take_from_batches(item, takes, kind, actor_id=actor_id, **fields)
@@ -377,9 +388,18 @@ def consume(*, shop_id: int, order_id: int, actor_id: int | None) -> Decimal:
         raise OrderShort(missing)
     now = utcnow()
     total = ZERO
+    # Every item's batches in one statement; the changes go in at one flush (the movements in one INSERT).
+    batches = batches_in_fefo_order(items, lock=True)
     for reservation in reservations:
         item = items[reservation.item_id]
-        cost = _take_fefo(item, reservation.quantity, MovementKind.CONSUMPTION, actor_id=actor_id, order_id=order_id)
+        cost = _take_fefo(
+            item,
+            batches[item.id],
+            reservation.quantity,
+            MovementKind.CONSUMPTION,
+            actor_id=actor_id,
+            order_id=order_id,
+        )
         item.reserved -= reservation.quantity
         reservation.state = ReservationState.CONSUMED.value
         reservation.cost = cost
@@ -480,8 +500,11 @@ def write_off(
     for line in lines:
         if line.batch_id is None:
             fefo[line.item_id] = fefo.get(line.item_id, ZERO) + line.quantity
+    batches_of = batches_in_fefo_order(fefo, lock=True) if fefo else {}
     for item_id, qty in sorted(fefo.items()):
-        total += _take_fefo(items[item_id], qty, MovementKind.WRITE_OFF, actor_id=actor_id, **fields)
+        total += _take_fefo(
+            items[item_id], batches_of[item_id], qty, MovementKind.WRITE_OFF, actor_id=actor_id, **fields
+        )
     db.session.flush()
     return money(total), lost
 
@@ -633,7 +656,13 @@ def apply_count(
         difference = line.counted - expected
         if difference < 0:
             _take_fefo(
-                item, -difference, MovementKind.COUNT_ADJUSTMENT, actor_id=actor_id, count_id=count.id, reason=reason
+                item,
+                batches_in_fefo_order([item.id], lock=True)[item.id],
+                -difference,
+                MovementKind.COUNT_ADJUSTMENT,
+                actor_id=actor_id,
+                count_id=count.id,
+                reason=reason,
             )
         elif difference > 0:
             receive(
