@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
 from marshmallow import Schema, fields
-from sqlalchemy import ColumnElement, Join, Select, Table, bindparam, select
+from sqlalchemy import Column, ColumnElement, Join, Numeric, Select, Table, Text, bindparam, cast, select
 from sqlalchemy.sql import FromClause
 
 from app.common.schemas import Shaped
@@ -95,6 +96,18 @@ def _document(schema: Schema, where: str) -> Convert:
     return dump
 
 
+def _as_text(field: fields.Field, column: Any) -> bool:
+    """A decimal field whose column has the field's places: PostgreSQL's text of it is the field's dump ("2900.00"),
+    without making a Decimal of it in Python."""
+    return (
+        isinstance(field, fields.Decimal)
+        and isinstance(column, Column)
+        and isinstance(column.type, Numeric)
+        and column.type.scale is not None
+        and field.places == Decimal(1).scaleb(-column.type.scale)
+    )
+
+
 class Shape:
     """`schema`'s fields read from `source` (a table or a join of tables), or from the sources named."""
 
@@ -104,12 +117,13 @@ class Shape:
         self.table = tables[0]
         self.many: dict[str, Many] = {}
         self.columns: list[ColumnElement[Any]] = []
-        self._positions: dict[ColumnElement[Any], int] = {}
+        self._positions: dict[Any, int] = {}
         dump_fields = schema().dump_fields
         unknown = set(sources) - set(dump_fields)
         if unknown:
             raise TypeError(f"{schema.__name__} has no fields {sorted(unknown)}")
-        self._steps: list[tuple[str, Step]] = []
+        plain: list[tuple[str, int]] = []  # sent as read
+        steps: list[tuple[str, Step]] = []  # converted, computed or nested
         for name, field in dump_fields.items():
             where = f"{schema.__name__}.{name}"
             key = field.data_key or name
@@ -122,15 +136,29 @@ class Shape:
                         f"{where}: no column {column_name!r} in {[t.name for t in tables]}; name its source"
                     )
                 given = found[0]
-            self._steps.append((key, self._step(field, given, where, key)))
+            if _as_text(field, given):
+                plain.append((key, self._position(given, as_text=True)))
+                continue
+            step = self._step(field, given, where, key)
+            if isinstance(step, int):
+                plain.append((key, step))
+            else:
+                steps.append((key, step))
+        self._plain_keys = tuple(key for key, _ in plain)
+        positions = [position for _, position in plain]
+        self._plain = itemgetter(*positions) if len(positions) > 1 else lambda row: tuple(row[p] for p in positions)
+        self._steps = steps
 
-    def _position(self, column: ColumnElement[Any]) -> int:
-        if column not in self._positions:
-            self._positions[column] = len(self.columns)
-            self.columns.append(column)
-        return self._positions[column]
+    def _position(self, column: ColumnElement[Any], *, as_text: bool = False) -> int:
+        """The column's place in the select (added once however many fields read it)."""
+        key = (column, as_text)
+        if key not in self._positions:
+            self._positions[key] = len(self.columns)
+            self.columns.append(cast(column, Text) if as_text else column)
+        return self._positions[key]
 
-    def _step(self, field: fields.Field, source: Any, where: str, key: str) -> Step:
+    def _step(self, field: fields.Field, source: Any, where: str, key: str) -> Step | int:
+        """How the field's value comes from a row: a position (sent as read) or a function of the row."""
         if isinstance(source, Many):
             self.many[key] = source
             self._position(source.parent_key)
@@ -163,11 +191,11 @@ class Shape:
             return lambda row: convert(function(*[row[p] for p in positions]))
         position = self._position(source)
         if convert is None:
-            return itemgetter(position)
+            return position
         return lambda row: convert(row[position])
 
     def _from_row(self, row: Sequence[Any]) -> Shaped:
-        out = Shaped()
+        out = Shaped(zip(self._plain_keys, self._plain(row), strict=True))
         out.schema = self.schema
         for key, step in self._steps:
             out[key] = step(row)
@@ -183,7 +211,7 @@ class Shape:
         rows = list(rows)
         shaped = [self._from_row(row) for row in rows]
         for key, many in self.many.items():
-            parent = self._positions[many.parent_key]
+            parent = self._positions[(many.parent_key, False)]
             ids = [row[parent] for row in rows]
             groups: defaultdict[Any, list[Shaped]] = defaultdict(list)
             if ids:
