@@ -76,6 +76,8 @@ def _value_kind(field: fields.Field, where: str) -> Convert | None:
         if field.format not in (None, "iso"):
             raise TypeError(f"{where}: a shape sends ISO dates only")
         return lambda value: None if value is None else value.isoformat()
+    if isinstance(field, fields.Integer) and field.as_string:
+        raise TypeError(f"{where}: a shape sends integers as numbers")
     if type(field) in (fields.String, fields.Integer, fields.Boolean, fields.Raw, fields.Function):
         return None
     raise TypeError(f"{where}: a shape does not know {type(field).__name__} fields")
@@ -136,6 +138,8 @@ class Shape:
                         f"{where}: no column {column_name!r} in {[t.name for t in tables]}; name its source"
                     )
                 given = found[0]
+            if isinstance(field, fields.Function) and not isinstance(given, Computed):
+                raise TypeError(f"{where}: a function field's value is Computed")
             if _as_text(field, given):
                 plain.append((key, self._position(given, as_text=True)))
                 continue
