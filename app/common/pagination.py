@@ -24,8 +24,13 @@ def page_of(stmt: Select, *, page: int, page_size: int) -> tuple[list[Any], int]
     return list(rows), total or 0
 
 
+def page_slice(stmt: Select, *, page: int, page_size: int) -> Select:
+    """`stmt` limited to the page."""
+    return stmt.limit(page_size).offset(_offset(page, page_size))
+
+
 def shaped_page(shape: Shape, stmt: Select, *, count: Select, page: int, page_size: int) -> tuple[list[Shaped], int]:
     """A page of `shape`'s select as the API sends it, and `count`'s total (counted without the page's joins): two
     statements, and one more for each list the shape holds."""
     total = db.session.scalar(count) or 0
-    return shape.read(stmt.limit(page_size).offset(_offset(page, page_size))), total
+    return shape.read(page_slice(stmt, page=page, page_size=page_size)), total

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, event, func, inspect, or_, orm, select, union
 
-from app.common.pagination import shaped_page
+from app.common.pagination import page_slice
 from app.common.phones import InvalidPhone, normalize_phone
 from app.common.schemas import Shaped, UserRefSchema
 from app.common.session import is_held
@@ -136,8 +136,12 @@ def _listed(
 ) -> tuple[list[Shaped], int]:
     """A page of orders with their lines and how many match: three statements whatever the page size."""
     count = select(func.count()).select_from(Order.__table__).where(*where)
-    page_select = ORDER_ROW.select().where(*where).order_by(*order_by)
-    return shaped_page(ORDER_ROW, page_select, count=count, page=page, page_size=page_size)
+    order_by = list(order_by)
+    # The page is chosen from the orders alone; only its rows are joined to their customers and couriers.
+    ids = page_slice(select(ORDERS.id).where(*where).order_by(*order_by), page=page, page_size=page_size).subquery()
+    page_select = ORDER_ROW.select().join(ids, ids.c.id == ORDERS.id).order_by(*order_by)
+    total = db.session.scalar(count) or 0
+    return ORDER_ROW.read(page_select), total
 
 
 def orders_select(**filters: Any) -> Select:
