@@ -15,8 +15,9 @@ tables, unless the shape names another source:
 From the two come both the SELECT's columns (`shape.columns`, `shape.select()`) and the JSON (`shape.rows`): the
 row's values converted the way the schema's fields dump them (money as decimal strings with the field's places,
 ISO dates and datetimes) into a `Shaped` dict, which `Schema.dump` sends as it is. A field kind the shape does not
-know is an error when the shape is declared, not a silent difference. tests/foundation/test_shapes.py holds each
-shape's output beside marshmallow's dump of the same resource.
+know is an error when the shape is declared, not a silent difference. Each resource's tests hold its rows beside
+marshmallow's dump of the same ORM objects (tests/orders/test_reading.py, test_the_listed_tasks_are_the_task_cards_*,
+test_the_listed_deliveries_are_the_delivery_cards); tests/foundation/test_shapes.py the parts every shape shares.
 """
 
 from __future__ import annotations
