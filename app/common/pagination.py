@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from app.common.schemas import Shaped
+from app.common.shapes import Shape
 from app.extensions import db
 
 # A page past any real table is empty; capping the offset keeps `?page=10**18` from overflowing the database's bigint.
@@ -22,8 +24,13 @@ def page_of(stmt: Select, *, page: int, page_size: int) -> tuple[list[Any], int]
     return list(rows), total or 0
 
 
-def rows_page(stmt: Select, *, count: Select, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
-    """A page of a Core select as dicts, and `count`'s total (counted without the page's joins): two statements."""
+def page_slice(stmt: Select, *, page: int, page_size: int) -> Select:
+    """`stmt` limited to the page."""
+    return stmt.limit(page_size).offset(_offset(page, page_size))
+
+
+def shaped_page(shape: Shape, stmt: Select, *, count: Select, page: int, page_size: int) -> tuple[list[Shaped], int]:
+    """A page of `shape`'s select as the API sends it, and `count`'s total (counted without the page's joins): two
+    statements, and one more for each list the shape holds."""
     total = db.session.scalar(count) or 0
-    rows = db.session.execute(stmt.limit(page_size).offset(_offset(page, page_size))).mappings()
-    return [dict(row) for row in rows], total
+    return shape.read(page_slice(stmt, page=page, page_size=page_size)), total

@@ -8,7 +8,6 @@ from decimal import Decimal
 import marshmallow
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.common.dumping import plan_of, run_plan
 from app.common.phones import InvalidPhone, normalize_phone
 
 MAX_ID = 2**31 - 1
@@ -16,20 +15,24 @@ MAX_PRICE = Decimal("999999999")  # NUMERIC(12, 2) holds ten integer digits
 MAX_QUANTITY = Decimal("99999.999")
 
 
+class Shaped(dict):
+    """A resource as the API sends it (JSON-ready values), read by a shape for `schema` (app/common/shapes.py)."""
+
+    __slots__ = ("schema",)
+
+
 class Schema(marshmallow.Schema):
-    """Every schema of the API: marshmallow's, with its dump compiled once per schema instance (app/common/dumping.py).
+    """Every schema of the API. What a shape read for this schema is already its dump (app/common/shapes.py), and is
+    sent as it is; anything else (ORM objects) marshmallow dumps."""
 
-    Hooks (pre_dump, post_dump) and `many` work as in marshmallow, which still serializes the fields the plan does
-    not know.
-    """
-
-    def _serialize(self, obj, *, many: bool = False):
-        plan = plan_of(self)
-        if plan is None:
-            return super()._serialize(obj, many=many)
-        if many and obj is not None:
-            return [run_plan(self, plan, each) for each in obj]
-        return run_plan(self, plan, obj)
+    def dump(self, obj, *, many: bool | None = None):
+        many = self.many if many is None else many
+        if many:
+            if obj and all(type(each) is Shaped and each.schema is type(self) for each in obj):
+                return list(obj)
+        elif type(obj) is Shaped and obj.schema is type(self):
+            return obj
+        return super().dump(obj, many=many)
 
 
 class StrictSchema(Schema):

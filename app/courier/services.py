@@ -20,7 +20,9 @@ from sqlalchemy import bindparam, exists, func, select
 
 from app import storage
 from app.audit import services as audit
-from app.common.pagination import rows_page
+from app.common.pagination import shaped_page
+from app.common.schemas import Shaped
+from app.common.shapes import Computed, Shape
 from app.common.types import utcnow
 from app.courier.models import CourierAssignment, Delivery, FailureReason
 from app.courier.schemas import DeliverySchema
@@ -89,25 +91,15 @@ def _deliveries_of(order_ids: list[int]) -> dict[int, Delivery]:
     return {row.order_id: row for row in rows}
 
 
-# The list reads the tables' columns in one joined statement; the card and the steps use the ORM.
+# The list reads the delivery's shape in one joined statement (the order's door-side facts, the trip's beside);
+# the card and the steps use the ORM.
 ORDERS, TRIPS = Order.__table__.c, Delivery.__table__.c
-DOOR_FIELDS = (
-    "id", "number", "status", "courier_id", "delivery_date", "window_start", "window_end", "scheduled_at",
-    "recipient_name", "recipient_phone", "address", "comment", "total", "paid_amount", "updated_at",
-)  # fmt: skip
-TRIP_FIELDS = (
-    "attempts", "picked_up_at", "failed_at", "failure_reason", "failure_comment", "delivered_at",
-    "client_completed_at", "amount_collected", "photo_key",
-)  # fmt: skip
-DELIVERY_COLUMNS = (*(ORDERS[name] for name in DOOR_FIELDS), *(TRIPS[name] for name in TRIP_FIELDS))
-DELIVERIES_FROM = Order.__table__.outerjoin(Delivery.__table__, TRIPS.order_id == ORDERS.id)
-
-
-def _delivery_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A list row in the shape of a `DeliveryCard`: the order's door-side facts under "order", the trip's beside."""
-    order = {name: row[name] for name in DOOR_FIELDS}
-    order["amount_due"] = amount_due(order["status"], order["total"], order["paid_amount"])
-    return {"order": order, **{name: row[name] for name in TRIP_FIELDS}}
+DELIVERY = Shape(
+    DeliverySchema,
+    Order.__table__.outerjoin(Delivery.__table__, TRIPS.order_id == ORDERS.id),
+    amount_due=Computed(amount_due, ORDERS.status, ORDERS.total, ORDERS.paid_amount),
+    photo_url=Computed(storage.signed_url, TRIPS.photo_key),
+)
 
 
 def list_deliveries(
@@ -121,7 +113,7 @@ def list_deliveries(
     updated_since: datetime | None = None,
     page: int,
     page_size: int,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Shaped], int]:
     """A courier's own deliveries (managers: every delivery with a courier) by day and window; two statements."""
     where = [ORDERS.shop_id == shop_id, ORDERS.fulfillment == Fulfillment.DELIVERY.value]
     if viewer_role == Role.COURIER:
@@ -136,33 +128,28 @@ def list_deliveries(
         where.append(ORDERS.status.in_(statuses))
     if updated_since:
         where.append(ORDERS.updated_at >= updated_since)
-    rows, total = rows_page(
-        select(*DELIVERY_COLUMNS)
-        .select_from(DELIVERIES_FROM)
-        .where(*where)
-        .order_by(ORDERS.delivery_date, ORDERS.window_start, ORDERS.id),
+    return shaped_page(
+        DELIVERY,
+        DELIVERY.select().where(*where).order_by(ORDERS.delivery_date, ORDERS.window_start, ORDERS.id),
         count=select(func.count()).select_from(Order.__table__).where(*where),
         page=page,
         page_size=page_size,
     )
-    return [_delivery_row(row) for row in rows], total
 
 
 DELIVERY_CARDS = (
-    select(*DELIVERY_COLUMNS)
-    .select_from(DELIVERIES_FROM)
+    DELIVERY.select()
     .where(ORDERS.id.in_(bindparam("ids", expanding=True)), ORDERS.shop_id == bindparam("shop_id"))
     .order_by(ORDERS.id)
 )
-CARD_SCHEMA = DeliverySchema()
 
 
 @outbox.renderer("delivery")
 def delivery_events_data(shop_id: int, order_ids: list[str]) -> dict[str, dict[str, Any]]:
     """The delivery cards, as GET /courier/deliveries/{id} answers them, that `delivery.*` events carry: one
     statement."""
-    rows = db.session.execute(DELIVERY_CARDS, {"ids": [int(i) for i in order_ids], "shop_id": shop_id}).mappings()
-    return {str(row["id"]): CARD_SCHEMA.dump(_delivery_row(row)) for row in rows}
+    cards = DELIVERY.read(DELIVERY_CARDS, {"ids": [int(i) for i in order_ids], "shop_id": shop_id})
+    return {str(card["order_id"]): card for card in cards}
 
 
 def get_delivery(*, shop_id: int, order_id: int, viewer_id: int, viewer_role: Role) -> DeliveryCard:

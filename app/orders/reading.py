@@ -2,31 +2,33 @@
 
 The day's list is the busiest read of the admin app on a peak day. Loading 50 orders, their lines, customers and
 couriers as ORM objects (identity map, instance state, attribute instrumentation) cost about a third of the
-request (docs/performance.md). These readers take the customer and the courier in the page's own join (a page is
-three statements: the count, the page, its lines), and hand plain rows to the same schemas (`OrderSchema`,
-`OrderDetailSchema`), which dump them exactly as they dump an `Order` (tests/orders/test_reading.py compares them).
+request (docs/performance.md). The order's shape (`ORDER_ROW`, `ORDER_CARD`: the response schemas plus where each
+field comes from, app/common/shapes.py) makes both the statements and the JSON: the customer and the courier come
+in the page's own join (a page is three statements: the count, the page, its lines), and the rows come out as the
+schemas dump an `Order` (tests/orders/test_reading.py compares them).
 
 Writes change ORM objects (locked, then committed) and answer with the card read afresh (`answered`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, event, func, inspect, or_, orm, select, union
 
-from app.common.pagination import rows_page
+from app.common.pagination import page_slice
 from app.common.phones import InvalidPhone, normalize_phone
+from app.common.schemas import Shaped, UserRefSchema
 from app.common.session import is_held
+from app.common.shapes import Computed, Many, Shape
 from app.customers.models import Customer
 from app.errors import NotFoundError
 from app.events import outbox
 from app.extensions import db
 from app.orders.models import Order, OrderItem, Payment, amount_due, overpaid_amount, pickup_time
-from app.orders.schemas import OrderDetailSchema
+from app.orders.schemas import CustomerRefSchema, OrderDetailSchema, OrderItemSchema, OrderSchema, PaymentSchema
 from app.shops.models import Shop
 from app.users.models import User
 
@@ -34,79 +36,30 @@ from app.users.models import User
 ORDERS, LINES, PAYMENTS, CUSTOMERS, USERS, SHOPS = (
     model.__table__.c for model in (Order, OrderItem, Payment, Customer, User, Shop)
 )
-ORDER_COLUMNS = tuple(
-    ORDERS[name]
-    for name in (
-        "id",
-        "number",
-        "status",
-        "fulfillment",
-        "source",
-        "customer_id",
-        "recipient_name",
-        "recipient_phone",
-        "address",
-        "card_text",
-        "comment",
-        "delivery_date",
-        "window_start",
-        "window_end",
-        "scheduled_at",
-        "subtotal",
-        "delivery_fee",
-        "discount",
-        "total",
-        "paid_amount",
-        "payment_status",
-        "promo_code",
-        "courier_id",
-        "cost_of_goods",
-        "stock_short",
-        "version",
-        "created_at",
-        "updated_at",
-    )
-)
-ITEM_COLUMNS = (
-    LINES.order_id,
-    LINES.id,
-    LINES.product_id,
-    LINES.product_name,
-    LINES.unit_price,
-    LINES.quantity,
-    LINES.line_total,
-    LINES.needs_assembly,
-)
-PAYMENT_COLUMNS = (
-    PAYMENTS.order_id,
-    PAYMENTS.id,
-    PAYMENTS.amount,
-    PAYMENTS.method,
-    PAYMENTS.provider_payment_id,
-    PAYMENTS.note,
-    PAYMENTS.created_by_id,
-    PAYMENTS.created_at,
-)
 # The customer's and the courier's names come along in the page's own statement.
-PAGE_COLUMNS = (
-    *ORDER_COLUMNS,
-    CUSTOMERS.name.label("customer_name"),
-    CUSTOMERS.phone.label("customer_phone"),
-    USERS.name.label("courier_name"),
-)
-PAGE_FROM = Order.__table__.join(Customer.__table__, CUSTOMERS.id == ORDERS.customer_id).outerjoin(
+ORDER_FROM = Order.__table__.join(Customer.__table__, CUSTOMERS.id == ORDERS.customer_id).outerjoin(
     User.__table__, USERS.id == ORDERS.courier_id
+)
+ORDER_ITEM = Shape(OrderItemSchema, OrderItem.__table__)
+_ORDER_SOURCES = {
+    "customer": Shape(CustomerRefSchema, Customer.__table__),
+    "courier": Shape(UserRefSchema, User.__table__),
+    "items": Many(ORDER_ITEM, LINES.order_id),
+    "amount_due": Computed(amount_due, ORDERS.status, ORDERS.total, ORDERS.paid_amount),
+    "overpaid_amount": Computed(overpaid_amount, ORDERS.status, ORDERS.total, ORDERS.paid_amount),
+    "pickup_time": Computed(pickup_time, ORDERS.fulfillment, ORDERS.window_start),
+}
+# An order in the lists, and the order card (with its payments).
+ORDER_ROW = Shape(OrderSchema, ORDER_FROM, **_ORDER_SOURCES)
+ORDER_CARD = Shape(
+    OrderDetailSchema,
+    ORDER_FROM,
+    **_ORDER_SOURCES,
+    payments=Many(Shape(PaymentSchema, Payment.__table__), PAYMENTS.order_id),
 )
 DAY_ORDER = (ORDERS.delivery_date, ORDERS.window_start, ORDERS.id)
 # Built once, run with parameters: building a statement costs about as much CPU as running it.
-IDS = bindparam("ids", expanding=True)
-LINES_OF = select(*ITEM_COLUMNS).where(LINES.order_id.in_(IDS)).order_by(LINES.id)
-PAYMENTS_OF = select(*PAYMENT_COLUMNS).where(PAYMENTS.order_id.in_(IDS)).order_by(PAYMENTS.id)
-ONE_ORDER = (
-    select(*PAGE_COLUMNS)
-    .select_from(PAGE_FROM)
-    .where(ORDERS.id == bindparam("order_id"), ORDERS.shop_id == bindparam("shop_id"))
-)
+ONE_ORDER = ORDER_CARD.select().where(ORDERS.id == bindparam("order_id"), ORDERS.shop_id == bindparam("shop_id"))
 
 
 def _orders_matching(shop_id: int, q: str):
@@ -178,64 +131,30 @@ def order_filters(
     return where
 
 
-def _page_select(where: list[ColumnElement[bool]], order_by: Iterable[ColumnElement[Any]]) -> Select:
-    return select(*PAGE_COLUMNS).select_from(PAGE_FROM).where(*where).order_by(*order_by)
-
-
-def _grouped(stmt: Select, ids: list[int]) -> defaultdict[int, list[dict[str, Any]]]:
-    groups: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in db.session.execute(stmt, {"ids": ids}).mappings():
-        groups[row["order_id"]].append(dict(row))
-    return groups
-
-
-def with_details(orders: list[dict[str, Any]], *, payments: bool = False) -> list[dict[str, Any]]:
-    """Page rows completed with their lines (and payments), one statement each, and their people."""
-    order_ids = [order["id"] for order in orders]
-    if not order_ids:
-        return orders
-    lines = _grouped(LINES_OF, order_ids)
-    if payments:
-        paid = _grouped(PAYMENTS_OF, order_ids)
-    for order in orders:
-        order["items"] = lines[order["id"]]
-        order["customer"] = {
-            "id": order["customer_id"],
-            "name": order.pop("customer_name"),
-            "phone": order.pop("customer_phone"),
-        }
-        courier_name = order.pop("courier_name")
-        order["courier"] = None if order["courier_id"] is None else {"id": order["courier_id"], "name": courier_name}
-        order["amount_due"] = amount_due(order["status"], order["total"], order["paid_amount"])
-        order["overpaid_amount"] = overpaid_amount(order["status"], order["total"], order["paid_amount"])
-        order["pickup_time"] = pickup_time(order["fulfillment"], order["window_start"])
-        if payments:
-            order["payments"] = paid[order["id"]]
-    return orders
-
-
 def _listed(
     where: list[ColumnElement[bool]], order_by: Iterable[ColumnElement[Any]], *, page: int, page_size: int
-) -> tuple[list[dict[str, Any]], int]:
-    """A page of orders with their details and how many match: three statements whatever the page size."""
+) -> tuple[list[Shaped], int]:
+    """A page of orders with their lines and how many match: three statements whatever the page size."""
     count = select(func.count()).select_from(Order.__table__).where(*where)
-    rows, total = rows_page(_page_select(where, order_by), count=count, page=page, page_size=page_size)
-    return with_details(rows), total
+    order_by = list(order_by)
+    # The page is chosen from the orders alone; only its rows are joined to their customers and couriers.
+    ids = page_slice(select(ORDERS.id).where(*where).order_by(*order_by), page=page, page_size=page_size).subquery()
+    page_select = ORDER_ROW.select().join(ids, ids.c.id == ORDERS.id).order_by(*order_by)
+    total = db.session.scalar(count) or 0
+    return ORDER_ROW.read(page_select), total
 
 
 def orders_select(**filters: Any) -> Select:
     """The shop's orders matching the filters (see `order_filters`), by day and window, as a page shows them."""
-    return _page_select(order_filters(**filters), DAY_ORDER)
+    return ORDER_ROW.select().where(*order_filters(**filters)).order_by(*DAY_ORDER)
 
 
-def list_orders(*, page: int, page_size: int, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+def list_orders(*, page: int, page_size: int, **filters: Any) -> tuple[list[Shaped], int]:
     """A page of the shop's orders matching the filters, by day and window."""
     return _listed(order_filters(**filters), DAY_ORDER, page=page, page_size=page_size)
 
 
-def list_customer_orders(
-    *, shop_id: int, customer_id: int, page: int, page_size: int
-) -> tuple[list[dict[str, Any]], int]:
+def list_customer_orders(*, shop_id: int, customer_id: int, page: int, page_size: int) -> tuple[list[Shaped], int]:
     """A customer's orders, newest delivery first; 404 when the customer is not this shop's."""
     if not db.session.scalar(select(CUSTOMERS.id).where(CUSTOMERS.id == customer_id, CUSTOMERS.shop_id == shop_id)):
         raise NotFoundError("Customer not found.")
@@ -243,21 +162,19 @@ def list_customer_orders(
     return _listed(where, [column.desc() for column in DAY_ORDER], page=page, page_size=page_size)
 
 
-def order_card(*, shop_id: int, order_id: int) -> dict[str, Any]:
+def order_card(*, shop_id: int, order_id: int) -> Shaped:
     """One order of the shop with its lines, customer, courier and payments; 404 for any other shop's."""
-    row = db.session.execute(ONE_ORDER, {"order_id": order_id, "shop_id": shop_id}).mappings().first()
-    if row is None:
+    cards = ORDER_CARD.read(ONE_ORDER, {"order_id": order_id, "shop_id": shop_id})
+    if not cards:
         raise NotFoundError("Order not found.")
-    return with_details([dict(row)], payments=True)[0]
+    return cards[0]
 
 
 ORDERS_OF_SHOP = (
-    select(*PAGE_COLUMNS)
-    .select_from(PAGE_FROM)
-    .where(ORDERS.id.in_(IDS), ORDERS.shop_id == bindparam("shop_id"))
+    ORDER_CARD.select()
+    .where(ORDERS.id.in_(bindparam("ids", expanding=True)), ORDERS.shop_id == bindparam("shop_id"))
     .order_by(ORDERS.id)
 )
-CARD_SCHEMA = OrderDetailSchema()
 
 
 # The cards events carry and the card a write answers with are one read, whichever comes first (test_costs.py):
@@ -281,10 +198,10 @@ def order_events_data(shop_id: int, order_ids: list[str]) -> dict[str, dict[str,
             cards[order_id] = card
     missing = [int(i) for i in order_ids if int(i) not in cards]
     if missing:
-        rows = db.session.execute(ORDERS_OF_SHOP, {"ids": missing, "shop_id": shop_id}).mappings()
-        cards.update((card["id"], card) for card in with_details([dict(r) for r in rows], payments=True))
+        read = ORDER_CARD.read(ORDERS_OF_SHOP, {"ids": missing, "shop_id": shop_id})
+        cards.update((card["id"], card) for card in read)
     session.info.setdefault(_COMMITTED, {}).update(((shop_id, order_id), card) for order_id, card in cards.items())
-    return {str(order_id): CARD_SCHEMA.dump(card) for order_id, card in cards.items()}
+    return {str(order_id): card for order_id, card in cards.items()}
 
 
 def _version_in_session(session: orm.Session, order_id: int) -> int | None:

@@ -23,7 +23,9 @@ from sqlalchemy.orm import contains_eager, joinedload
 from app import storage
 from app.audit import services as audit
 from app.catalogue.models import RecipeComponent
-from app.common.pagination import rows_page
+from app.common.pagination import shaped_page
+from app.common.schemas import Shaped, UserRefSchema
+from app.common.shapes import Computed, Shape
 from app.common.types import utcnow
 from app.errors import ConflictError, NotFoundError, PermissionDenied, RuleViolation
 from app.events import outbox
@@ -32,9 +34,10 @@ from app.extensions import db
 from app.orders import transitions
 from app.orders.models import Order, OrderStatus
 from app.production.models import OPEN_TASK_STATUSES, ProductionTask, TaskStatus, recipe_line
-from app.production.schemas import ProductionTaskSchema
+from app.production.schemas import ProductionTaskSchema, TaskOrderSchema
 from app.shops.models import Shop
 from app.shops.services import effective_settings
+from app.storage import signed_url
 from app.users.models import Membership, Role, User
 from app.warehouse import stock
 from app.warehouse.models import Item
@@ -188,20 +191,19 @@ def _with_details(stmt: Select) -> Select:
     )
 
 
-# The tables' columns: the list is a plain Core statement (no ORM objects), the card and the steps use the ORM.
+# The list reads the task's shape (a plain Core statement, no ORM objects); the card and the steps use the ORM.
 TASKS, ORDERS, USERS = (model.__table__.c for model in (ProductionTask, Order, User))
-TASK_COLUMNS = (
-    *(TASKS[name] for name in ("id", "order_id", "status", "product_id", "product_name", "quantity", "card_text")),
-    *(TASKS[name] for name in ("recipe", "due_at", "florist_id", "assigned_at", "started_at", "completed_at")),
-    *(TASKS[name] for name in ("cancelled_at", "photo_key", "created_at", "updated_at")),
-    *(ORDERS[name].label(f"order_{name}") for name in ("number", "status", "fulfillment", "delivery_date")),
-    *(ORDERS[name].label(f"order_{name}") for name in ("window_start", "window_end", "stock_short")),
-    USERS.name.label("florist_name"),
-)
+# One statement: the order's number and window, and the florist's name, come along in the join.
 TASKS_FROM = ProductionTask.__table__.join(Order.__table__, ORDERS.id == TASKS.order_id).outerjoin(
     User.__table__, USERS.id == TASKS.florist_id
 )
-ORDER_FIELDS = ("number", "status", "fulfillment", "delivery_date", "window_start", "window_end", "stock_short")
+TASK = Shape(
+    ProductionTaskSchema,
+    TASKS_FROM,
+    order=Shape(TaskOrderSchema, Order.__table__),
+    florist=Shape(UserRefSchema, User.__table__),
+    photo_url=Computed(signed_url, TASKS.photo_key),
+)
 
 
 def _visible_to(stmt: Select, *, role: Role, user_id: int | None) -> Select:
@@ -211,28 +213,18 @@ def _visible_to(stmt: Select, *, role: Role, user_id: int | None) -> Select:
     return stmt
 
 
-def _task_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A list row in the shape of a task: its order and florist nested."""
-    row["order"] = {"id": row["order_id"], **{name: row.pop(f"order_{name}") for name in ORDER_FIELDS}}
-    florist_name = row.pop("florist_name")
-    row["florist"] = None if row["florist_id"] is None else {"id": row["florist_id"], "name": florist_name}
-    return row
-
-
 TASK_CARDS = (
-    select(*TASK_COLUMNS)
-    .select_from(TASKS_FROM)
+    TASK.select()
     .where(TASKS.id.in_(bindparam("ids", expanding=True)), TASKS.shop_id == bindparam("shop_id"))
     .order_by(TASKS.id)
 )
-TASK_SCHEMA = ProductionTaskSchema()
 
 
 @outbox.renderer("task")
 def task_events_data(shop_id: int, task_ids: list[str]) -> dict[str, dict[str, Any]]:
     """The tasks, as GET /production-tasks/{id} answers them, that `task.*` events carry: one statement."""
-    rows = db.session.execute(TASK_CARDS, {"ids": [int(i) for i in task_ids], "shop_id": shop_id}).mappings()
-    return {str(row["id"]): TASK_SCHEMA.dump(_task_row(dict(row))) for row in rows}
+    tasks = TASK.read(TASK_CARDS, {"ids": [int(i) for i in task_ids], "shop_id": shop_id})
+    return {str(task["id"]): task for task in tasks}
 
 
 def list_tasks(
@@ -249,7 +241,7 @@ def list_tasks(
     updated_since: datetime | None = None,
     page: int,
     page_size: int,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Shaped], int]:
     """The workshop's tasks by due time, with their order and florist joined in; two statements."""
     stmt = _visible_to(select(TASKS.id).where(TASKS.shop_id == shop_id), role=viewer_role, user_id=viewer_id)
     if statuses:
@@ -266,13 +258,13 @@ def list_tasks(
         stmt = stmt.where(TASKS.order_id == order_id)
     if updated_since:
         stmt = stmt.where(TASKS.updated_at >= updated_since)
-    rows, total = rows_page(
-        stmt.with_only_columns(*TASK_COLUMNS).select_from(TASKS_FROM).order_by(TASKS.due_at, TASKS.id),
+    return shaped_page(
+        TASK,
+        stmt.with_only_columns(*TASK.columns).select_from(TASKS_FROM).order_by(TASKS.due_at, TASKS.id),
         count=stmt.with_only_columns(func.count()).select_from(ProductionTask.__table__),
         page=page,
         page_size=page_size,
     )
-    return [_task_row(row) for row in rows], total
 
 
 def get_task(*, shop_id: int, task_id: int, viewer_id: int | None, viewer_role: Role) -> ProductionTask:

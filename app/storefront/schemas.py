@@ -10,10 +10,20 @@ from app.common.schemas import DecimalString, Money, Schema, StrictSchema, no_re
 from app.orders.models import Fulfillment, OrderSource, PaymentStatus
 from app.orders.schemas import DATES, HH_MM_DOC, STATUSES, CustomerInputSchema, OrderCreateSchema, _hh_mm, _lines
 from app.storage import public_url
-from app.storefront.services import PROBLEM_CODES
 
 STOREFRONT_SOURCES = [OrderSource.WEBSITE.value, OrderSource.MARKETPLACE.value]
 MAX_AMOUNT = Decimal("9999999999.99")
+
+# What a quote or an order refusal names as its problem.
+PROBLEM_CODES = (
+    "product_unavailable",
+    "window_unknown",
+    "window_closed",
+    "window_full",
+    "pickup_time_passed",
+    "shortage",
+    "promo_code",
+)
 
 
 # --- products and windows --------------------------------------------------------------------------------

@@ -24,34 +24,27 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.catalogue.models import Category, Product, RecipeComponent
+from app.common.schemas import Shaped
+from app.common.shapes import Many, Shape
 from app.common.types import utcnow
 from app.customers.models import Customer
 from app.errors import ConflictError, NotFoundError, RuleViolation, human_message
 from app.extensions import db
 from app.messaging import order_reminders
-from app.orders import reading
 from app.orders import services as orders
-from app.orders.models import ZERO, Fulfillment, OrderStatus, PaymentMethod
+from app.orders.models import ZERO, Fulfillment, Order, OrderItem, OrderStatus, PaymentMethod
 from app.promos import services as promos
 from app.shops.models import Shop
 from app.shops.services import effective_settings
 from app.slots import services as slots
 from app.storefront.models import StorefrontOrder
+from app.storefront.schemas import StorefrontOrderLineSchema, StorefrontOrderSchema
 from app.warehouse.models import Batch, Item
 
-PROBLEM_CODES = (
-    "product_unavailable",
-    "window_unknown",
-    "window_closed",
-    "window_full",
-    "pickup_time_passed",
-    "shortage",
-    "promo_code",
-)
 PRODUCT_UNAVAILABLE = "This product is not on sale; remove it from the order."
 PICKUP_PASSED = "The pickup time has passed; choose another one."
 SHORTAGE = "Not enough {item} in stock for this order; remove or change the products that need it."
@@ -396,6 +389,24 @@ def order_status(*, shop_id: int, external_id: str) -> dict[str, Any]:
     return answer(shop_id=shop_id, order_id=order_id, external_id=external_id)
 
 
-def answer(*, shop_id: int, order_id: int, external_id: str) -> dict[str, Any]:
-    card = reading.order_card(shop_id=shop_id, order_id=order_id)
-    return {**card, "external_id": external_id}
+# An order as the shop's site sees it: a part of the card, with the site's own id for it.
+STOREFRONT_ORDERS, ORDERS = StorefrontOrder.__table__.c, Order.__table__.c
+STOREFRONT_ORDER = Shape(
+    StorefrontOrderSchema,
+    Order.__table__.join(StorefrontOrder.__table__, STOREFRONT_ORDERS.order_id == ORDERS.id),
+    items=Many(Shape(StorefrontOrderLineSchema, OrderItem.__table__), OrderItem.__table__.c.order_id),
+)
+ONE_STOREFRONT_ORDER = STOREFRONT_ORDER.select().where(
+    ORDERS.id == bindparam("order_id"),
+    ORDERS.shop_id == bindparam("shop_id"),
+    STOREFRONT_ORDERS.external_id == bindparam("external_id"),
+)
+
+
+def answer(*, shop_id: int, order_id: int, external_id: str) -> Shaped:
+    found = STOREFRONT_ORDER.read(
+        ONE_STOREFRONT_ORDER, {"order_id": order_id, "shop_id": shop_id, "external_id": external_id}
+    )
+    if not found:
+        raise NotFoundError("Order not found.")
+    return found[0]

@@ -1,0 +1,231 @@
+"""A resource as the API sends it, declared once: its response schema, and where each of its fields comes from.
+
+The schema (marshmallow) declares the keys, their order, their kinds and their documentation: it is what the
+OpenAPI document shows. A `Shape` reads it through marshmallow's public attributes (`dump_fields`, `data_key`,
+`attribute`, `Nested.schema`, `List.inner`, `Decimal.places`) and adds the one thing a schema cannot say: the SQL
+each field reads. A field reads the column of its own name (or of its `attribute`'s last part) in the shape's
+tables, unless the shape names another source:
+
+- a column or SQL expression;
+- `Computed(function, *columns)`: the function of those columns' values (the amount due, a signed photo link);
+- a nested `Shape`: an object whose columns come along in the same row (a joined customer), null when its first
+  column is (an outer join that found nothing);
+- `Many(shape, foreign_key)`: a list read by one more statement for the whole page (an order's lines).
+
+From the two come both the SELECT's columns (`shape.columns`, `shape.select()`) and the JSON (`shape.rows`): the
+row's values converted the way the schema's fields dump them (money as decimal strings with the field's places,
+ISO dates and datetimes) into a `Shaped` dict, which `Schema.dump` sends as it is. A field kind the shape does not
+know is an error when the shape is declared, not a silent difference. Each resource's tests hold its rows beside
+marshmallow's dump of the same ORM objects (tests/orders/test_reading.py, test_the_listed_tasks_are_the_task_cards_*,
+test_the_listed_deliveries_are_the_delivery_cards); tests/foundation/test_shapes.py the parts every shape shares.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from operator import itemgetter
+from typing import Any
+
+from marshmallow import Schema, fields
+from sqlalchemy import Column, ColumnElement, Join, Numeric, Select, Table, Text, bindparam, cast, select
+from sqlalchemy.sql import FromClause
+
+from app.common.schemas import Shaped
+from app.extensions import db
+
+Convert = Callable[[Any], Any]
+Step = Callable[[Sequence[Any]], Any]
+
+
+class Computed:
+    """A field computed in Python from the values of some columns of the same row."""
+
+    def __init__(self, function: Callable[..., Any], *columns: ColumnElement[Any]) -> None:
+        self.function, self.columns = function, columns
+
+
+class Many:
+    """A list of `shape`, read for a whole page by one more statement: the rows whose `foreign_key` points at it."""
+
+    def __init__(self, shape: Shape, foreign_key: ColumnElement[Any]) -> None:
+        (reference,) = foreign_key.foreign_keys
+        self.shape, self.foreign_key, self.parent_key = shape, foreign_key, reference.column
+        order = list(shape.table.primary_key)
+        self.statement = (
+            select(foreign_key, *shape.columns)
+            .where(foreign_key.in_(bindparam("ids", expanding=True)))
+            .order_by(*order)
+        )
+
+
+def _tables(source: FromClause) -> list[Table]:
+    if isinstance(source, Join):
+        return [*_tables(source.left), *_tables(source.right)]
+    return [source]
+
+
+def _value_kind(field: fields.Field, where: str) -> Convert | None:
+    """How a value of `field` is dumped, as one call (None: as it is)."""
+    if isinstance(field, fields.Decimal):
+        if not field.as_string or field.places is None:
+            raise TypeError(f"{where}: a shape sends decimals as strings with fixed places")
+        places, rounding = field.places, field.rounding
+        return lambda value: None if value is None else format(value.quantize(places, rounding=rounding), "f")
+    if isinstance(field, fields.DateTime | fields.Date):
+        if field.format not in (None, "iso"):
+            raise TypeError(f"{where}: a shape sends ISO dates only")
+        return lambda value: None if value is None else value.isoformat()
+    if isinstance(field, fields.Integer) and field.as_string:
+        raise TypeError(f"{where}: a shape sends integers as numbers")
+    if type(field) in (fields.String, fields.Integer, fields.Boolean, fields.Raw, fields.Function):
+        return None
+    raise TypeError(f"{where}: a shape does not know {type(field).__name__} fields")
+
+
+def _document(schema: Schema, where: str) -> Convert:
+    """A nested schema's dump of a JSON document's objects (a task's recipe lines)."""
+    steps = []
+    for name, field in schema.dump_fields.items():
+        convert = _value_kind(field, f"{where}.{name}")
+        steps.append((field.data_key or name, field.attribute or name, convert))
+
+    def dump(value):
+        return {
+            key: value[attribute] if convert is None else convert(value[attribute]) for key, attribute, convert in steps
+        }
+
+    return dump
+
+
+def _as_text(field: fields.Field, column: Any) -> bool:
+    """A decimal field whose column has the field's places: PostgreSQL's text of it is the field's dump ("2900.00"),
+    without making a Decimal of it in Python."""
+    return (
+        isinstance(field, fields.Decimal)
+        and isinstance(column, Column)
+        and isinstance(column.type, Numeric)
+        and column.type.scale is not None
+        and field.places == Decimal(1).scaleb(-column.type.scale)
+    )
+
+
+class Shape:
+    """`schema`'s fields read from `source` (a table or a join of tables), or from the sources named."""
+
+    def __init__(self, schema: type[Schema], source: FromClause, **sources: Any) -> None:
+        self.schema, self.source = schema, source
+        tables = _tables(source)
+        self.table = tables[0]
+        self.many: dict[str, Many] = {}
+        self.columns: list[ColumnElement[Any]] = []
+        self._positions: dict[Any, int] = {}
+        dump_fields = schema().dump_fields
+        unknown = set(sources) - set(dump_fields)
+        if unknown:
+            raise TypeError(f"{schema.__name__} has no fields {sorted(unknown)}")
+        plain: list[tuple[str, int]] = []  # sent as read
+        steps: list[tuple[str, Step]] = []  # converted, computed or nested
+        for name, field in dump_fields.items():
+            where = f"{schema.__name__}.{name}"
+            key = field.data_key or name
+            given = sources.get(name)
+            if given is None:
+                column_name = (field.attribute or name).rpartition(".")[2]
+                found = [table.c[column_name] for table in tables if column_name in table.c]
+                if not found:
+                    raise TypeError(
+                        f"{where}: no column {column_name!r} in {[t.name for t in tables]}; name its source"
+                    )
+                given = found[0]
+            if isinstance(field, fields.Function) and not isinstance(given, Computed):
+                raise TypeError(f"{where}: a function field's value is Computed")
+            if _as_text(field, given):
+                plain.append((key, self._position(given, as_text=True)))
+                continue
+            step = self._step(field, given, where, key)
+            if isinstance(step, int):
+                plain.append((key, step))
+            else:
+                steps.append((key, step))
+        self._plain_keys = tuple(key for key, _ in plain)
+        positions = [position for _, position in plain]
+        self._plain = itemgetter(*positions) if len(positions) > 1 else lambda row: tuple(row[p] for p in positions)
+        self._steps = steps
+
+    def _position(self, column: ColumnElement[Any], *, as_text: bool = False) -> int:
+        """The column's place in the select (added once however many fields read it)."""
+        key = (column, as_text)
+        if key not in self._positions:
+            self._positions[key] = len(self.columns)
+            self.columns.append(cast(column, Text) if as_text else column)
+        return self._positions[key]
+
+    def _step(self, field: fields.Field, source: Any, where: str, key: str) -> Step | int:
+        """How the field's value comes from a row: a position (sent as read) or a function of the row."""
+        if isinstance(source, Many):
+            self.many[key] = source
+            self._position(source.parent_key)
+            return lambda row: None  # filled in by `rows`, for all the rows at once
+        if isinstance(source, Shape):
+            if source.many:
+                raise TypeError(f"{where}: a nested shape reads no lists")
+            positions = [self._position(column) for column in source.columns]
+            inner = source._from_row
+            first = positions[0]
+
+            def nested(row):
+                return None if row[first] is None else inner([row[p] for p in positions])
+
+            return nested
+        inner_field = field.inner if isinstance(field, fields.List) else field
+        if isinstance(inner_field, fields.Nested):  # objects stored as a JSON document
+            document = _document(inner_field.schema, where)
+            if isinstance(field, fields.List):
+                convert = lambda value: None if value is None else [document(each) for each in value]  # noqa: E731
+            else:
+                convert = lambda value: None if value is None else document(value)  # noqa: E731
+        else:
+            convert = _value_kind(field, where)
+        if isinstance(source, Computed):
+            positions = [self._position(column) for column in source.columns]
+            function = source.function
+            if convert is None:
+                return lambda row: function(*[row[p] for p in positions])
+            return lambda row: convert(function(*[row[p] for p in positions]))
+        position = self._position(source)
+        if convert is None:
+            return position
+        return lambda row: convert(row[position])
+
+    def _from_row(self, row: Sequence[Any]) -> Shaped:
+        out = Shaped(zip(self._plain_keys, self._plain(row), strict=True))
+        out.schema = self.schema
+        for key, step in self._steps:
+            out[key] = step(row)
+        return out
+
+    def select(self) -> Select:
+        """The shape's columns from its tables; add the WHERE and ORDER BY."""
+        return select(*self.columns).select_from(self.source)
+
+    def rows(self, rows: Iterable[Sequence[Any]]) -> list[Shaped]:
+        """The rows of `select()` (in its column order) as the API sends them, with their lists (one statement
+        each, for all the rows at once)."""
+        rows = list(rows)
+        shaped = [self._from_row(row) for row in rows]
+        for key, many in self.many.items():
+            parent = self._positions[(many.parent_key, False)]
+            ids = [row[parent] for row in rows]
+            groups: defaultdict[Any, list[Shaped]] = defaultdict(list)
+            if ids:
+                for row in db.session.execute(many.statement, {"ids": ids}):
+                    groups[row[0]].append(many.shape._from_row(row[1:]))
+            for out, id_ in zip(shaped, ids, strict=True):
+                out[key] = groups[id_]
+        return shaped
+
+    def read(self, statement: Select, params: dict[str, Any] | None = None) -> list[Shaped]:
+        """`statement` (built on `select()`) run, as the API sends its rows."""
+        return self.rows(db.session.execute(statement, params or {}))
