@@ -21,13 +21,14 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, or_, select, text, update
+from sqlalchemy import Select, exists, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.audit import services as audit
 from app.audit.models import AuditEntry
 from app.catalogue.models import Product, RecipeComponent
+from app.common import memo
 from app.common.pagination import page_of
 from app.common.phones import InvalidPhone, normalize_phone
 from app.common.types import utcnow
@@ -174,15 +175,28 @@ def _masked(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
 def _resolve_customer(shop: Shop, data: dict[str, Any], actor_id: int | None) -> Customer:
     """The customer named by id, or found by phone in this shop, or created from name and phone."""
     if data.get("customer_id") is not None:
-        customer = db.session.scalars(
-            select(Customer).where(Customer.id == data["customer_id"], Customer.shop_id == shop.id)
-        ).first()
-        if customer is None or customer.anonymized_at is not None:
+        customer = db.session.get(Customer, data["customer_id"])  # a batch of intakes loaded its customers at once
+        if customer is None or customer.shop_id != shop.id or customer.anonymized_at is not None:
             raise RuleViolation("No such customer.", errors={"customer_id": ["No such customer in this shop."]})
         return customer
     given = data["customer"]
     phone = _phone(shop, given["phone"], "customer", "phone")  # validated here, so errors name customer.phone
     return customers.find_or_create_customer(shop_id=shop.id, actor_id=actor_id, name=given["name"], phone=phone)
+
+
+def _products(shop_id: int, wanted: set[int]) -> dict[int, Product]:
+    """The shop's products of these ids (one statement; in a batch of intakes each product is read once)."""
+    cached: dict[int, Product | None] = memo.once(("products", shop_id), dict)
+    missing = wanted - cached.keys()
+    if missing:
+        rows = db.session.execute(
+            select(Product, workshop.recipe_units()).where(Product.shop_id == shop_id, Product.id.in_(missing))
+        ).all()
+        found = {product.id: product for product, _units in rows}
+        cached.update({product_id: found.get(product_id) for product_id in missing})
+        # the florist minutes of these products, so taking the order's minutes reads nothing more
+        workshop.known_minutes().update({p.id: (p.florist_minutes, units) for p, units in rows})
+    return {product_id: product for product_id in wanted if (product := cached[product_id]) is not None}
 
 
 def _price_lines(
@@ -192,16 +206,10 @@ def _price_lines(
     `off_sale`: products taken off sale are sold at their last catalogue price too."""
     keep = keep or {}
     wanted = {line["product_id"] for line in lines}
-    on_sale = Product.is_active.is_(True) & Product.archived_at.is_(None)
     products = {
-        p.id: p
-        for p in db.session.scalars(
-            select(Product).where(
-                Product.shop_id == shop_id,
-                Product.id.in_(wanted),
-                or_(Product.id.in_(list(keep)), on_sale) if not off_sale else Product.id.in_(wanted),
-            )
-        )
+        product_id: product
+        for product_id, product in _products(shop_id, wanted).items()
+        if off_sale or product_id in keep or (product.is_active and product.archived_at is None)
     }
     unknown = {
         i: {"product_id": ["No such product on sale in this shop."]}
@@ -337,100 +345,137 @@ def create_order(
     workshop_lenient: bool = False,
 ) -> Order:
     """Take an order: prices from the catalogue, the window's capacity and the promo's use taken,
-    totals computed, a number given, all in one transaction.
+    totals computed, a number given, all in one transaction (`create_orders` with a batch of one).
 
     `lenient` (a standing order's date, whose order is never dropped: app/standing): a full, closed or gone
     window is booked over its capacity (a gone one with no fee), products off sale are sold at their last
     price and a pickup time already past is kept; the caller says why in the order's comment.
     `workshop_lenient` (such a date on a day whose florist minutes are spent): the order holds none until it is
     confirmed. `data["override_workshop"]` (a manager's choice) takes the minutes over the day's limit."""
+    return create_orders(
+        shop_id=shop_id,
+        actor_id=actor_id,
+        batch=[data],
+        now=now,
+        commit=commit,
+        lenient=lenient,
+        workshop_lenient=workshop_lenient,
+    )[0]
+
+
+def create_orders(
+    *,
+    shop_id: int,
+    actor_id: int | None,
+    batch: list[dict[str, Any]],
+    now: datetime | None = None,
+    commit: bool = True,
+    lenient: bool = False,
+    workshop_lenient: bool = False,
+) -> list[Order]:
+    """The intake of several orders of one shop in one transaction, all or nothing (the standing orders' scan;
+    POST /orders is a batch of one): each order is priced and takes its window, promo use, number and florist
+    minutes one after another, exactly as alone; then the orders and their lines are inserted together (one
+    flush), and their history, audit rows and `order.created` events after them (one more)."""
     now = now or utcnow()
-    with _all_or_nothing():
+    with _all_or_nothing(), memo.batch():
         shop = _shop(shop_id)
-        customer = _resolve_customer(shop, data, actor_id)
-        recipient_phone = (
-            _phone(shop, data["recipient_phone"], "recipient_phone") if data.get("recipient_phone") else customer.phone
-        )
-        lines = _price_lines(shop_id, data["items"], off_sale=lenient)
-        subtotal = _subtotal(lines)
-        day = data["delivery_date"]
-        if data["fulfillment"] == Fulfillment.DELIVERY.value and lenient:
-            booked = slots.take_over_capacity(shop_id=shop_id, delivery_date=day, window_start=data["window_start"])
-            window_start = data["window_start"]
-            window_end = booked.end if booked else None
-            delivery_fee = booked.delivery_fee if booked else ZERO
-            scheduled_at = booked.starts_at_utc if booked else _at(shop, day, window_start)
-        elif data["fulfillment"] == Fulfillment.DELIVERY.value:
-            window = slots.take(shop_id=shop_id, delivery_date=day, window_start=data["window_start"], now=now)
-            window_start, window_end = window.start, window.end
-            delivery_fee, scheduled_at = window.delivery_fee, window.starts_at_utc
-        elif lenient:
-            window_start, window_end = data["pickup_time"], None
-            delivery_fee, scheduled_at = ZERO, _at(shop, day, data["pickup_time"])
-        else:
-            window_start, window_end = data["pickup_time"], None
-            delivery_fee, scheduled_at = ZERO, _pickup_at(shop, day, data["pickup_time"], now)
-        discount, promo_code_id, promo_code = ZERO, None, None
-        if data.get("promo_code"):
-            redemption = promos.redeem(shop_id=shop_id, code=data["promo_code"], subtotal=subtotal, now=now)
-            discount, promo_code_id, promo_code = (
-                min(redemption.discount, subtotal),
-                redemption.promo_code_id,
-                redemption.code,
-            )
-        total = subtotal - discount + delivery_fee
-        _check_total(total)
-        order = Order(
-            shop_id=shop_id,
-            number=_next_number(shop, now),
-            status=OrderStatus.NEW.value,
-            fulfillment=data["fulfillment"],
-            source=data.get("source") or "phone",
-            customer=customer,
-            recipient_name=data.get("recipient_name") or customer.name,
-            recipient_phone=recipient_phone,
-            address=data.get("address") if data["fulfillment"] == Fulfillment.DELIVERY.value else None,
-            card_text=data.get("card_text") or "",
-            comment=data.get("comment") or "",
-            delivery_date=day,
-            window_start=window_start,
-            window_end=window_end,
-            scheduled_at=scheduled_at,
-            subtotal=subtotal,
-            delivery_fee=delivery_fee,
-            discount=discount,
-            total=total,
-            paid_amount=ZERO,
-            promo_code_id=promo_code_id,
-            promo_code=promo_code,
-            created_by_id=actor_id,
-            version=1,
-            items=lines,
-        )
-        _settle_payment_status(order, has_payments=False)
-        db.session.add(order)
+        taken = [
+            _take_order(shop, actor_id, data, now, lenient=lenient, workshop_lenient=workshop_lenient) for data in batch
+        ]
+        db.session.add_all([order for order, _held in taken])
         db.session.flush()
-        transitions.record_history(order=order, source=None, target=OrderStatus.NEW.value, actor_id=actor_id)
-        workshop.hold_for_new_order(
-            order, actor_id=actor_id, override=bool(data.get("override_workshop")), lenient=workshop_lenient
-        )
-        audit.record(
-            shop_id=shop_id,
-            actor_id=actor_id,
-            action="create",
-            entity_type="order",
-            entity_id=order.id,
-            changes={
-                **audit.snapshot(order, ORDER_AUDIT_FIELDS),
-                "items": [None, _line_key(lines)],
-            },
-        )
-        transitions.order_event(order, "order.created")
+        for order, held in taken:
+            transitions.record_history(order=order, source=None, target=OrderStatus.NEW.value, actor_id=actor_id)
+            workshop.audit_override(order, held, actor_id)
+            audit.record(
+                shop_id=shop_id,
+                actor_id=actor_id,
+                action="create",
+                entity_type="order",
+                entity_id=order.id,
+                changes={
+                    **audit.snapshot(order, ORDER_AUDIT_FIELDS),
+                    "items": [None, _line_key(order.items)],
+                },
+            )
+            transitions.order_event(order, "order.created")
         if commit:
             db.session.commit()
         else:
             db.session.flush()
-    return order
+    return [order for order, _held in taken]
+
+
+def _take_order(
+    shop: Shop, actor_id: int | None, data: dict[str, Any], now: datetime, *, lenient: bool, workshop_lenient: bool
+) -> tuple[Order, workshop.Held | None]:
+    """One order of `create_orders`, not yet added: priced, its window, promo use, number and florist minutes
+    taken (in that order, the order locks are taken everywhere)."""
+    shop_id = shop.id
+    customer = _resolve_customer(shop, data, actor_id)
+    recipient_phone = (
+        _phone(shop, data["recipient_phone"], "recipient_phone") if data.get("recipient_phone") else customer.phone
+    )
+    lines = _price_lines(shop_id, data["items"], off_sale=lenient)
+    subtotal = _subtotal(lines)
+    day = data["delivery_date"]
+    if data["fulfillment"] == Fulfillment.DELIVERY.value and lenient:
+        booked = slots.take_over_capacity(shop_id=shop_id, delivery_date=day, window_start=data["window_start"])
+        window_start = data["window_start"]
+        window_end = booked.end if booked else None
+        delivery_fee = booked.delivery_fee if booked else ZERO
+        scheduled_at = booked.starts_at_utc if booked else _at(shop, day, window_start)
+    elif data["fulfillment"] == Fulfillment.DELIVERY.value:
+        window = slots.take(shop_id=shop_id, delivery_date=day, window_start=data["window_start"], now=now)
+        window_start, window_end = window.start, window.end
+        delivery_fee, scheduled_at = window.delivery_fee, window.starts_at_utc
+    elif lenient:
+        window_start, window_end = data["pickup_time"], None
+        delivery_fee, scheduled_at = ZERO, _at(shop, day, data["pickup_time"])
+    else:
+        window_start, window_end = data["pickup_time"], None
+        delivery_fee, scheduled_at = ZERO, _pickup_at(shop, day, data["pickup_time"], now)
+    discount, promo_code_id, promo_code = ZERO, None, None
+    if data.get("promo_code"):
+        redemption = promos.redeem(shop_id=shop_id, code=data["promo_code"], subtotal=subtotal, now=now)
+        discount, promo_code_id, promo_code = (
+            min(redemption.discount, subtotal),
+            redemption.promo_code_id,
+            redemption.code,
+        )
+    total = subtotal - discount + delivery_fee
+    _check_total(total)
+    order = Order(
+        shop_id=shop_id,
+        number=_next_number(shop, now),
+        status=OrderStatus.NEW.value,
+        fulfillment=data["fulfillment"],
+        source=data.get("source") or "phone",
+        customer=customer,
+        recipient_name=data.get("recipient_name") or customer.name,
+        recipient_phone=recipient_phone,
+        address=data.get("address") if data["fulfillment"] == Fulfillment.DELIVERY.value else None,
+        card_text=data.get("card_text") or "",
+        comment=data.get("comment") or "",
+        delivery_date=day,
+        window_start=window_start,
+        window_end=window_end,
+        scheduled_at=scheduled_at,
+        subtotal=subtotal,
+        delivery_fee=delivery_fee,
+        discount=discount,
+        total=total,
+        paid_amount=ZERO,
+        promo_code_id=promo_code_id,
+        promo_code=promo_code,
+        created_by_id=actor_id,
+        version=1,
+        items=lines,
+    )
+    _settle_payment_status(order, has_payments=False)
+    held = workshop.hold_for_new_order(order, override=bool(data.get("override_workshop")), lenient=workshop_lenient)
+    return order, held
 
 
 # --- change ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.audit import services as audit
+from app.common import memo
 from app.common.types import utcnow
 from app.errors import ConflictError, NotFoundError, PreconditionFailed, PreconditionRequired, RuleViolation
 from app.events import outbox
@@ -156,17 +157,26 @@ def _weekly(shop_id: int, weekday: int) -> list[DeliveryWindow]:
     )
 
 
-def _override_of(shop_id: int, day: date) -> DeliveryWindowOverride | None:
-    return db.session.scalars(
-        select(DeliveryWindowOverride).where(
-            DeliveryWindowOverride.shop_id == shop_id, DeliveryWindowOverride.date == day
-        )
-    ).first()
+def override_of(shop_id: int, day: date) -> DeliveryWindowOverride | None:
+    """The date's override (read once for a batch of intakes: app/common/memo.py)."""
+    return memo.once(
+        ("override", shop_id, day),
+        lambda: db.session.scalars(
+            select(DeliveryWindowOverride).where(
+                DeliveryWindowOverride.shop_id == shop_id, DeliveryWindowOverride.date == day
+            )
+        ).first(),
+    )
 
 
 def _day_slots(shop: Shop, day: date) -> tuple[list[DaySlot], DeliveryWindowOverride | None]:
-    override = _override_of(shop.id, day)
-    return merge(_weekly(shop.id, day.weekday()), override), override
+    """The date's windows and override: read once for a batch of intakes (app/common/memo.py)."""
+
+    def load() -> tuple[list[DaySlot], DeliveryWindowOverride | None]:
+        override = override_of(shop.id, day)
+        return merge(_weekly(shop.id, day.weekday()), override), override
+
+    return memo.once(("day_slots", shop.id, day), load)
 
 
 def _is_open(shop: Shop, info: SlotInfo, day: date, now: datetime) -> bool:
@@ -246,7 +256,10 @@ def take_over_capacity(*, shop_id: int, delivery_date: date, window_start: str) 
     gone window (its order says so). The counter goes above capacity, so the window shows as over-booked and
     cancelling gives the unit back as usual. None when the shop has no such window that day."""
     shop = _shop(shop_id)
-    _ensure_booking_row(shop_id, delivery_date, window_start)
+    memo.once(
+        ("slot_row", shop_id, delivery_date, window_start),
+        lambda: _ensure_booking_row(shop_id, delivery_date, window_start),
+    )
     db.session.execute(
         update(SlotBooking)
         .where(
@@ -694,7 +707,7 @@ def _jsonable_windows(windows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]
 
 def create_override(*, shop_id: int, actor_id: int, data: dict[str, Any]) -> DeliveryWindowOverride:
     shop = _lock_shop(shop_id)
-    if _override_of(shop_id, data["date"]) is not None:
+    if override_of(shop_id, data["date"]) is not None:
         raise ConflictError(
             "The date has an override already; change that one.",
             errors={"date": data["date"].isoformat()},
