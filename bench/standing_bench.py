@@ -170,7 +170,7 @@ def reset(url: str) -> None:
         )
         cursor.execute(
             "TRUNCATE standing_occurrences, order_items, order_status_changes, orders, slot_bookings, "
-            "order_number_counters, events, audit_log RESTART IDENTITY CASCADE"
+            "workshop_bookings, order_number_counters, events, audit_log RESTART IDENTITY CASCADE"
         )
     connection.close()
 
@@ -300,6 +300,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("APP_ENV", "development")
     if args.reuse:
+        migrate(args.database_url)  # the schema as the code now expects it (nothing to do when it is)
         reset(args.database_url)
     else:
         print(f"generating {args.series} standing orders into {args.database_url}", flush=True)
