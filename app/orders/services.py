@@ -285,20 +285,21 @@ def _pickup_at(shop: Shop, day: date, hh_mm: str, now: datetime) -> datetime:
 
 # Plain SQL that PostgreSQL and SQLite both speak: their dialects' INSERT ... ON CONFLICT constructs have no cache
 # key, so SQLAlchemy would compile them again for every order; text is compiled once.
-_NEXT_NUMBER = text(
+_NEXT_NUMBERS = text(
     """
-    INSERT INTO order_number_counters (shop_id, month_day, last_number) VALUES (:shop_id, :month_day, 1)
-    ON CONFLICT (shop_id, month_day) DO UPDATE SET last_number = order_number_counters.last_number + 1
+    INSERT INTO order_number_counters (shop_id, month_day, last_number) VALUES (:shop_id, :month_day, :count)
+    ON CONFLICT (shop_id, month_day) DO UPDATE SET last_number = order_number_counters.last_number + :count
     RETURNING last_number
     """
 )
 
 
-def _next_number(shop: Shop, now: datetime) -> str:
-    """The next number, "MMDD-NNNN", from the shop's counter for today, taken atomically (and locked to commit)."""
+def _next_numbers(shop: Shop, now: datetime, count: int) -> list[str]:
+    """The next `count` numbers, "MMDD-NNNN", from the shop's counter for today, taken atomically in one statement
+    (and locked to commit)."""
     month_day = now.astimezone(ZoneInfo(shop.timezone)).strftime("%m%d")
-    number = db.session.execute(_NEXT_NUMBER, {"shop_id": shop.id, "month_day": month_day}).scalar_one()
-    return f"{month_day}-{number:04d}"
+    last = db.session.execute(_NEXT_NUMBERS, {"shop_id": shop.id, "month_day": month_day, "count": count}).scalar_one()
+    return [f"{month_day}-{number:04d}" for number in range(last - count + 1, last + 1)]
 
 
 def _components_needed(lines: list[OrderItem]) -> list[tuple[int, Decimal]]:
@@ -374,20 +375,32 @@ def create_orders(
     workshop_lenient: bool = False,
 ) -> list[Order]:
     """The intake of several orders of one shop in one transaction, all or nothing (the standing orders' scan;
-    POST /orders is a batch of one): each order is priced and takes its window, promo use, number and florist
-    minutes one after another, exactly as alone; then the orders and their lines are inserted together (one
-    flush), and their history, audit rows and `order.created` events after them (one more)."""
+    POST /orders is a batch of one). Each order is priced and its window checked as alone; then the counters are
+    taken in the lock order, each key once for the whole batch: a window's places (`taken + n <= capacity`,
+    refused as full when they do not all fit), each promo use, the shop's numbers, a date's florist minutes; then
+    the orders and their lines are inserted together (one flush), their history, audit rows and `order.created`
+    events after them (one more)."""
     now = now or utcnow()
+    if not batch:
+        return []
     with _all_or_nothing(), memo.batch():
         shop = _shop(shop_id)
-        taken = [
-            _take_order(shop, actor_id, data, now, lenient=lenient, workshop_lenient=workshop_lenient) for data in batch
-        ]
-        db.session.add_all([order for order, _held in taken])
+        drafts = [_draft(shop, actor_id, data, now, lenient=lenient) for data in batch]
+        _take_windows(shop_id, drafts)
+        for (order, _window), data in zip(drafts, batch, strict=True):
+            _redeem(order, data, now)
+            _check_total(order.total)
+        orders = [order for order, _window in drafts]
+        for order, number in zip(orders, _next_numbers(shop, now, len(orders)), strict=True):
+            order.number = number
+        held = workshop.hold_for_new_orders(
+            orders, override=any(data.get("override_workshop") for data in batch), lenient=workshop_lenient
+        )
+        db.session.add_all(orders)
         db.session.flush()
-        for order, held in taken:
+        for order, order_held in zip(orders, held, strict=True):
             transitions.record_history(order=order, source=None, target=OrderStatus.NEW.value, actor_id=actor_id)
-            workshop.audit_override(order, held, actor_id)
+            workshop.audit_override(order, order_held, actor_id)
             audit.record(
                 shop_id=shop_id,
                 actor_id=actor_id,
@@ -404,14 +417,14 @@ def create_orders(
             db.session.commit()
         else:
             db.session.flush()
-    return [order for order, _held in taken]
+    return orders
 
 
-def _take_order(
-    shop: Shop, actor_id: int | None, data: dict[str, Any], now: datetime, *, lenient: bool, workshop_lenient: bool
-) -> tuple[Order, workshop.Held | None]:
-    """One order of `create_orders`, not yet added: priced, its window, promo use, number and florist minutes
-    taken (in that order, the order locks are taken everywhere)."""
+def _draft(
+    shop: Shop, actor_id: int | None, data: dict[str, Any], now: datetime, *, lenient: bool
+) -> tuple[Order, slots.SlotInfo | None]:
+    """One order of `create_orders`, not yet added and with no number: priced, and the window it is to take a
+    place of (None: nothing to take, or already taken over capacity by a `lenient` date)."""
     shop_id = shop.id
     customer = _resolve_customer(shop, data, actor_id)
     recipient_phone = (
@@ -420,6 +433,7 @@ def _take_order(
     lines = _price_lines(shop_id, data["items"], off_sale=lenient)
     subtotal = _subtotal(lines)
     day = data["delivery_date"]
+    window = None
     if data["fulfillment"] == Fulfillment.DELIVERY.value and lenient:
         booked = slots.take_over_capacity(shop_id=shop_id, delivery_date=day, window_start=data["window_start"])
         window_start = data["window_start"]
@@ -427,7 +441,7 @@ def _take_order(
         delivery_fee = booked.delivery_fee if booked else ZERO
         scheduled_at = booked.starts_at_utc if booked else _at(shop, day, window_start)
     elif data["fulfillment"] == Fulfillment.DELIVERY.value:
-        window = slots.take(shop_id=shop_id, delivery_date=day, window_start=data["window_start"], now=now)
+        window = slots.open_window(shop_id=shop_id, delivery_date=day, window_start=data["window_start"], now=now)
         window_start, window_end = window.start, window.end
         delivery_fee, scheduled_at = window.delivery_fee, window.starts_at_utc
     elif lenient:
@@ -436,19 +450,8 @@ def _take_order(
     else:
         window_start, window_end = data["pickup_time"], None
         delivery_fee, scheduled_at = ZERO, _pickup_at(shop, day, data["pickup_time"], now)
-    discount, promo_code_id, promo_code = ZERO, None, None
-    if data.get("promo_code"):
-        redemption = promos.redeem(shop_id=shop_id, code=data["promo_code"], subtotal=subtotal, now=now)
-        discount, promo_code_id, promo_code = (
-            min(redemption.discount, subtotal),
-            redemption.promo_code_id,
-            redemption.code,
-        )
-    total = subtotal - discount + delivery_fee
-    _check_total(total)
     order = Order(
         shop_id=shop_id,
-        number=_next_number(shop, now),
         status=OrderStatus.NEW.value,
         fulfillment=data["fulfillment"],
         source=data.get("source") or "phone",
@@ -464,18 +467,37 @@ def _take_order(
         scheduled_at=scheduled_at,
         subtotal=subtotal,
         delivery_fee=delivery_fee,
-        discount=discount,
-        total=total,
+        discount=ZERO,
+        total=subtotal + delivery_fee,
         paid_amount=ZERO,
-        promo_code_id=promo_code_id,
-        promo_code=promo_code,
         created_by_id=actor_id,
         version=1,
         items=lines,
     )
     _settle_payment_status(order, has_payments=False)
-    held = workshop.hold_for_new_order(order, override=bool(data.get("override_workshop")), lenient=workshop_lenient)
-    return order, held
+    return order, window
+
+
+def _take_windows(shop_id: int, drafts: list[tuple[Order, slots.SlotInfo | None]]) -> None:
+    """The drafts' window places, each window's in one statement, in (date, start) order (the lock order)."""
+    wanted: dict[tuple[date, str], tuple[slots.SlotInfo, int]] = {}
+    for order, window in drafts:
+        if window is not None:
+            key = (order.delivery_date, window.start)
+            wanted[key] = (window, wanted[key][1] + 1 if key in wanted else 1)
+    for (day, _start), (window, places) in sorted(wanted.items(), key=lambda item: item[0]):
+        slots.take_places(shop_id=shop_id, delivery_date=day, window=window, places=places)
+
+
+def _redeem(order: Order, data: dict[str, Any], now: datetime) -> None:
+    """The promo code's use counted and its discount given."""
+    if not data.get("promo_code"):
+        return
+    redemption = promos.redeem(shop_id=order.shop_id, code=data["promo_code"], subtotal=order.subtotal, now=now)
+    order.discount = min(redemption.discount, order.subtotal)
+    order.promo_code_id, order.promo_code = redemption.promo_code_id, redemption.code
+    order.total = order.subtotal - order.discount + order.delivery_fee
+    _settle_payment_status(order, has_payments=False)
 
 
 # --- change ----------------------------------------------------------------------------------

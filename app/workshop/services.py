@@ -217,18 +217,28 @@ def audit_override(order: Order, held: Held | None, actor_id: int | None) -> Non
 # --- the order's steps (app/orders/services.py calls these, last in each transaction) --------------------
 
 
-def hold_for_new_order(order: Order, *, override: bool, lenient: bool) -> Held | None:
-    """Intake: the new order (its number taken, not yet inserted) holds its minutes; what it took, for
-    `audit_override` once it has its id. `lenient` (a standing order's date found the day spent): it is made
-    holding none (None), and confirming it takes them."""
-    try:
-        held = take(shop_id=order.shop_id, day=order.delivery_date, minutes=minutes_of(order), override=override)
-    except ConflictError:
-        if not lenient:
-            raise
-        order.workshop_minutes = None
-        return None
-    order.workshop_minutes = held.minutes
+def hold_for_new_orders(orders: list[Order], *, override: bool, lenient: bool) -> list[Held | None]:
+    """Intake: the new orders (numbered, not yet inserted) hold their minutes, each date's for all of them in one
+    take, dates in order (the lock order); what each took, for `audit_override` once it has its id. `lenient` (a
+    standing order's date found the day spent): they are made holding none (None), and confirming takes them."""
+    minutes = [minutes_of(order) for order in orders]
+    held: list[Held | None] = [None] * len(orders)
+    by_day: dict[date, list[int]] = {}
+    for i, order in enumerate(orders):
+        by_day.setdefault(order.delivery_date, []).append(i)
+    for day, members in sorted(by_day.items()):
+        shop_id = orders[members[0]].shop_id
+        try:
+            taken = take(shop_id=shop_id, day=day, minutes=sum(minutes[i] for i in members), override=override)
+        except ConflictError:
+            if not lenient:
+                raise
+            for i in members:
+                orders[i].workshop_minutes = None
+            continue
+        for i in members:
+            orders[i].workshop_minutes = minutes[i]
+            held[i] = Held(minutes[i], over_limit=taken.over_limit, left_before=taken.left_before)
     return held
 
 
