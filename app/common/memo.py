@@ -1,10 +1,10 @@
 """Reads that hold for a run of intakes in one transaction (the standing orders' scan makes up to 50 orders in one).
 
 Inside `batch()`, `once(key, load)` loads a value the first time its key is asked for and answers it again after:
-the date's windows and override, its florist-minute limit and counter row, the products' prices and minutes.
-One intake (POST /orders) is a batch of one: the date's override, which both the window and the florist minutes
-need, is read once. Outside a batch `once` just loads. What the batch
-takes from counters (window bookings, florist minutes, numbers) is never memoised: each take is still one
+the date's windows and override, its florist-minute limit, the products' prices and minutes (and the counter row
+of a window a standing date takes over capacity). One intake (POST /orders) is a batch of one: the date's
+override, which both the window and the florist minutes need, is read once. Outside a batch `once` just loads.
+What intake takes from counters (window places, florist minutes, numbers) is never memoised: each take is one
 conditional statement re-checked under the row's lock, so exactness under concurrency does not change.
 """
 
