@@ -112,6 +112,11 @@ def create_customer(*, shop_id: int, actor_id: int | None, data: dict[str, Any],
     existing = _customer_with_phone(shop_id, data["phone"])
     if existing is not None:
         raise _phone_taken(shop_id, data["phone"], existing.id)
+    return _add_customer(shop_id, actor_id, data, commit=commit)
+
+
+def _add_customer(shop_id: int, actor_id: int | None, data: dict[str, Any], *, commit: bool) -> Customer:
+    """A new customer with a normalized phone nobody in the shop was found with (the unique key still guards)."""
     if not data.get("language"):
         data["language"] = shop_language(db.session.get(Shop, shop_id).country)
     customer = Customer(shop_id=shop_id, **data)
@@ -136,9 +141,7 @@ def find_or_create_customer(
     if existing is not None:
         return existing
     try:
-        return create_customer(
-            shop_id=shop_id, actor_id=actor_id, data={"phone": normalized, "name": name}, commit=False
-        )
+        return _add_customer(shop_id, actor_id, {"phone": normalized, "name": name}, commit=False)
     except ConflictError:  # created by a concurrent order just now: use theirs
         existing = _customer_with_phone(shop_id, normalized)
         if existing is None:

@@ -21,13 +21,14 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, or_, select, text, update
+from sqlalchemy import Select, exists, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.audit import services as audit
 from app.audit.models import AuditEntry
 from app.catalogue.models import Product, RecipeComponent
+from app.common import memo
 from app.common.pagination import page_of
 from app.common.phones import InvalidPhone, normalize_phone
 from app.common.types import utcnow
@@ -174,15 +175,28 @@ def _masked(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
 def _resolve_customer(shop: Shop, data: dict[str, Any], actor_id: int | None) -> Customer:
     """The customer named by id, or found by phone in this shop, or created from name and phone."""
     if data.get("customer_id") is not None:
-        customer = db.session.scalars(
-            select(Customer).where(Customer.id == data["customer_id"], Customer.shop_id == shop.id)
-        ).first()
-        if customer is None or customer.anonymized_at is not None:
+        customer = db.session.get(Customer, data["customer_id"])  # a batch of intakes loaded its customers at once
+        if customer is None or customer.shop_id != shop.id or customer.anonymized_at is not None:
             raise RuleViolation("No such customer.", errors={"customer_id": ["No such customer in this shop."]})
         return customer
     given = data["customer"]
     phone = _phone(shop, given["phone"], "customer", "phone")  # validated here, so errors name customer.phone
     return customers.find_or_create_customer(shop_id=shop.id, actor_id=actor_id, name=given["name"], phone=phone)
+
+
+def _products(shop_id: int, wanted: set[int]) -> dict[int, Product]:
+    """The shop's products of these ids (one statement; in a batch of intakes each product is read once)."""
+    cached: dict[int, Product | None] = memo.once(("products", shop_id), dict)
+    missing = wanted - cached.keys()
+    if missing:
+        rows = db.session.execute(
+            select(Product, workshop.recipe_units()).where(Product.shop_id == shop_id, Product.id.in_(missing))
+        ).all()
+        found = {product.id: product for product, _units in rows}
+        cached.update({product_id: found.get(product_id) for product_id in missing})
+        # the florist minutes of these products, so taking the order's minutes reads nothing more
+        workshop.known_minutes().update({p.id: (p.florist_minutes, units) for p, units in rows})
+    return {product_id: product for product_id in wanted if (product := cached[product_id]) is not None}
 
 
 def _price_lines(
@@ -192,16 +206,10 @@ def _price_lines(
     `off_sale`: products taken off sale are sold at their last catalogue price too."""
     keep = keep or {}
     wanted = {line["product_id"] for line in lines}
-    on_sale = Product.is_active.is_(True) & Product.archived_at.is_(None)
     products = {
-        p.id: p
-        for p in db.session.scalars(
-            select(Product).where(
-                Product.shop_id == shop_id,
-                Product.id.in_(wanted),
-                or_(Product.id.in_(list(keep)), on_sale) if not off_sale else Product.id.in_(wanted),
-            )
-        )
+        product_id: product
+        for product_id, product in _products(shop_id, wanted).items()
+        if off_sale or product_id in keep or (product.is_active and product.archived_at is None)
     }
     unknown = {
         i: {"product_id": ["No such product on sale in this shop."]}
@@ -277,20 +285,21 @@ def _pickup_at(shop: Shop, day: date, hh_mm: str, now: datetime) -> datetime:
 
 # Plain SQL that PostgreSQL and SQLite both speak: their dialects' INSERT ... ON CONFLICT constructs have no cache
 # key, so SQLAlchemy would compile them again for every order; text is compiled once.
-_NEXT_NUMBER = text(
+_NEXT_NUMBERS = text(
     """
-    INSERT INTO order_number_counters (shop_id, month_day, last_number) VALUES (:shop_id, :month_day, 1)
-    ON CONFLICT (shop_id, month_day) DO UPDATE SET last_number = order_number_counters.last_number + 1
+    INSERT INTO order_number_counters (shop_id, month_day, last_number) VALUES (:shop_id, :month_day, :count)
+    ON CONFLICT (shop_id, month_day) DO UPDATE SET last_number = order_number_counters.last_number + :count
     RETURNING last_number
     """
 )
 
 
-def _next_number(shop: Shop, now: datetime) -> str:
-    """The next number, "MMDD-NNNN", from the shop's counter for today, taken atomically (and locked to commit)."""
+def _next_numbers(shop: Shop, now: datetime, count: int) -> list[str]:
+    """The next `count` numbers, "MMDD-NNNN", from the shop's counter for today, taken atomically in one statement
+    (and locked to commit)."""
     month_day = now.astimezone(ZoneInfo(shop.timezone)).strftime("%m%d")
-    number = db.session.execute(_NEXT_NUMBER, {"shop_id": shop.id, "month_day": month_day}).scalar_one()
-    return f"{month_day}-{number:04d}"
+    last = db.session.execute(_NEXT_NUMBERS, {"shop_id": shop.id, "month_day": month_day, "count": count}).scalar_one()
+    return [f"{month_day}-{number:04d}" for number in range(last - count + 1, last + 1)]
 
 
 def _components_needed(lines: list[OrderItem]) -> list[tuple[int, Decimal]]:
@@ -337,100 +346,158 @@ def create_order(
     workshop_lenient: bool = False,
 ) -> Order:
     """Take an order: prices from the catalogue, the window's capacity and the promo's use taken,
-    totals computed, a number given, all in one transaction.
+    totals computed, a number given, all in one transaction (`create_orders` with a batch of one).
 
     `lenient` (a standing order's date, whose order is never dropped: app/standing): a full, closed or gone
     window is booked over its capacity (a gone one with no fee), products off sale are sold at their last
     price and a pickup time already past is kept; the caller says why in the order's comment.
     `workshop_lenient` (such a date on a day whose florist minutes are spent): the order holds none until it is
     confirmed. `data["override_workshop"]` (a manager's choice) takes the minutes over the day's limit."""
+    return create_orders(
+        shop_id=shop_id,
+        actor_id=actor_id,
+        batch=[data],
+        now=now,
+        commit=commit,
+        lenient=lenient,
+        workshop_lenient=workshop_lenient,
+    )[0]
+
+
+def create_orders(
+    *,
+    shop_id: int,
+    actor_id: int | None,
+    batch: list[dict[str, Any]],
+    now: datetime | None = None,
+    commit: bool = True,
+    lenient: bool = False,
+    workshop_lenient: bool = False,
+) -> list[Order]:
+    """The intake of several orders of one shop in one transaction, all or nothing (the standing orders' scan;
+    POST /orders is a batch of one). Each order is priced and its window checked as alone; then the counters are
+    taken in the lock order, each key once for the whole batch: a window's places (`taken + n <= capacity`,
+    refused as full when they do not all fit), each promo use, the shop's numbers, a date's florist minutes; then
+    the orders and their lines are inserted together (one flush), their history, audit rows and `order.created`
+    events after them (one more)."""
     now = now or utcnow()
-    with _all_or_nothing():
+    if not batch:
+        return []
+    with _all_or_nothing(), memo.batch():
         shop = _shop(shop_id)
-        customer = _resolve_customer(shop, data, actor_id)
-        recipient_phone = (
-            _phone(shop, data["recipient_phone"], "recipient_phone") if data.get("recipient_phone") else customer.phone
+        drafts = [_draft(shop, actor_id, data, now, lenient=lenient) for data in batch]
+        _take_windows(shop_id, drafts)
+        for (order, _window), data in zip(drafts, batch, strict=True):
+            _redeem(order, data, now)
+            _check_total(order.total)
+        orders = [order for order, _window in drafts]
+        for order, number in zip(orders, _next_numbers(shop, now, len(orders)), strict=True):
+            order.number = number
+        held = workshop.hold_for_new_orders(
+            orders, override=any(data.get("override_workshop") for data in batch), lenient=workshop_lenient
         )
-        lines = _price_lines(shop_id, data["items"], off_sale=lenient)
-        subtotal = _subtotal(lines)
-        day = data["delivery_date"]
-        if data["fulfillment"] == Fulfillment.DELIVERY.value and lenient:
-            booked = slots.take_over_capacity(shop_id=shop_id, delivery_date=day, window_start=data["window_start"])
-            window_start = data["window_start"]
-            window_end = booked.end if booked else None
-            delivery_fee = booked.delivery_fee if booked else ZERO
-            scheduled_at = booked.starts_at_utc if booked else _at(shop, day, window_start)
-        elif data["fulfillment"] == Fulfillment.DELIVERY.value:
-            window = slots.take(shop_id=shop_id, delivery_date=day, window_start=data["window_start"], now=now)
-            window_start, window_end = window.start, window.end
-            delivery_fee, scheduled_at = window.delivery_fee, window.starts_at_utc
-        elif lenient:
-            window_start, window_end = data["pickup_time"], None
-            delivery_fee, scheduled_at = ZERO, _at(shop, day, data["pickup_time"])
-        else:
-            window_start, window_end = data["pickup_time"], None
-            delivery_fee, scheduled_at = ZERO, _pickup_at(shop, day, data["pickup_time"], now)
-        discount, promo_code_id, promo_code = ZERO, None, None
-        if data.get("promo_code"):
-            redemption = promos.redeem(shop_id=shop_id, code=data["promo_code"], subtotal=subtotal, now=now)
-            discount, promo_code_id, promo_code = (
-                min(redemption.discount, subtotal),
-                redemption.promo_code_id,
-                redemption.code,
-            )
-        total = subtotal - discount + delivery_fee
-        _check_total(total)
-        order = Order(
-            shop_id=shop_id,
-            number=_next_number(shop, now),
-            status=OrderStatus.NEW.value,
-            fulfillment=data["fulfillment"],
-            source=data.get("source") or "phone",
-            customer=customer,
-            recipient_name=data.get("recipient_name") or customer.name,
-            recipient_phone=recipient_phone,
-            address=data.get("address") if data["fulfillment"] == Fulfillment.DELIVERY.value else None,
-            card_text=data.get("card_text") or "",
-            comment=data.get("comment") or "",
-            delivery_date=day,
-            window_start=window_start,
-            window_end=window_end,
-            scheduled_at=scheduled_at,
-            subtotal=subtotal,
-            delivery_fee=delivery_fee,
-            discount=discount,
-            total=total,
-            paid_amount=ZERO,
-            promo_code_id=promo_code_id,
-            promo_code=promo_code,
-            created_by_id=actor_id,
-            version=1,
-            items=lines,
-        )
-        _settle_payment_status(order, has_payments=False)
-        db.session.add(order)
+        db.session.add_all(orders)
         db.session.flush()
-        transitions.record_history(order=order, source=None, target=OrderStatus.NEW.value, actor_id=actor_id)
-        workshop.hold_for_new_order(
-            order, actor_id=actor_id, override=bool(data.get("override_workshop")), lenient=workshop_lenient
-        )
-        audit.record(
-            shop_id=shop_id,
-            actor_id=actor_id,
-            action="create",
-            entity_type="order",
-            entity_id=order.id,
-            changes={
-                **audit.snapshot(order, ORDER_AUDIT_FIELDS),
-                "items": [None, _line_key(lines)],
-            },
-        )
-        transitions.order_event(order, "order.created")
+        for order, order_held in zip(orders, held, strict=True):
+            transitions.record_history(order=order, source=None, target=OrderStatus.NEW.value, actor_id=actor_id)
+            workshop.audit_override(order, order_held, actor_id)
+            audit.record(
+                shop_id=shop_id,
+                actor_id=actor_id,
+                action="create",
+                entity_type="order",
+                entity_id=order.id,
+                changes={
+                    **audit.snapshot(order, ORDER_AUDIT_FIELDS),
+                    "items": [None, _line_key(order.items)],
+                },
+            )
+            transitions.order_event(order, "order.created")
         if commit:
             db.session.commit()
         else:
             db.session.flush()
-    return order
+    return orders
+
+
+def _draft(
+    shop: Shop, actor_id: int | None, data: dict[str, Any], now: datetime, *, lenient: bool
+) -> tuple[Order, slots.SlotInfo | None]:
+    """One order of `create_orders`, not yet added and with no number: priced, and the window it is to take a
+    place of (None: nothing to take, or already taken over capacity by a `lenient` date)."""
+    shop_id = shop.id
+    customer = _resolve_customer(shop, data, actor_id)
+    recipient_phone = (
+        _phone(shop, data["recipient_phone"], "recipient_phone") if data.get("recipient_phone") else customer.phone
+    )
+    lines = _price_lines(shop_id, data["items"], off_sale=lenient)
+    subtotal = _subtotal(lines)
+    day = data["delivery_date"]
+    window = None
+    if data["fulfillment"] == Fulfillment.DELIVERY.value and lenient:
+        booked = slots.take_over_capacity(shop_id=shop_id, delivery_date=day, window_start=data["window_start"])
+        window_start = data["window_start"]
+        window_end = booked.end if booked else None
+        delivery_fee = booked.delivery_fee if booked else ZERO
+        scheduled_at = booked.starts_at_utc if booked else _at(shop, day, window_start)
+    elif data["fulfillment"] == Fulfillment.DELIVERY.value:
+        window = slots.open_window(shop_id=shop_id, delivery_date=day, window_start=data["window_start"], now=now)
+        window_start, window_end = window.start, window.end
+        delivery_fee, scheduled_at = window.delivery_fee, window.starts_at_utc
+    elif lenient:
+        window_start, window_end = data["pickup_time"], None
+        delivery_fee, scheduled_at = ZERO, _at(shop, day, data["pickup_time"])
+    else:
+        window_start, window_end = data["pickup_time"], None
+        delivery_fee, scheduled_at = ZERO, _pickup_at(shop, day, data["pickup_time"], now)
+    order = Order(
+        shop_id=shop_id,
+        status=OrderStatus.NEW.value,
+        fulfillment=data["fulfillment"],
+        source=data.get("source") or "phone",
+        customer=customer,
+        recipient_name=data.get("recipient_name") or customer.name,
+        recipient_phone=recipient_phone,
+        address=data.get("address") if data["fulfillment"] == Fulfillment.DELIVERY.value else None,
+        card_text=data.get("card_text") or "",
+        comment=data.get("comment") or "",
+        delivery_date=day,
+        window_start=window_start,
+        window_end=window_end,
+        scheduled_at=scheduled_at,
+        subtotal=subtotal,
+        delivery_fee=delivery_fee,
+        discount=ZERO,
+        total=subtotal + delivery_fee,
+        paid_amount=ZERO,
+        created_by_id=actor_id,
+        version=1,
+        items=lines,
+    )
+    _settle_payment_status(order, has_payments=False)
+    return order, window
+
+
+def _take_windows(shop_id: int, drafts: list[tuple[Order, slots.SlotInfo | None]]) -> None:
+    """The drafts' window places, each window's in one statement, in (date, start) order (the lock order)."""
+    wanted: dict[tuple[date, str], tuple[slots.SlotInfo, int]] = {}
+    for order, window in drafts:
+        if window is not None:
+            key = (order.delivery_date, window.start)
+            wanted[key] = (window, wanted[key][1] + 1 if key in wanted else 1)
+    for (day, _start), (window, places) in sorted(wanted.items(), key=lambda item: item[0]):
+        slots.take_places(shop_id=shop_id, delivery_date=day, window=window, places=places)
+
+
+def _redeem(order: Order, data: dict[str, Any], now: datetime) -> None:
+    """The promo code's use counted and its discount given."""
+    if not data.get("promo_code"):
+        return
+    redemption = promos.redeem(shop_id=order.shop_id, code=data["promo_code"], subtotal=order.subtotal, now=now)
+    order.discount = min(redemption.discount, order.subtotal)
+    order.promo_code_id, order.promo_code = redemption.promo_code_id, redemption.code
+    order.total = order.subtotal - order.discount + order.delivery_fee
+    _settle_payment_status(order, has_payments=False)
 
 
 # --- change ----------------------------------------------------------------------------------

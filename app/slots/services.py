@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.audit import services as audit
+from app.common import memo
 from app.common.types import utcnow
 from app.errors import ConflictError, NotFoundError, PreconditionFailed, PreconditionRequired, RuleViolation
 from app.events import outbox
@@ -156,17 +157,26 @@ def _weekly(shop_id: int, weekday: int) -> list[DeliveryWindow]:
     )
 
 
-def _override_of(shop_id: int, day: date) -> DeliveryWindowOverride | None:
-    return db.session.scalars(
-        select(DeliveryWindowOverride).where(
-            DeliveryWindowOverride.shop_id == shop_id, DeliveryWindowOverride.date == day
-        )
-    ).first()
+def override_of(shop_id: int, day: date) -> DeliveryWindowOverride | None:
+    """The date's override (read once for a batch of intakes: app/common/memo.py)."""
+    return memo.once(
+        ("override", shop_id, day),
+        lambda: db.session.scalars(
+            select(DeliveryWindowOverride).where(
+                DeliveryWindowOverride.shop_id == shop_id, DeliveryWindowOverride.date == day
+            )
+        ).first(),
+    )
 
 
 def _day_slots(shop: Shop, day: date) -> tuple[list[DaySlot], DeliveryWindowOverride | None]:
-    override = _override_of(shop.id, day)
-    return merge(_weekly(shop.id, day.weekday()), override), override
+    """The date's windows and override: read once for a batch of intakes (app/common/memo.py)."""
+
+    def load() -> tuple[list[DaySlot], DeliveryWindowOverride | None]:
+        override = override_of(shop.id, day)
+        return merge(_weekly(shop.id, day.weekday()), override), override
+
+    return memo.once(("day_slots", shop.id, day), load)
 
 
 def _is_open(shop: Shop, info: SlotInfo, day: date, now: datetime) -> bool:
@@ -209,10 +219,10 @@ def window(*, shop_id: int, delivery_date: date, window_start: str) -> SlotInfo:
 _TAKE = text(
     """
     INSERT INTO slot_bookings (shop_id, delivery_date, window_start, taken, created_at, updated_at)
-    VALUES (:shop_id, :delivery_date, :window_start, 1, :now, :now)
+    VALUES (:shop_id, :delivery_date, :window_start, :places, :now, :now)
     ON CONFLICT (shop_id, delivery_date, window_start) DO UPDATE
-        SET taken = slot_bookings.taken + 1, updated_at = excluded.updated_at
-        WHERE slot_bookings.taken < :capacity
+        SET taken = slot_bookings.taken + excluded.taken, updated_at = excluded.updated_at
+        WHERE slot_bookings.taken + excluded.taken <= :capacity
     RETURNING id
     """
 ).bindparams(
@@ -221,11 +231,12 @@ _TAKE = text(
 )
 
 
-def take(*, shop_id: int, delivery_date: date, window_start: str, now: datetime | None = None) -> SlotInfo:
-    """Take one unit of the window's capacity, atomically; the caller's transaction commits it.
+def open_window(*, shop_id: int, delivery_date: date, window_start: str, now: datetime | None = None) -> SlotInfo:
+    """The window an order may take a place of now, taking nothing (`take_places` takes).
 
     Raises ConflictError naming the window, with reason "unknown" (no such window that date), "day_closed"
-    (the date's override closes the day), "closed" (started already, or past today's same-day cut-off) or "full".
+    (the date's override closes the day), "closed" (started already, or past today's same-day cut-off) or "full"
+    (no places at all).
     """
     shop = _shop(shop_id)
     info = _lookup(shop, delivery_date, window_start)
@@ -233,11 +244,25 @@ def take(*, shop_id: int, delivery_date: date, window_start: str, now: datetime 
         raise _refuse("closed", delivery_date, window_start)
     if info.capacity < 1:
         raise _refuse("full", delivery_date, window_start)
-    # One statement: the window's first order makes its counter row; later ones add to it, re-checked under the
-    # row lock the upsert takes (concurrent takers queue there, and the last ones find it full).
-    values = {"shop_id": shop_id, "delivery_date": delivery_date, "window_start": window_start, "now": utcnow()}
-    if db.session.execute(_TAKE, {**values, "capacity": info.capacity}).first() is None:
-        raise _refuse("full", delivery_date, window_start)
+    return info
+
+
+def take_places(*, shop_id: int, delivery_date: date, window: SlotInfo, places: int) -> None:
+    """Take `places` of the window's capacity at once, atomically, or none (ConflictError "full"); the caller's
+    transaction commits it. One statement: the window's first order makes its counter row; later ones add to it,
+    re-checked under the row lock the upsert takes (concurrent takers queue there, and the last ones find it full).
+    """
+    values = {"shop_id": shop_id, "delivery_date": delivery_date, "window_start": window.start, "now": utcnow()}
+    fits = places <= window.capacity  # a first take larger than the window inserts nothing
+    if not fits or db.session.execute(_TAKE, {**values, "places": places, "capacity": window.capacity}).first() is None:
+        raise _refuse("full", delivery_date, window.start)
+
+
+def take(*, shop_id: int, delivery_date: date, window_start: str, now: datetime | None = None) -> SlotInfo:
+    """Take one place of the window, atomically; the caller's transaction commits it. The refusals of
+    `open_window`, and "full"."""
+    info = open_window(shop_id=shop_id, delivery_date=delivery_date, window_start=window_start, now=now)
+    take_places(shop_id=shop_id, delivery_date=delivery_date, window=info, places=1)
     return info
 
 
@@ -246,7 +271,10 @@ def take_over_capacity(*, shop_id: int, delivery_date: date, window_start: str) 
     gone window (its order says so). The counter goes above capacity, so the window shows as over-booked and
     cancelling gives the unit back as usual. None when the shop has no such window that day."""
     shop = _shop(shop_id)
-    _ensure_booking_row(shop_id, delivery_date, window_start)
+    memo.once(
+        ("slot_row", shop_id, delivery_date, window_start),
+        lambda: _ensure_booking_row(shop_id, delivery_date, window_start),
+    )
     db.session.execute(
         update(SlotBooking)
         .where(
@@ -694,7 +722,7 @@ def _jsonable_windows(windows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]
 
 def create_override(*, shop_id: int, actor_id: int, data: dict[str, Any]) -> DeliveryWindowOverride:
     shop = _lock_shop(shop_id)
-    if _override_of(shop_id, data["date"]) is not None:
+    if override_of(shop_id, data["date"]) is not None:
         raise ConflictError(
             "The date has an override already; change that one.",
             errors={"date": data["date"].isoformat()},

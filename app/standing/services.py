@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import lazyload
 
 from app.audit import services as audit
+from app.common import memo
 from app.common.pagination import page_of
 from app.common.phones import InvalidPhone, normalize_phone
 from app.common.types import utcnow
@@ -462,33 +463,12 @@ def _make_batch(series_ids: list[int], now: datetime) -> int:
             )
         ).all()
     )
-    made: list[dict[str, Any]] = []
-    moved: list[tuple[StandingOrder, date | None, date | None]] = []
-    for row in rows:
-        shop = shops[row.shop_id]
-        today = local_today(shop, now)
-        next_date, due_on = row.next_date, row.due_on
-        while due_on is not None and due_on <= today:
-            day = next_date
-            if day < today:
-                raise _NeedsCare(row.id)
-            if (row.id, day) not in recorded:
-                order = orders.create_order(
-                    shop_id=row.shop_id, actor_id=None, data=_order_data(row, shop, day, []), now=now, commit=False
-                )
-                made.append(
-                    {
-                        "shop_id": row.shop_id,
-                        "standing_order_id": row.id,
-                        "date": day,
-                        "status": "made",
-                        "order_id": order.id,
-                        "problem": "",
-                        "created_at": utcnow(),
-                    }
-                )
-            next_date, due_on = _after(row, day)
-        moved.append((row, next_date, due_on))
+    # The batch's customers in one statement (intake finds them in the session then), and the intake's reads that
+    # hold for the transaction (the dates' windows, florist-minute limits, products) read once: app/common/memo.py.
+    customer_ids = {r.template.get("customer_id") for r in rows} - {None}
+    customers_held = db.session.scalars(select(Customer).where(Customer.id.in_(customer_ids))).all()  # noqa: F841 (kept alive: the session's map holds rows weakly)
+    with memo.batch():
+        made, moved = _make_dates(rows, shops, recorded, now)
     # The series move on only now: changed earlier, each would be flushed (one UPDATE) by the next order's
     # first query; now they go in the commit's flush, all at once.
     for row, next_date, due_on in moved:
@@ -497,6 +477,49 @@ def _make_batch(series_ids: list[int], now: datetime) -> int:
         db.session.execute(insert(StandingOccurrence), made)
     db.session.commit()
     return len(made)
+
+
+def _make_dates(
+    rows: list[StandingOrder], shops: dict[int, Shop], recorded: set[tuple[int, date]], now: datetime
+) -> tuple[list[dict[str, Any]], list[tuple[StandingOrder, date | None, date | None]]]:
+    """Each due date of the locked series made by plain intake, a shop's dates in one `create_orders` call: the
+    occurrences to record, and the series' new dates."""
+    due: dict[int, list[tuple[StandingOrder, date]]] = {}
+    moved: list[tuple[StandingOrder, date | None, date | None]] = []
+    for row in rows:
+        today = local_today(shops[row.shop_id], now)
+        next_date, due_on = row.next_date, row.due_on
+        while due_on is not None and due_on <= today:
+            day = next_date
+            if day < today:
+                raise _NeedsCare(row.id)
+            if (row.id, day) not in recorded:
+                due.setdefault(row.shop_id, []).append((row, day))
+            next_date, due_on = _after(row, day)
+        moved.append((row, next_date, due_on))
+    made: list[dict[str, Any]] = []
+    for shop_id, dates in due.items():  # shop by shop, in the order the rows came (their number counters' order)
+        shop = shops[shop_id]
+        placed = orders.create_orders(
+            shop_id=shop_id,
+            actor_id=None,
+            batch=[_order_data(row, shop, day, []) for row, day in dates],
+            now=now,
+            commit=False,
+        )
+        made.extend(
+            {
+                "shop_id": shop_id,
+                "standing_order_id": row.id,
+                "date": day,
+                "status": "made",
+                "order_id": order.id,
+                "problem": "",
+                "created_at": utcnow(),
+            }
+            for (row, day), order in zip(dates, placed, strict=True)
+        )
+    return made, moved
 
 
 def _claim_series(series_id: int, now: datetime) -> tuple[StandingOrder, Shop, date] | None:

@@ -22,11 +22,11 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Integer, bindparam, case, func, select, text, update
 
 from app.audit import services as audit
 from app.catalogue.models import Product, RecipeComponent
+from app.common import memo
 from app.common.types import utcnow
 from app.errors import ConflictError
 from app.extensions import db
@@ -59,17 +59,34 @@ def default_minutes(*, needs_assembly: bool, recipe_units: Decimal | int | None)
     return BASE_MINUTES + MINUTES_PER_UNIT * math.ceil(Decimal(str(recipe_units or 0)))
 
 
+def known_minutes() -> dict[int, tuple[int | None, Decimal | None]]:
+    """Products' own minutes and recipe units already read in this batch of intakes (app/common/memo.py), by id;
+    intake's price read fills it (`recipe_units`), so counting an order's minutes reads nothing more."""
+    return memo.once(("product_minutes",), dict)
+
+
+def recipe_units():
+    """The product's recipe units (stems, metres...), a column to read beside the product."""
+    return (
+        select(func.sum(RecipeComponent.quantity))
+        .where(RecipeComponent.product_id == Product.id)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+
+
 def minutes_of(order: Order) -> int:
-    """The minutes the order's lines take now, by their products (one statement)."""
+    """The minutes the order's lines take now, by their products (one statement, none for products intake has
+    just priced in this transaction)."""
     if not order.items:
         return 0
-    rows = db.session.execute(
-        select(Product.id, Product.florist_minutes, func.sum(RecipeComponent.quantity))
-        .outerjoin(RecipeComponent, RecipeComponent.product_id == Product.id)
-        .where(Product.id.in_({line.product_id for line in order.items}))
-        .group_by(Product.id, Product.florist_minutes)
-    ).all()
-    own = {product_id: (minutes, units) for product_id, minutes, units in rows}
+    own = known_minutes()
+    missing = {line.product_id for line in order.items} - own.keys()
+    if missing:
+        rows = db.session.execute(
+            select(Product.id, Product.florist_minutes, recipe_units()).where(Product.id.in_(missing))
+        )
+        own.update({product_id: (minutes, units) for product_id, minutes, units in rows})
     total = 0
     for line in order.items:
         minutes, units = own.get(line.product_id, (None, None))
@@ -87,24 +104,17 @@ def day_limit(shop: Shop, override: DeliveryWindowOverride | None) -> int | None
 
 
 def _limit(shop_id: int, day: date) -> int | None:
-    shop = db.session.get(Shop, shop_id)
-    override = db.session.scalars(
-        select(DeliveryWindowOverride).where(
-            DeliveryWindowOverride.shop_id == shop_id, DeliveryWindowOverride.date == day
-        )
-    ).first()
-    return day_limit(shop, override)
-
-
-def _ensure_row(shop_id: int, day: date) -> None:
-    """The counter row exists afterwards; a concurrent creator's row is kept, not duplicated."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    now = utcnow()
-    db.session.execute(
-        dialect.insert(WorkshopBooking)
-        .values(shop_id=shop_id, delivery_date=day, minutes=0, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["shop_id", "delivery_date"])
+    # The memo's key is app/slots' for the same row: an intake whose window read the date's override reads it
+    # no second time.
+    override = memo.once(
+        ("override", shop_id, day),
+        lambda: db.session.scalars(
+            select(DeliveryWindowOverride).where(
+                DeliveryWindowOverride.shop_id == shop_id, DeliveryWindowOverride.date == day
+            )
+        ).first(),
     )
+    return day_limit(db.session.get(Shop, shop_id), override)
 
 
 def _held(shop_id: int, day: date) -> int:
@@ -118,6 +128,25 @@ def _held(shop_id: int, day: date) -> int:
     )
 
 
+# One statement, compiled once (plain SQL both PostgreSQL and SQLite speak): the date's first order makes its counter
+# row, later ones add to it, re-checked under the row lock the upsert takes, so concurrent takers queue there and
+# the last ones find the day spent. `:limit` NULL: no limit (a manager's override, or a shop without one).
+_TAKE = text(
+    """
+    INSERT INTO workshop_bookings (shop_id, delivery_date, minutes, created_at, updated_at)
+    VALUES (:shop_id, :day, :minutes, :now, :now)
+    ON CONFLICT (shop_id, delivery_date) DO UPDATE
+        SET minutes = workshop_bookings.minutes + excluded.minutes, updated_at = excluded.updated_at
+        WHERE CAST(:limit AS INTEGER) IS NULL OR workshop_bookings.minutes + excluded.minutes <= :limit
+    RETURNING id
+    """
+).bindparams(
+    bindparam("day", type_=WorkshopBooking.__table__.c.delivery_date.type),
+    bindparam("now", type_=WorkshopBooking.__table__.c.updated_at.type),
+    bindparam("limit", type_=Integer()),
+)
+
+
 def take(*, shop_id: int, day: date, minutes: int, override: bool = False) -> Held:
     """Take `minutes` of the date's florist minutes, atomically; the caller's transaction commits it.
 
@@ -127,17 +156,9 @@ def take(*, shop_id: int, day: date, minutes: int, override: bool = False) -> He
     if minutes == 0:  # nothing a florist makes: always fits, no statement
         return Held(0)
     limit = _limit(shop_id, day)
-    _ensure_row(shop_id, day)
-    where = [WorkshopBooking.shop_id == shop_id, WorkshopBooking.delivery_date == day]
-    fits = where if limit is None else [*where, WorkshopBooking.minutes + minutes <= limit]
-    taken = db.session.execute(
-        # Re-checked under the row lock: concurrent takers queue here and the last ones find the day spent.
-        update(WorkshopBooking)
-        .where(*fits)
-        .values(minutes=WorkshopBooking.minutes + minutes, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount:
+    values = {"shop_id": shop_id, "day": day, "minutes": minutes, "now": utcnow()}
+    fits = limit is None or minutes <= limit  # a first order of the day larger than the day inserts nothing
+    if fits and db.session.execute(_TAKE, {**values, "limit": limit}).first() is not None:
         return Held(minutes)
     left = max(limit - _held(shop_id, day), 0)
     if not override:
@@ -153,12 +174,7 @@ def take(*, shop_id: int, day: date, minutes: int, override: bool = False) -> He
             },
             params={"left": left, "date": day.isoformat(), "needed": minutes},
         )
-    db.session.execute(
-        update(WorkshopBooking)
-        .where(*where)
-        .values(minutes=WorkshopBooking.minutes + minutes, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    db.session.execute(_TAKE, {**values, "limit": None})
     return Held(minutes, over_limit=limit, left_before=left)
 
 
@@ -177,8 +193,9 @@ def release(*, shop_id: int, day: date, minutes: int) -> None:
     )
 
 
-def _audit_override(order: Order, held: Held, actor_id: int | None) -> None:
-    if held.over_limit is None:
+def audit_override(order: Order, held: Held | None, actor_id: int | None) -> None:
+    """The audit entry of minutes a manager took over the day's limit (none otherwise)."""
+    if held is None or held.over_limit is None:
         return
     audit.record(
         shop_id=order.shop_id,
@@ -200,18 +217,29 @@ def _audit_override(order: Order, held: Held, actor_id: int | None) -> None:
 # --- the order's steps (app/orders/services.py calls these, last in each transaction) --------------------
 
 
-def hold_for_new_order(order: Order, *, actor_id: int | None, override: bool, lenient: bool) -> None:
-    """Intake: the new (flushed) order holds its minutes. `lenient` (a standing order's date found the day
-    spent): it is made holding none, and confirming it takes them."""
-    try:
-        held = take(shop_id=order.shop_id, day=order.delivery_date, minutes=minutes_of(order), override=override)
-    except ConflictError:
-        if not lenient:
-            raise
-        order.workshop_minutes = None
-        return
-    order.workshop_minutes = held.minutes
-    _audit_override(order, held, actor_id)
+def hold_for_new_orders(orders: list[Order], *, override: bool, lenient: bool) -> list[Held | None]:
+    """Intake: the new orders (numbered, not yet inserted) hold their minutes, each date's for all of them in one
+    take, dates in order (the lock order); what each took, for `audit_override` once it has its id. `lenient` (a
+    standing order's date found the day spent): they are made holding none (None), and confirming takes them."""
+    minutes = [minutes_of(order) for order in orders]
+    held: list[Held | None] = [None] * len(orders)
+    by_day: dict[date, list[int]] = {}
+    for i, order in enumerate(orders):
+        by_day.setdefault(order.delivery_date, []).append(i)
+    for day, members in sorted(by_day.items()):
+        shop_id = orders[members[0]].shop_id
+        try:
+            taken = take(shop_id=shop_id, day=day, minutes=sum(minutes[i] for i in members), override=override)
+        except ConflictError:
+            if not lenient:
+                raise
+            for i in members:
+                orders[i].workshop_minutes = None
+            continue
+        for i in members:
+            orders[i].workshop_minutes = minutes[i]
+            held[i] = Held(minutes[i], over_limit=taken.over_limit, left_before=taken.left_before)
+    return held
 
 
 def hold_on_confirm(order: Order, *, actor_id: int | None, override: bool) -> None:
@@ -220,7 +248,7 @@ def hold_on_confirm(order: Order, *, actor_id: int | None, override: bool) -> No
         return
     held = take(shop_id=order.shop_id, day=order.delivery_date, minutes=minutes_of(order), override=override)
     order.workshop_minutes = held.minutes
-    _audit_override(order, held, actor_id)
+    audit_override(order, held, actor_id)
 
 
 def follow_change(order: Order, *, old_day: date, actor_id: int | None, override: bool) -> None:
@@ -245,7 +273,7 @@ def follow_change(order: Order, *, old_day: date, actor_id: int | None, override
             held = take(shop_id=order.shop_id, day=day, minutes=new, override=override)
             release(shop_id=order.shop_id, day=old_day, minutes=old)
     order.workshop_minutes = held.minutes
-    _audit_override(order, held, actor_id)
+    audit_override(order, held, actor_id)
 
 
 def release_order(order: Order) -> None:

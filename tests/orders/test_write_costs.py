@@ -22,7 +22,7 @@ pytestmark = pytest.mark.committed  # real transactions: their COMMITs are what 
 
 # The statements of each step as it runs today (the request's authentication included); fewer is fine.
 STATEMENTS = {
-    "create": 27,  # 5 of them the workshop minutes (app/workshop): the products' minutes, the day's limit, its counter
+    "create": 22,
     "confirm": 24,
     "assign": 16,
     "claim": 9,

@@ -113,6 +113,37 @@ def test_a_full_window_still_makes_the_order_as_new_with_the_reason_and_tells_th
     assert order.number in text and "window is full" in text and "8 January" in text
 
 
+def test_a_batch_whose_window_fills_places_the_dates_that_fit_and_makes_the_rest_as_new_with_the_reason(shop):
+    front = open_shop(shop, capacity=2)
+    MembershipFactory(user=UserFactory(language="en"), shop=shop, role="manager")
+    series = [
+        make_series(
+            front,
+            now=NOW,
+            starts_on=date(2027, 1, 1),
+            template=template(front, customer={"name": f"Client {i}", "phone": f"+7916555000{i}"}),
+        )
+        for i in range(3)
+    ]
+
+    assert scan() == 3  # three dates of one shop: one batch, the window has two places
+
+    made = {o.id: o for o in orders_of(shop.id)}
+    outcomes = sorted(
+        (occurrence.problem, made[occurrence.order_id].status, made[occurrence.order_id].comment != "")
+        for s in series
+        for occurrence in occurrences_of(s.id)
+    )
+    assert outcomes == [("", "new", False), ("", "new", False), ("window_full", "new", True)]
+    assert sorted(o.number for o in made.values()) == ["0104-0001", "0104-0002", "0104-0003"]  # one number each
+    booking = db.session.scalars(
+        select(SlotBooking).where(SlotBooking.shop_id == shop.id, SlotBooking.delivery_date == FRIDAY)
+    ).one()
+    assert booking.taken == 3  # two places and the over-booked date, shown so
+    assert len(alerts_for(shop.id)) == 1  # the managers are told of the one that did not fit
+    assert scan() == 0 and len(made) == 3
+
+
 def test_a_closed_day_makes_the_order_without_a_fee_and_says_so_in_russian(shop):
     front = open_shop(shop)
     db.session.execute(delete(DeliveryWindow).where(DeliveryWindow.shop_id == shop.id, DeliveryWindow.weekday == 4))
