@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import jwt
 import pytest
 import redis.connection
 from flask_jwt_extended import create_access_token
@@ -101,3 +102,14 @@ def test_a_verified_token_with_another_signature_is_refused(http, staff):
 
     assert answer.status_code == 401
     assert answer.json["message"] == "The token is invalid; log in again."
+
+
+def test_a_token_is_decoded_by_pyjwt_only_on_its_first_request(http, staff, monkeypatch):
+    token = log_in(http, staff)["access_token"]
+    decodes = []
+    decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *args, **kwargs: decodes.append(1) or decode(*args, **kwargs))
+
+    assert [http.get(ME, headers=bearer(token)).status_code for _ in range(3)] == [200, 200, 200]
+
+    assert len(decodes) == 2  # the first request's unverified and verified decodes; none after
