@@ -1,8 +1,10 @@
 """JWT wiring: the token pair of a login, the per-request checks, and errors in the one JSON shape.
 
-Every request with a token costs one SQL statement (the user row joined with its login session,
-so a logout or a reuse detection holds even when Redis lost everything) and one Redis GET (the
-access token's own jti, revoked at logout for its remaining lifetime).
+Every request with a token costs one SQL statement: the user row joined with its login session and
+memberships, so a logout, a reuse detection, a deactivation or a role change acts at once, even when
+Redis lost everything. Every token the app issues names its login (`sid`), so that statement is the
+whole check and Redis is not asked. Only a token without a login (none is issued; one made by hand)
+is checked against Redis, where logout keeps its jti for its remaining lifetime.
 """
 
 from __future__ import annotations
@@ -130,14 +132,17 @@ def _load_subject(jwt_data: dict) -> tuple[User | None, str | None]:
         user, session_id, session_revoked_at = row
         if session_id is None or session_revoked_at is not None:
             return user, "login ended"
+        # Logout ends the login in PostgreSQL (committed before its jti reaches Redis): no need to ask Redis.
+        revoked = False
     else:
         _, sessionless = _subject_statements()
         user = db.session.execute(sessionless, {"user_id": user_id}).unique().scalar_one_or_none()
         if user is None:
             return None, "unknown user"
+        revoked = _jti_revoked(jwt_data.get("jti"))
     if issued_before_cutoff(jwt_data, user):
         return user, "issued before the user's tokens were ended"
-    if _jti_revoked(jwt_data.get("jti")):
+    if revoked:
         return user, "revoked"
     return user, None
 
