@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app
+from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -18,7 +19,6 @@ from rq import Queue
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from app.auth.verification import JWTManager
 from app.common.api import Api
 from app.common.net import client_ip
 from app.common.session import Session
