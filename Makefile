@@ -72,7 +72,8 @@ tracking-screenshots: $(BIN)/activate
 bench-reports: $(BIN)/activate
 	$(BIN)/python bench/reports_bench.py $(BENCH_ARGS)
 
-## The purchase plan over a peak week of a 1M-order network (bench_purchase_plan, reused when there; under 1 s);
+## The purchase plan over a peak week of a 1M-order network with 50,000 standing orders (bench_purchase_plan, reused
+## when there; under 1 s);
 ## writes docs/purchase-plan-benchmark.md. BENCH_ARGS="--orders 200000" tries it small.
 .PHONY: bench-purchase-plan
 bench-purchase-plan: $(BIN)/activate

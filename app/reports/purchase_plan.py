@@ -118,10 +118,11 @@ def _demand(shop_id: int, days: list[date], history: list[date]):
 def _standing(shop_id: int, first: date, last: date) -> dict[tuple[date, int], Decimal]:
     """Per (day, item): the stems of the standing orders' dates from `first` to `last` not made yet.
 
-    Three statements whatever the number of series: the shop's running series whose next date not yet made
-    is by `last`, the dates of those series in the range already recorded (made, skipped or failed: never made
-    again), and the recipes of their products. The dates come from each series' rule from its next date on
-    (the dates before it are made or passed over), computed here as the scan does.
+        Three statements whatever the number of series: the shop's running series whose next date not yet made
+        is by `last`, the dates of those series in the range already recorded (made, skipped or failed: never made
+        again), and the recipes of their products. The dates come from each series' rule from its next date on
+        (the dates before it are made or passed over): the dates the scan's rrule makes, found by calendar arithmetic
+    over the range's days (app/standing/rules.py `dates_in`).
     """
     running = and_(
         StandingOrder.shop_id == shop_id,
@@ -150,8 +151,11 @@ def _standing(shop_id: int, first: date, last: date) -> dict[tuple[date, int], D
     }
     products: dict[tuple[date, int], Decimal] = defaultdict(lambda: ZERO)
     for row in series:
-        recurrence = rules.recurrence(row.rule, starts_on=row.starts_on, ends_on=row.ends_on, count=row.count)
-        for day in rules.dates_between(recurrence, max(as_date(row.next_date), first), last):
+        starts_on, ends_on = as_date(row.starts_on), as_date(row.ends_on) if row.ends_on else None
+        since = max(as_date(row.next_date), first)
+        for day in rules.dates_in(
+            row.rule, starts_on=starts_on, ends_on=ends_on, count=row.count, first=since, last=last
+        ):
             if (row.id, day) in recorded:
                 continue
             for line in row.template["items"]:

@@ -119,3 +119,42 @@ def test_a_series_can_be_read_from_any_later_date():
 def test_today_is_the_shop_local_date_across_daylight_saving_changes(moment, moscow, new_york):
     assert local_today(Shop(timezone="Europe/Moscow"), moment) == moscow
     assert local_today(Shop(timezone="America/New_York"), moment) == new_york
+
+
+def _rules_to_compare():
+    for interval in (1, 2, 3):
+        yield {"frequency": "weekly", "interval": interval, "weekdays": [0, 4, 6]}
+        yield {"frequency": "weekly", "interval": interval, "weekdays": [2]}
+        for month_day in (1, 15, 28, 29, 30, 31):
+            yield {"frequency": "monthly", "interval": interval, "month_day": month_day}
+        for nth in (1, 2, 4, -1):
+            yield {"frequency": "monthly", "interval": interval, "nth": nth, "weekday": (nth + 7) % 7}
+        yield {"frequency": "yearly", "interval": interval, "month": 2, "month_day": 29}
+        yield {"frequency": "yearly", "interval": interval, "month": 4, "month_day": 31}
+        yield {"frequency": "yearly", "interval": interval, "month": 12, "month_day": 8}
+    for name in ("march_8", "mothers_day_ru", "mothers_day_us", "mothering_sunday_uk"):
+        yield {"frequency": "yearly", "interval": 1, "named_day": name}
+        yield {"frequency": "yearly", "interval": 2, "named_day": name}
+
+
+@pytest.mark.parametrize("rule", list(_rules_to_compare()), ids=lambda rule: str(sorted(rule.items())))
+def test_the_dates_in_a_range_are_the_rrules_own(rule):
+    """The purchase plan finds a series' dates in its range by arithmetic (`dates_in`): the same dates the scan's
+    rrule makes, over starts on every weekday, month ends, leap years, ranges of one day to a month, end dates."""
+    for start in (date(2023, 1, 31), date(2023, 11, 26), date(2024, 2, 29), date(2025, 6, 3), date(2026, 3, 8)):
+        for ends_on in (None, date(2027, 5, 20)):
+            series = rules.recurrence(rule, starts_on=start, ends_on=ends_on, count=None)
+            for first in (start, date(2024, 2, 26), date(2025, 12, 27), date(2027, 3, 1), date(2028, 2, 25)):
+                for days in (0, 6, 30):
+                    last = date.fromordinal(first.toordinal() + days)
+                    expected = rules.dates_between(series, first, last)
+                    got = rules.dates_in(rule, starts_on=start, ends_on=ends_on, count=None, first=first, last=last)
+                    assert got == expected, (start, ends_on, first, last)
+
+
+def test_the_dates_in_a_range_of_a_series_with_a_count_stop_with_it():
+    rule = {"frequency": "weekly", "weekdays": [0, 3]}
+    got = rules.dates_in(
+        rule, starts_on=date(2026, 3, 1), ends_on=None, count=3, first=date(2026, 3, 1), last=date(2026, 3, 31)
+    )
+    assert got == [date(2026, 3, 2), date(2026, 3, 5), date(2026, 3, 9)]
