@@ -91,9 +91,17 @@ def register_cli(app: Flask) -> None:
     @jobs.command("worker")
     @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
     @click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking.")
-    def worker(burst, simple):
-        """An RQ worker on all the app's queues, inside an app context."""
+    @click.option(
+        "--queue",
+        "names",
+        multiple=True,
+        type=click.Choice(QUEUE_NAMES),
+        help="Only this queue (repeatable); all of them when not given.",
+    )
+    def worker(burst, simple, names):
+        """An RQ worker on the app's queues (all, or those named), inside an app context."""
         db.session.remove()
-        worker = build_worker(current_app._get_current_object(), queues.all(), simple=simple)
-        click.echo(f"worker on queues {', '.join(QUEUE_NAMES)}")
+        names = names or QUEUE_NAMES
+        worker = build_worker(current_app._get_current_object(), [queues.get(name) for name in names], simple=simple)
+        click.echo(f"worker on queues {', '.join(names)}")
         worker.work(burst=burst, with_scheduler=True)

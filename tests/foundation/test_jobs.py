@@ -128,6 +128,27 @@ def test_the_forking_worker_runs_the_job_in_a_work_horse(app, shop):
     assert (entry.entity_id, entry.request_id) == ("by-horse", f"job-{job.id}")
 
 
+def test_a_worker_given_queues_takes_only_their_jobs(app, shop):
+    # The operator's dispatcher: `flask jobs worker --queue status --simple` beside a forking worker for the rest.
+    shop_id = shop.id
+    enqueue_after_commit("status", stamp_shop, shop_id, "dispatched")
+    enqueue_after_commit("default", stamp_shop, shop_id, "left")
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["jobs", "worker", "--burst", "--simple", "--queue", "status"])
+
+    assert result.exit_code == 0, result.output
+    assert "worker on queues status" in result.output
+    assert [entry.entity_id for entry in stamps()] == ["dispatched"]
+    assert queues.get("status").count == 0 and queues.get("default").count == 1
+
+
+def test_a_worker_refuses_a_queue_the_app_does_not_have(app):
+    result = app.test_cli_runner().invoke(args=["jobs", "worker", "--burst", "--queue", "sms"])
+
+    assert result.exit_code == 2 and "'sms' is not one of" in result.output
+
+
 def test_a_failing_job_is_scheduled_again_with_backoff(app):
     job = enqueue_now("default", always_fails, "tries", retry=retry_policy(3))
     before = utcnow()
