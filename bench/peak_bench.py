@@ -472,8 +472,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (WEB_CONCURRENCY)")
     parser.add_argument(
         "--dispatcher",
-        action="store_true",
-        help="one worker for the dispatch queue without forking (--queue status --simple), one for the rest",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the RQ workers as compose runs them: one on `status` without forking, one forking on the rest "
+        "(--no-dispatcher: two forking workers on every queue)",
     )
     parser.add_argument("--connections", type=int, default=8, help="wrk's connections (-c) in the endpoint runs")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk's threads (-t) in the endpoint runs")
