@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +17,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.write_steps import STEPS  # noqa: E402
+
 RESULTS = ROOT / "bench" / ".results"
 DOC, PLOT = ROOT / "docs" / "performance.md", ROOT / "docs" / "performance-latency.png"
 FINDINGS = ROOT / "bench" / "performance-findings.md"
@@ -33,17 +38,8 @@ READ_TARGETS = {
     "GET /production-tasks (florist)": 0.6,
     "GET /courier/deliveries (courier)": 0.6,
 }
-STEP_NAMES = [
-    "POST /orders",
-    "POST /orders [repeated key]",
-    "POST /orders/{id}/status [confirm]",
-    "POST /orders/{id}/courier",
-    "POST /production-tasks/{id}/claim",
-    "POST /production-tasks/{id}/start",
-    "POST /production-tasks/{id}/complete",
-    "POST /courier/deliveries/{id}/pickup",
-    "POST /courier/deliveries/{id}/deliver",
-]
+# The write steps as bench/write_steps.py names them, with the mix's repeated key after the intake.
+STEP_NAMES = [STEPS[0], "POST /orders [repeated key]", *STEPS[1:]]
 NOT_THE_APP = {"Aggregated", "(stub) read code"}
 
 
