@@ -1,7 +1,7 @@
 """gunicorn settings of the events service (`make events`): the live event stream, many idle connections.
 
-gevent workers: each connection is a greenlet, so one worker holds thousands of streams; psycopg2 is made
-cooperative (psycogreen) so a query in one stream never blocks the others. Every knob comes from the environment.
+gevent workers: each connection is a greenlet, so one worker holds thousands of streams; psycopg 3 waits through
+gevent by itself, so a query in one stream never blocks the others. Every knob comes from the environment.
 """
 
 import os
@@ -40,10 +40,3 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket_disable = True
-
-
-def post_fork(server, worker):
-    """psycopg2 waits through gevent in this worker, before the app opens any connection."""
-    from psycogreen.gevent import patch_psycopg
-
-    patch_psycopg()

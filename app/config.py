@@ -44,6 +44,13 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+def with_driver(url: str) -> str:
+    """`postgresql://...` as the app connects: through psycopg 3, which prepares the statements a connection runs
+    again and again, so PostgreSQL plans each of them once (docs/decisions.md). A URL naming its driver is kept."""
+    scheme = "postgresql://"
+    return "postgresql+psycopg://" + url[len(scheme) :] if url.startswith(scheme) else url
+
+
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, str(default))
     try:
@@ -89,7 +96,7 @@ class BaseConfig:
         # Read at instantiation, not import, so tests and CLIs can set the environment first.
         self.SECRET_KEY = _env("SECRET_KEY") or _env("JWT_SECRET_KEY")
         self.JWT_SECRET_KEY = _env("JWT_SECRET_KEY")
-        self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")
+        self.SQLALCHEMY_DATABASE_URI = with_driver(_env("DATABASE_URL"))
         self.REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
         self.CORS_ORIGINS = [o.strip() for o in _env("CORS_ORIGINS").split(",") if o.strip()]
         self.LOG_FORMAT = _env("LOG_FORMAT", "text").strip().lower()
@@ -298,7 +305,9 @@ class TestConfig(BaseConfig):
         super().__init__()
         self.JWT_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
         self.SECRET_KEY = self.JWT_SECRET_KEY
-        self.SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+        self.SQLALCHEMY_DATABASE_URI = with_driver(
+            _env("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+        )
         self.REDIS_URL = _env("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL
         self.JOBS_INLINE = False

@@ -145,7 +145,7 @@ def database_unavailable(error: Exception) -> bool:
         return False
     # Invalidated: the server went away under a statement. Neither a statement nor a SQLSTATE: it failed
     # while connecting (a failed COMMIT has no statement either, but the server's SQLSTATE says why).
-    return error.connection_invalidated or (error.statement is None and getattr(error.orig, "pgcode", None) is None)
+    return error.connection_invalidated or (error.statement is None and getattr(error.orig, "sqlstate", None) is None)
 
 
 def short_reason(error: Exception) -> str:

@@ -6,11 +6,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg2
+import psycopg
 import pytest
 import redis
 from flask_migrate import upgrade
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
@@ -30,8 +30,11 @@ HOW_TO_START = (
 def _require_services(config: TestConfig) -> None:
     problems = []
     try:
-        psycopg2.connect(config.SQLALCHEMY_DATABASE_URI, connect_timeout=3).close()
-    except psycopg2.OperationalError as exc:
+        psycopg.connect(
+            make_url(config.SQLALCHEMY_DATABASE_URI).set(drivername="postgresql").render_as_string(False),
+            connect_timeout=3,
+        ).close()
+    except psycopg.OperationalError as exc:
         problems.append(f"PostgreSQL at {config.SQLALCHEMY_DATABASE_URI} is unreachable ({str(exc).strip()})")
     try:
         redis.Redis.from_url(config.REDIS_URL, socket_connect_timeout=3).ping()

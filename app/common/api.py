@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import flask_smorest
+import marshmallow
 from marshmallow import ValidationError, fields, validate
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
@@ -126,7 +128,19 @@ def _whole_numbers(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _schema_instance(schema_class: type[marshmallow.Schema]) -> marshmallow.Schema:
+    return schema_class()
+
+
 class Parser(FlaskParser):
+    def parse(self, argmap, req=None, **kwargs):
+        # A schema class (flask-smorest passes the view's, and pagination's) is made once, not on every request:
+        # a schema instance costs a deep copy of its fields. marshmallow 4's load keeps no state in the instance.
+        if isinstance(argmap, type) and issubclass(argmap, marshmallow.Schema):
+            argmap = _schema_instance(argmap)
+        return super().parse(argmap, req, **kwargs)
+
     def load_json(self, req, schema):
         # webargs' own parse is the standard library's, unbounded: 10,000 levels deep was a RecursionError (500).
         if not is_json_request(req):
@@ -159,6 +173,7 @@ def add_doc_parameter(view, name: str) -> None:
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
+    PAGINATION_ARGUMENTS_PARSER = ARGUMENTS_PARSER
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 100}
 
     def __init__(self, *args, **kwargs):

@@ -14,19 +14,20 @@ from app.extensions import db
 MAX_OFFSET = 2**62
 
 
-def _offset(page: int, page_size: int) -> int:
+def page_offset(page: int, page_size: int) -> int:
+    """The rows before `page`."""
     return min((page - 1) * page_size, MAX_OFFSET)
 
 
 def page_of(stmt: Select, *, page: int, page_size: int) -> tuple[list[Any], int]:
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(page_size).offset(_offset(page, page_size))).all()
+    rows = db.session.scalars(stmt.limit(page_size).offset(page_offset(page, page_size))).all()
     return list(rows), total or 0
 
 
 def page_slice(stmt: Select, *, page: int, page_size: int) -> Select:
     """`stmt` limited to the page."""
-    return stmt.limit(page_size).offset(_offset(page, page_size))
+    return stmt.limit(page_size).offset(page_offset(page, page_size))
 
 
 def shaped_page(shape: Shape, stmt: Select, *, count: Select, page: int, page_size: int) -> tuple[list[Shaped], int]:

@@ -36,16 +36,20 @@ class Consumer:
     name: str
     handle: Callable[[Event], None]
     types: frozenset[str] | None  # None: every type
+    idle: Callable[[int], bool] | None  # True: the shop has nothing to hand events to (its cursor just moves on)
 
 
 CONSUMERS: dict[str, Consumer] = {}
 
 
-def consumer(name: str, *, types: set[str] | None = None) -> Callable[[Callable[[Event], None]], Callable]:
-    """Register `handle(event)`, run once per event of the given types, in the dispatch transaction."""
+def consumer(
+    name: str, *, types: set[str] | None = None, idle: Callable[[int], bool] | None = None
+) -> Callable[[Callable[[Event], None]], Callable]:
+    """Register `handle(event)`, run once per event of the given types, in the dispatch transaction. `idle(shop_id)`,
+    if given, says when handling would do nothing for the shop (no webhook endpoint): the events are not read."""
 
     def register(handle: Callable[[Event], None]) -> Callable[[Event], None]:
-        CONSUMERS[name] = Consumer(name, handle, frozenset(types) if types else None)
+        CONSUMERS[name] = Consumer(name, handle, frozenset(types) if types else None, idle)
         return handle
 
     return register
@@ -66,6 +70,14 @@ def _locked_cursor(name: str, shop_id: int) -> EventCursor:
 def _run(item: Consumer, shop_id: int) -> int:
     """One batch of one consumer's events of the shop; how many were read."""
     cursor = _locked_cursor(item.name, shop_id)
+    if item.idle is not None:
+        # The newest event before asking, as the events are read before the endpoints otherwise: one committed
+        # after the answer is handled by the next run.
+        newest = db.session.scalar(select(func.max(Event.position)).where(Event.shop_id == shop_id)) or 0
+        if item.idle(shop_id):
+            cursor.position = max(cursor.position, newest)
+            db.session.commit()
+            return 0
     stmt = select(Event).where(Event.shop_id == shop_id, Event.position > cursor.position)
     if item.types is not None:
         stmt = stmt.where(Event.type.in_(item.types))

@@ -12,16 +12,15 @@ floor with the feed's query, then takes the rest from its list, skipping positio
 lost or repeated. A checker re-reads every client's login, user and membership every EVENTS_AUTH_CHECK_SECONDS
 and ends the streams that lost their right (a logout, a deactivation, a membership removed or changed).
 
-Under gunicorn's gevent worker (gunicorn.events.conf.py) the threads here are greenlets and psycopg2 waits
-cooperatively (psycogreen); under `flask run` (dev mode, SQLite) they are threads, woken by the outbox's
-COMMITTED_HOOKS in the same process.
+Under gunicorn's gevent worker (gunicorn.events.conf.py) the threads here are greenlets and psycopg 3 waits
+cooperatively under gevent's monkey-patching; under `flask run` (dev mode, SQLite) they are threads, woken by the
+outbox's COMMITTED_HOOKS in the same process.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import select
 import threading
 import time
 from collections import deque
@@ -235,13 +234,10 @@ class Hub:
                 self.wake_all()  # whatever committed while nobody listened
                 checked = time.monotonic()
                 while True:
-                    readable, _, _ = select.select([driver], [], [], self.poll_seconds)
-                    if readable:
-                        driver.poll()
-                        shops = {int(note.payload) for note in driver.notifies if note.payload.isdigit()}
-                        driver.notifies.clear()
-                        self.wake(shops)
-                    elif time.monotonic() - checked > LISTEN_LIVENESS:
+                    for note in driver.notifies(timeout=self.poll_seconds):
+                        if note.payload.isdigit():
+                            self.wake({int(note.payload)})
+                    if time.monotonic() - checked > LISTEN_LIVENESS:
                         with driver.cursor() as cursor:
                             cursor.execute("SELECT 1")
                         checked = time.monotonic()

@@ -246,7 +246,11 @@ def forget_customer(shop_id: int, customer_id: int) -> int:
 # --- the log's consumer -----------------------------------------------------------------------------------
 
 
-@dispatch.consumer("webhooks")
+def _no_endpoints(shop_id: int) -> bool:
+    return not _enabled_endpoints(shop_id)
+
+
+@dispatch.consumer("webhooks", idle=_no_endpoints)
 def deliveries_for_event(event: Event) -> None:
     """In the dispatch transaction: a delivery per enabled endpoint that wants the event and existed when it
     occurred; each first attempt is queued after the commit."""

@@ -10,7 +10,7 @@ import pytest
 import sentry_sdk
 
 from app import create_app
-from app.config import DEV_SECRET, ConfigError, ProductionConfig, TestConfig, load_config
+from app.config import DEV_SECRET, ConfigError, ProductionConfig, TestConfig, load_config, with_driver
 
 GOOD_SECRET = "q9V-3rXc7LmT1pZs8KfW2nYb6HdJ0gUe4Ao5"  # 36 random-looking characters
 
@@ -32,7 +32,8 @@ def test_production_starts_with_good_values(production_env, make_app):
 
     assert isinstance(config, ProductionConfig)
     assert config.JWT_SECRET_KEY == GOOD_SECRET
-    assert config.SQLALCHEMY_DATABASE_URI.startswith("postgresql://")
+    # DATABASE_URL=postgresql://... connects through psycopg 3, which prepares the statements run again and again.
+    assert config.SQLALCHEMY_DATABASE_URI.startswith("postgresql+psycopg://")
     assert config.JOBS_INLINE is False
     app = make_app(config=config)
     assert app.config["ENV_NAME"] == "production"
@@ -170,3 +171,9 @@ def test_an_unexpected_error_reaches_sentry_with_the_phone_masked(sentry_app):
     assert exception["value"] == "no customer with phone +7********67"
     leaks = [m.group(0) for request in stub.requests for m in re.finditer(rb".{0,80}9161234567", request.body)]
     assert leaks == []
+
+
+def test_a_database_url_naming_its_driver_is_kept():
+    assert with_driver("postgresql://u:p@db:5432/crm") == "postgresql+psycopg://u:p@db:5432/crm"
+    assert with_driver("postgresql+psycopg2://u@db/crm") == "postgresql+psycopg2://u@db/crm"
+    assert with_driver("sqlite:///dev.db") == "sqlite:///dev.db"

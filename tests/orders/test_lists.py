@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.extensions import db
 from app.orders.models import Order, OrderStatusChange
@@ -119,6 +119,34 @@ def test_the_list_runs_the_same_statements_for_5_or_50_orders_per_page(front, bo
 
     # the caller with their memberships, the count, the page (customers and couriers joined), its lines
     assert counts[5] == counts[50] == 4, counts
+
+
+def test_the_list_is_planned_once_by_postgresql_whatever_the_filters_values(front, boss, day_of_orders):
+    """The list's statements carry the filters' values as parameters, so the driver prepares them once per
+    connection and PostgreSQL plans them once, not on every request (docs/decisions.md)."""
+    made, courier = day_of_orders
+    later = (front.day + timedelta(days=1)).isoformat()
+    asks = [{"date_from": front.day.isoformat(), "page_size": 2, "page": page} for page in (1, 2, 3)] + [
+        {"date_from": later, "page_size": 3, "page": 1}
+    ] * 3
+
+    def prepared() -> set[str]:
+        return set(db.session.scalars(text("SELECT statement FROM pg_prepared_statements")))
+
+    before = prepared()
+    pages = [numbers(boss.get(ORDERS, query_string=ask)) for ask in asks]
+    planned = prepared() - before
+
+    assert pages[:3] == [
+        [made["confirmed"].number, made["morning"].number],
+        [made["pickup"].number, made["evening"].number],
+        [made["later"].number],
+    ]
+    assert pages[3:] == [[made["later"].number]] * 3
+    # Seven lists with other dates and pages: their count, page and lines, each prepared once.
+    listed = {statement for statement in planned if "orders" in statement and "delivery_date >=" in statement}
+    assert len(listed) == 2, planned  # the count and the page
+    assert any("FROM order_items" in statement for statement in planned), planned
 
 
 def _statements_per_page(client, count_queries, path: str, page_size: int) -> tuple[int, list[dict]]:

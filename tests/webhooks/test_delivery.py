@@ -6,11 +6,11 @@ import time
 from datetime import timedelta
 
 import time_machine
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.common.types import utcnow
 from app.events import dispatch
-from app.events.models import Event
+from app.events.models import Event, EventCursor
 from app.extensions import db
 from app.messaging.models import MessageLog
 from app.messaging.templates import render
@@ -215,6 +215,27 @@ def test_only_the_endpoints_types_are_sent_and_only_events_after_it_was_register
     run_jobs(app)
     assert deliveries(tasks_only["id"]) == [] and deliveries(disabled["id"]) == []
     assert [row.event_type for row in deliveries(orders["id"])] == ["order.created"]
+    assert len(receiver.wait_for(1)) == 1
+
+
+def test_a_shop_without_endpoints_has_its_events_passed_over_unread_then_an_endpoint_gets_the_next(
+    app, admin, front, receiver, count_queries
+):
+    for _ in range(3):
+        place(front, delivery(front))
+    newest = db.session.scalar(select(func.max(Event.position)))
+    with count_queries() as statements:
+        dispatch.dispatch_shop(front.shop_id)
+    # The webhooks cursor moved past the three orders' events without reading them: the events are read once, for
+    # the status messages.
+    cursor = db.session.scalars(select(EventCursor).where(EventCursor.consumer == "webhooks")).one()
+    assert cursor.position == newest
+    assert sum("FROM events" in s and "events.data" in s for s in statements) == 1, statements
+
+    hook = register(admin, receiver)
+    place(front, delivery(front))
+    run_jobs(app)
+    assert [row.event_type for row in deliveries(hook["id"])] == ["order.created"]
     assert len(receiver.wait_for(1)) == 1
 
 
