@@ -464,6 +464,29 @@ def _locked_for_change(shop_id: int, if_match: str | None, load: Callable[[], An
     return shop, row
 
 
+def _save_changes(
+    shop: Shop, row: Any, data: dict[str, Any], *, entity_type: str, check: Callable[[Any], None], actor_id: int
+) -> None:
+    """Set `data` on a window or override and, if anything changed, check the row, bump its version and audit it;
+    booked orders stay and the managers hear of any window left over-booked. Nothing changed: nothing written."""
+    changes = audit.apply_changes(row, data)
+    if not changes:
+        return
+    check(row)
+    row.version += 1
+    audit.record(
+        shop_id=shop.id,
+        actor_id=actor_id,
+        action="update",
+        entity_type=entity_type,
+        entity_id=row.id,
+        changes=changes,
+    )
+    db.session.flush()
+    _tell_over_booked(shop)
+    db.session.commit()
+
+
 def _remove(shop: Shop, row: Any, *, actor_id: int, entity_type: str, fields: Iterable[str]) -> None:
     """Delete a window or override with its audit entry; booked orders stay and the managers hear of them."""
     audit.record(
@@ -607,21 +630,7 @@ def update_window(
     start, end = data.get("start", row.start), data.get("end", row.end)
     if start >= end:
         raise RuleViolation("The window ends after it starts.", errors={"end": ["The window ends after it starts."]})
-    changes = audit.apply_changes(row, data)
-    if changes:
-        _check_weekly_overlap(row)
-        row.version += 1
-        audit.record(
-            shop_id=shop_id,
-            actor_id=actor_id,
-            action="update",
-            entity_type="delivery_window",
-            entity_id=row.id,
-            changes=changes,
-        )
-        db.session.flush()
-        _tell_over_booked(shop)
-        db.session.commit()
+    _save_changes(shop, row, data, entity_type="delivery_window", check=_check_weekly_overlap, actor_id=actor_id)
     return row
 
 
@@ -771,21 +780,14 @@ def update_override(
         data["surcharge"] = _money(data["surcharge"])
     if "capacity_changes" in data:
         data["capacity_changes"] = dict(data["capacity_changes"])
-    changes = audit.apply_changes(row, data)
-    if changes:
-        _check_override(shop, row)
-        row.version += 1
-        audit.record(
-            shop_id=shop_id,
-            actor_id=actor_id,
-            action="update",
-            entity_type="delivery_window_override",
-            entity_id=row.id,
-            changes=changes,
-        )
-        db.session.flush()
-        _tell_over_booked(shop)
-        db.session.commit()
+    _save_changes(
+        shop,
+        row,
+        data,
+        entity_type="delivery_window_override",
+        check=lambda changed: _check_override(shop, changed),
+        actor_id=actor_id,
+    )
     return row
 
 

@@ -65,6 +65,16 @@ def slot_alerts(shop_id: int) -> list[MessageLog]:
     )
 
 
+def audit_of(shop_id: int) -> list[AuditEntry]:
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.entity_type == "delivery_window_override", AuditEntry.shop_id == shop_id)
+            .order_by(AuditEntry.id)
+        )
+    )
+
+
 def test_adjust_changes_capacities_adds_a_window_and_a_surcharge(front, boss):
     made = plan(
         boss,
@@ -83,12 +93,7 @@ def test_adjust_changes_capacities_adds_a_window_and_a_surcharge(front, boss):
     assert shown == [(MORNING, 40, "500.00", False), (EVENING, 5, "650.00", False), ("18:00", 30, "700.00", False)]
     # Another day keeps the weekly windows.
     assert [w["capacity"] for w in day_of(boss, date(2030, 3, 9))] == [5, 5]
-    entries = db.session.scalars(
-        select(AuditEntry).where(
-            AuditEntry.entity_type == "delivery_window_override", AuditEntry.shop_id == front.shop_id
-        )
-    ).all()
-    assert [e.action for e in entries] == ["create"]
+    assert [e.action for e in audit_of(front.shop_id)] == ["create"]
 
 
 def test_replace_and_close_and_the_way_back(front, boss):
@@ -122,6 +127,29 @@ def test_replace_and_close_and_the_way_back(front, boss):
     assert gone.status_code == 204
     assert [w["start"] for w in day_of(boss, MARCH_8)] == [MORNING, EVENING]
     assert boss.get(URL).json == []
+
+
+def test_a_change_of_an_override_is_audited_with_what_changed_and_a_refused_or_empty_one_writes_nothing(front, boss):
+    made = plan(boss, date=MARCH_8, mode="adjust", surcharge="200")
+    assert made.status_code == 201, made.json
+    url, tag = f"{URL}/{made.json['id']}", made.headers["ETag"]
+
+    same = boss.patch(url, json={"surcharge": "200.00", "note": ""}, headers={"If-Match": tag})
+    assert (same.status_code, same.json["version"], same.headers["ETag"]) == (200, 1, tag)
+    assert [e.action for e in audit_of(front.shop_id)] == ["create"]
+
+    noted = boss.patch(url, json={"note": "March 8"}, headers={"If-Match": tag})
+    assert noted.status_code == 200, noted.json
+    assert (noted.json["note"], noted.json["version"]) == ("March 8", 2)
+    assert noted.headers["ETag"] != tag
+    assert [(e.action, e.changes) for e in audit_of(front.shop_id)][1:] == [("update", {"note": ["", "March 8"]})]
+
+    refused = boss.patch(url, json={"capacity_changes": {"11:00": 3}}, headers={"If-Match": noted.headers["ETag"]})
+    assert refused.status_code == 422
+    assert "capacity_changes" in refused.json["errors"]
+    kept = boss.get(url)
+    assert (kept.json["version"], kept.headers["ETag"]) == (2, noted.headers["ETag"])
+    assert [e.action for e in audit_of(front.shop_id)] == ["create", "update"]
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,22 @@ def test_an_overlapping_window_that_weekday_is_refused_back_to_back_and_other_da
     assert moved.status_code == 422  # ends before it starts
 
 
+def test_a_change_to_the_same_values_or_an_overlapping_one_leaves_the_window_and_its_audit_as_they_were(admin, shop):
+    made = admin.post(URL, json=BODY)
+    assert admin.post(URL, json={**BODY, "start": "14:00", "end": "18:00"}).status_code == 201
+    url, tag = f"{URL}/{made.json['id']}", made.headers["ETag"]
+
+    same = admin.patch(url, json={"capacity": 5, "delivery_fee": "300"}, headers={"If-Match": tag})
+    assert (same.status_code, same.json["version"], same.headers["ETag"]) == (200, 1, tag)
+    overlapping = admin.patch(url, json={"end": "15:00"}, headers={"If-Match": tag})
+    assert overlapping.status_code == 422
+    assert "start" in overlapping.json["errors"]
+
+    kept = admin.get(url)
+    assert (kept.json["version"], kept.headers["ETag"]) == (1, tag)
+    assert [e.action for e in audit_of(shop.id)] == ["create", "create"]
+
+
 @pytest.mark.parametrize("role", ["florist", "courier"])
 def test_every_role_reads_admins_and_managers_write(app, shop, role):
     shop_with = shop_with_windows(window(0, "10:00", "14:00"))

@@ -11,9 +11,7 @@ from app.catalogue import services as catalogue
 from app.customers.models import Customer
 from app.extensions import db
 from app.messaging import templates
-from app.messaging.models import MessageLog
 from app.orders import services as orders
-from app.orders.schemas import OrderCreateSchema
 from app.slots.models import DeliveryWindow, SlotBooking
 from app.standing import services as standing
 from app.standing.models import StandingOrder
@@ -21,20 +19,20 @@ from app.standing.schemas import StandingOrderUpdateSchema
 from tests.factories import MembershipFactory, ShopFactory, UserFactory
 from tests.orders.orderdata import MORNING, open_shop
 from tests.promos.promodata import make_code
-from tests.standing.standingdata import make_series, occurrences_of, orders_of, template
-
-NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # Monday 4 January 2027, 12:00 in Moscow
-FRIDAY = date(2027, 1, 8)
+from tests.standing.standingdata import (
+    FRIDAY,
+    NOW,
+    alerts_for,
+    make_series,
+    occurrences_of,
+    orders_of,
+    series_after_a_friday_order,
+    template,
+)
 
 
 def scan(now=NOW) -> int:
     return standing.make_due_occurrences(now=now)
-
-
-def alerts_for(shop_id: int) -> list[MessageLog]:
-    return list(
-        db.session.scalars(select(MessageLog).where(MessageLog.shop_id == shop_id, MessageLog.kind == "standing_order"))
-    )
 
 
 def test_the_scan_makes_the_next_date_as_a_normal_order_at_that_days_prices(shop):
@@ -74,41 +72,24 @@ def test_the_scan_makes_the_next_date_as_a_normal_order_at_that_days_prices(shop
 
 def test_a_full_window_still_makes_the_order_as_new_with_the_reason_and_tells_the_managers(shop):
     front = open_shop(shop, capacity=1)
-    manager = UserFactory(language="en")
-    MembershipFactory(user=manager, shop=shop, role="manager")
+    friday = series_after_a_friday_order(shop, front, product=front.stem)
     MembershipFactory(shop=shop, role="florist")  # florists are not told
-    taken = orders.create_order(
-        shop_id=shop.id,
-        actor_id=None,
-        data=OrderCreateSchema().load(
-            {
-                "customer": {"name": "Somebody", "phone": "+79165556677"},
-                "fulfillment": "delivery",
-                "address": "Tverskaya 1",
-                "delivery_date": FRIDAY.isoformat(),
-                "window_start": MORNING,
-                "items": [{"product_id": front.stem.id, "quantity": 1}],
-            }
-        ),
-        now=NOW,
-    )
-    series = make_series(front, now=NOW, starts_on=date(2027, 1, 1))
 
     assert scan() == 1
 
-    made = [o for o in orders_of(shop.id) if o.id != taken.id]
+    made = [o for o in orders_of(shop.id) if o.id != friday.first.id]
     [order] = made
     assert (order.status, order.delivery_date, order.window_start) == ("new", FRIDAY, MORNING)
     assert order.delivery_fee == Decimal("300.00")
     assert "window is full" in order.comment or "окно доставки заполнено" in order.comment
-    [occurrence] = occurrences_of(series.id)
+    [occurrence] = occurrences_of(friday.series.id)
     assert (occurrence.status, occurrence.order_id, occurrence.problem) == ("made", order.id, "window_full")
     booking = db.session.scalars(
         select(SlotBooking).where(SlotBooking.shop_id == shop.id, SlotBooking.delivery_date == FRIDAY)
     ).one()
     assert booking.taken == 2  # over-booked, and shown so: cancelling gives the place back as usual
     [alert] = alerts_for(shop.id)
-    assert (alert.user_id, alert.order_id, alert.template) == (manager.id, order.id, "standing_order_problem")
+    assert (alert.user_id, alert.order_id, alert.template) == (friday.manager.id, order.id, "standing_order_problem")
     text = templates.render(alert.template, alert.language, alert.context)
     assert order.number in text and "window is full" in text and "8 January" in text
 
