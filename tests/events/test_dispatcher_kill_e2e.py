@@ -211,11 +211,11 @@ def test_a_dispatcher_killed_mid_job_loses_no_event_and_sends_no_status_message_
     # send's retry, which finds its message settled and sends nothing.
     registry = StartedJobRegistry(queue=queues.get(dispatch.DISPATCH_QUEUE))
     cut_jobs = {job_id: Job.fetch(job_id, connection=redis_client.client) for job_id in (cut_dispatch, cut_send)}
-    assert set(started_on_dispatcher()) == set(cut_jobs)
+    assert set(cut_jobs) <= set(started_on_dispatcher())  # beside whatever the live dispatcher runs now
     expiry = max(killed_at + cut_jobs[cut_dispatch].timeout, cut_send_at + cut_jobs[cut_send].timeout) + 60 + 2
-    assert set(registry.get_expired_job_ids(expiry)) == set(cut_jobs)
+    assert set(registry.get_expired_job_ids(expiry)) == set(cut_jobs)  # a job started since runs out later
     registry.cleanup(timestamp=expiry)
-    assert started_on_dispatcher() == []
+    assert not set(cut_jobs) & set(started_on_dispatcher())
     assert cut_dispatch in FailedJobRegistry(queue=queues.get(dispatch.DISPATCH_QUEUE))
     assert cut_jobs[cut_send].get_status(refresh=True) == "scheduled"
     ScheduledJobRegistry(queue=queues.get(dispatch.DISPATCH_QUEUE)).requeue(cut_send)  # as its retry falls due
