@@ -170,8 +170,21 @@ class AppProcesses:
         self.processes.append(process)
         return process
 
-    def worker(self) -> subprocess.Popen:
-        return self._start([sys.executable, "-m", "flask", "jobs", "worker"])
+    def worker(self, *queues: str) -> subprocess.Popen:
+        """`flask jobs worker` on `queues` (all of them when none is named): a work horse forked per job."""
+        named = [option for name in queues for option in ("--queue", name)]
+        return self._start([sys.executable, "-m", "flask", "jobs", "worker", *named])
+
+    def dispatcher(self) -> subprocess.Popen:
+        """`make dispatcher`: the `status` queue in the worker's own process, no work horse."""
+        return self._start([sys.executable, "-m", "flask", "jobs", "worker", "--queue", "status", "--simple"])
+
+    def wait_listening(self, workers: int) -> None:
+        """Until `workers` workers (counted since the log began) are up and blocked on their queues."""
+        deadline = time.monotonic() + 60
+        while self.output.count("*** Listening on") < workers:
+            assert time.monotonic() < deadline, self.output[-3000:]
+            time.sleep(0.1)
 
     def cron(self) -> subprocess.Popen:
         rq = str(Path(sys.executable).parent / "rq")

@@ -47,13 +47,6 @@ class Stack(AppProcesses):
             MESSAGE_SEND_TIMEOUT=str(SEND_TIMEOUT),
         )
 
-    def wait_listening(self, workers: int) -> None:
-        """Until `workers` workers are up and blocked on their queues, as a long-running deployment's are."""
-        deadline = time.monotonic() + 60
-        while self.output.count("*** Listening on") < workers:
-            assert time.monotonic() < deadline, self.output[-3000:]
-            time.sleep(0.1)
-
 
 @pytest.fixture
 def sms(app, monkeypatch):
