@@ -5,6 +5,7 @@ from __future__ import annotations
 from dotenv import load_dotenv
 from flask import Flask
 
+from app.common.api import IdConverter
 from app.common.jsonparse import JSONProvider
 from app.config import INSTANCE_DIR, BaseConfig, load_config
 
@@ -16,6 +17,7 @@ def create_app(config: BaseConfig | str | None = None) -> Flask:
         config = load_config(config)
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.url_map.converters["int"] = IdConverter  # before any route: ids within PostgreSQL's integer
     app.json = JSONProvider(app)  # request bodies parsed with a bound on nesting
     app.config.from_object(config)
     app.config["ENV_NAME"] = config.ENV_NAME

@@ -16,9 +16,11 @@ from webargs.flaskparser import FlaskParser, abort, is_json_request
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from app.common import jsonparse
 from app.common.openapi import DECIMAL_PATTERN, ContractPlugin, ErrorSchema
+from app.common.schemas import MAX_ID
 from app.errors import http_message, human_message
 
 RANGE_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
@@ -161,6 +163,15 @@ class Parser(FlaskParser):
         if errors:
             raise ValidationError(errors)
         return _whole_numbers(location_data) if location == "json" else location_data
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a path: an id PostgreSQL's integer can hold, or no such route (404). A larger number names no
+    row, and the driver binds it as an integer, which the database would refuse with an error (a 500)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 EXTRA_PARAMETERS = "extra_parameters"

@@ -56,6 +56,16 @@ def test_unknown_route_is_json_404(client, error_body):
         assert body["errors"] == {}
 
 
+@pytest.mark.parametrize("row_id", [2**31 - 1, 2**31, 10**20])
+def test_an_id_past_what_postgresql_holds_is_404_like_any_id_nobody_has(admin, error_body, row_id):
+    """Ids are PostgreSQL integers: a larger one in a path names no row (and is not sent to the database)."""
+    for path in (f"/api/v1/orders/{row_id}", f"/api/v1/customers/{row_id}", f"/api/v1/standing-orders/{row_id}"):
+        error_body(admin.get(path), 404)
+    error_body(
+        admin.patch(f"/api/v1/delivery-windows/{row_id}", json={"capacity": 3}, headers={"If-Match": '"1"'}), 404
+    )
+
+
 def test_wrong_method_is_405_with_allow_header(client, error_body):
     response = client.delete("/health")
     error_body(response, 405)
