@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.apikeys.models import Scope
-from app.common.schemas import Schema, StrictSchema
+from app.common.schemas import AwareDateTime, Schema, StrictSchema
 
 SCOPES = [s.value for s in Scope]
 
@@ -18,11 +18,11 @@ class ApiKeySchema(Schema):
     )
     scopes = fields.List(fields.String(metadata={"enum": SCOPES}), required=True)
     created_by_id = fields.Integer(required=True, allow_none=True)
-    created_at = fields.AwareDateTime(required=True)
-    last_used_at = fields.AwareDateTime(
+    created_at = AwareDateTime(required=True)
+    last_used_at = AwareDateTime(
         required=True, allow_none=True, metadata={"description": "Within a minute; null if never used."}
     )
-    revoked_at = fields.AwareDateTime(required=True, allow_none=True)
+    revoked_at = AwareDateTime(required=True, allow_none=True)
 
 
 class ApiKeyCreatedSchema(ApiKeySchema):

@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from app.common.schemas import DateRangeArgs, Schema
+from app.common.schemas import AwareDateTime, DateRangeArgs, QueryId, Schema
 
 
 class AuditEntrySchema(Schema):
@@ -12,10 +12,10 @@ class AuditEntrySchema(Schema):
     entity_id = fields.String(required=True)
     changes = fields.Dict(required=True, metadata={"description": "{field: [old, new]}"})
     request_id = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
 
 
 class AuditQueryArgsSchema(DateRangeArgs):
     entity = fields.String(validate=validate.Length(max=40), metadata={"description": "Entity type, e.g. user."})
     entity_id = fields.String(validate=validate.Length(max=64))
-    actor = fields.Integer(validate=validate.Range(min=1), metadata={"description": "Actor's user id."})
+    actor = QueryId(metadata={"description": "Actor's user id."})

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from marshmallow import fields, validate, validates_schema
 
-from app.common.schemas import DecimalString, Money, ObjectId, Quantity, QueryId, Schema, StrictSchema, no_repeats
+from app.common.schemas import (
+    AwareDateTime,
+    DecimalString,
+    Money,
+    ObjectId,
+    Quantity,
+    QueryId,
+    Schema,
+    StrictSchema,
+    no_repeats,
+)
 from app.storage import public_url
 
 
@@ -12,8 +22,8 @@ class CategorySchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     position = fields.Integer(required=True)
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
+    updated_at = AwareDateTime(required=True)
 
 
 class CategoryCreateSchema(StrictSchema):
@@ -52,8 +62,8 @@ class ProductSchema(Schema):
         required=True,
         metadata={"type": ["string", "null"], "description": "Where the image is served (cached), or null."},
     )
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
+    updated_at = AwareDateTime(required=True)
 
 
 class ProductCreateSchema(StrictSchema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+from datetime import UTC
 from decimal import Decimal
 
 import marshmallow
@@ -63,9 +64,21 @@ class PhoneField(fields.String):
             raise ValidationError(str(exc)) from exc
 
 
+class AwareDateTime(fields.AwareDateTime):
+    """An instant with its offset; one that has no UTC time (0001-01-01T00:00:00+01:00) is refused, not a 500."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            instant.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Not a valid datetime: out of range in UTC.") from None
+        return instant
+
+
 class DateRangeArgs(Schema):
-    date_from = fields.AwareDateTime(data_key="from", metadata={"description": "From (ISO 8601, inclusive)."})
-    date_to = fields.AwareDateTime(data_key="to", metadata={"description": "To (ISO 8601, exclusive)."})
+    date_from = AwareDateTime(data_key="from", metadata={"description": "From (ISO 8601, inclusive)."})
+    date_to = AwareDateTime(data_key="to", metadata={"description": "To (ISO 8601, exclusive)."})
 
 
 # --- money, quantities and references: decimals travel as strings ("0.500"), never floats ---------

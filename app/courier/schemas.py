@@ -8,7 +8,7 @@ from decimal import Decimal
 from marshmallow import fields, validate
 from marshmallow.utils import get_value
 
-from app.common.schemas import DecimalString, Money, ObjectId, QueryId, Schema, StrictSchema
+from app.common.schemas import AwareDateTime, DecimalString, Money, ObjectId, QueryId, Schema, StrictSchema
 from app.courier.models import FailureReason
 from app.orders.models import OrderStatus
 from app.storage import signed_url
@@ -28,7 +28,7 @@ class DeliverySchema(Schema):
     delivery_date = fields.Date(required=True, attribute="order.delivery_date", metadata={"description": "Shop-local."})
     window_start = fields.String(required=True, attribute="order.window_start", metadata={"example": "10:00"})
     window_end = fields.String(required=True, allow_none=True, attribute="order.window_end")
-    window_starts_at = fields.AwareDateTime(
+    window_starts_at = AwareDateTime(
         required=True, attribute="order.scheduled_at", metadata={"description": "The window's start, UTC."}
     )
     recipient_name = fields.String(required=True, attribute="order.recipient_name")
@@ -45,12 +45,12 @@ class DeliverySchema(Schema):
         required=True, dump_only=True, attribute="order.amount_due", metadata={"description": "To collect in cash."}
     )
     attempts = fields.Integer(required=True, allow_none=True, metadata={"description": "Trips out of the shop."})
-    picked_up_at = fields.AwareDateTime(required=True, allow_none=True)
-    failed_at = fields.AwareDateTime(required=True, allow_none=True)
+    picked_up_at = AwareDateTime(required=True, allow_none=True)
+    failed_at = AwareDateTime(required=True, allow_none=True)
     failure_reason = fields.String(required=True, allow_none=True, metadata={"enum": [*REASONS, None]})
     failure_comment = fields.String(required=True, allow_none=True)
-    delivered_at = fields.AwareDateTime(required=True, allow_none=True, metadata={"description": "Server time."})
-    client_completed_at = fields.AwareDateTime(
+    delivered_at = AwareDateTime(required=True, allow_none=True, metadata={"description": "Server time."})
+    client_completed_at = AwareDateTime(
         required=True, allow_none=True, metadata={"description": "The courier's phone's time of the hand-over."}
     )
     amount_collected = Money(required=True, allow_none=True, dump_only=True)
@@ -65,11 +65,11 @@ class DeliverySchema(Schema):
             "fresh one), or null.",
         },
     )
-    updated_at = fields.AwareDateTime(required=True, attribute="order.updated_at")
+    updated_at = AwareDateTime(required=True, attribute="order.updated_at")
 
 
 class DeliverSchema(StrictSchema):
-    completed_at = fields.AwareDateTime(
+    completed_at = AwareDateTime(
         metadata={
             "description": "When the phone says the flowers were handed over (kept beside the server's time): "
             "between the pickup and now, 5 minutes of clock skew allowed, else 422."
@@ -117,4 +117,4 @@ class DeliveryQueryArgsSchema(Schema):
     )
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)), metadata={"description": "Repeatable."})
     courier_id = QueryId(metadata={"description": "Managers: one courier's deliveries."})
-    updated_since = fields.AwareDateTime(metadata={"description": "Changed at or after (ISO 8601), for syncing."})
+    updated_since = AwareDateTime(metadata={"description": "Changed at or after (ISO 8601), for syncing."})

@@ -6,7 +6,7 @@ import calendar
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.common.schemas import Schema, StrictSchema
+from app.common.schemas import AwareDateTime, Schema, StrictSchema
 from app.users.schemas import LANGUAGES, no_nul
 
 LEAP_YEAR = 2000  # a date without a year may be 29 February
@@ -35,11 +35,11 @@ class CustomerSchema(Schema):
     language = fields.String(required=True, metadata={"enum": list(LANGUAGES)})
     notes = fields.String(required=True)
     marketing_consent = fields.Boolean(required=True)
-    consent_changed_at = fields.AwareDateTime(required=True, allow_none=True)
+    consent_changed_at = AwareDateTime(required=True, allow_none=True)
     telegram_chat_id = fields.String(required=True, allow_none=True)
-    anonymized_at = fields.AwareDateTime(required=True, allow_none=True)
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    anonymized_at = AwareDateTime(required=True, allow_none=True)
+    created_at = AwareDateTime(required=True)
+    updated_at = AwareDateTime(required=True)
 
 
 class CustomerCreateSchema(StrictSchema):
@@ -86,8 +86,8 @@ class OccasionDateSchema(Schema):
         required=True, allow_none=True, metadata={"description": "null: the shop's occasion_reminder_days."}
     )
     reminders_enabled = fields.Boolean(required=True)
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
+    updated_at = AwareDateTime(required=True)
 
 
 LABEL = [validate.Length(min=1, max=120), no_nul]
@@ -140,12 +140,12 @@ class CustomerMessageSchema(Schema):
     status = fields.String(required=True)
     attempts = fields.Integer(required=True)
     order_id = fields.Integer(allow_none=True)
-    created_at = fields.AwareDateTime(required=True)
-    sent_at = fields.AwareDateTime(allow_none=True)
+    created_at = AwareDateTime(required=True)
+    sent_at = AwareDateTime(allow_none=True)
 
 
 class CustomerExportSchema(Schema):
-    exported_at = fields.AwareDateTime(required=True)
+    exported_at = AwareDateTime(required=True)
     customer = fields.Nested(CustomerSchema, required=True)
     dates = fields.List(fields.Nested(OccasionDateSchema), required=True)
     audit = fields.List(

@@ -1,6 +1,6 @@
 from marshmallow import ValidationError, fields, validate
 
-from app.common.schemas import Schema
+from app.common.schemas import AwareDateTime, Schema
 from app.events.models import EVENT_TYPES
 
 FAMILIES = sorted({name.split(".")[0] + ".*" for name in EVENT_TYPES})
@@ -44,7 +44,7 @@ class EventSchema(Schema):
     id = fields.String(required=True, metadata={"description": "Unique; receivers deduplicate by it."})
     position = fields.Integer(required=True, metadata={"description": "Increases; resume after the last you have."})
     type = fields.String(required=True, metadata={"enum": list(EVENT_TYPES)})
-    occurred_at = fields.AwareDateTime(required=True)
+    occurred_at = AwareDateTime(required=True)
     subject = fields.Nested(SubjectSchema, required=True)
     data = fields.Dict(
         required=True, metadata={"description": "The subject's representation in the API at that moment."}

@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from app.common.schemas import DateRangeArgs, Schema
+from app.common.schemas import AwareDateTime, DateRangeArgs, QueryId, Schema
 from app.messaging.models import MESSAGE_STATUSES
 from app.messaging.providers import CHANNELS
 from app.messaging.services import is_stuck
@@ -30,18 +30,18 @@ class MessageSchema(Schema):
     user_id = fields.Integer(allow_none=True, metadata={"description": "The member of staff it went to."})
     customer_id = fields.Integer(allow_none=True)
     order_id = fields.Integer(allow_none=True)
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
-    sent_at = fields.AwareDateTime(allow_none=True)
+    created_at = AwareDateTime(required=True)
+    updated_at = AwareDateTime(required=True)
+    sent_at = AwareDateTime(allow_none=True)
 
 
 class MessageQueryArgsSchema(DateRangeArgs):
     kind = fields.String(validate=validate.Length(min=1, max=32), metadata={"example": "stock_digest"})
     status = fields.String(validate=validate.OneOf(MESSAGE_STATUSES))
     channel = fields.String(validate=validate.OneOf(CHANNELS))
-    user_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "Recipient: a staff member."})
-    customer_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "Recipient: a customer."})
-    order_id = fields.Integer(validate=validate.Range(min=1))
+    user_id = QueryId(metadata={"description": "Recipient: a staff member."})
+    customer_id = QueryId(metadata={"description": "Recipient: a customer."})
+    order_id = QueryId()
 
 
 class FailedJobSchema(Schema):
@@ -50,7 +50,7 @@ class FailedJobSchema(Schema):
     error = fields.String(
         allow_none=True, metadata={"description": "The exception's type (with its text for provider errors)."}
     )
-    ended_at = fields.AwareDateTime(allow_none=True)
+    ended_at = AwareDateTime(allow_none=True)
 
 
 class QueueStateSchema(Schema):
@@ -68,7 +68,7 @@ class WorkerStateSchema(Schema):
     name = fields.String(required=True)
     state = fields.String(required=True)
     queues = fields.List(fields.String(), required=True)
-    last_heartbeat = fields.AwareDateTime(allow_none=True)
+    last_heartbeat = AwareDateTime(allow_none=True)
 
 
 class QueuesSchema(Schema):

@@ -7,7 +7,17 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.common.schemas import DecimalString, Money, ObjectId, QueryId, Schema, StrictSchema, UserRefSchema, no_repeats
+from app.common.schemas import (
+    AwareDateTime,
+    DecimalString,
+    Money,
+    ObjectId,
+    QueryId,
+    Schema,
+    StrictSchema,
+    UserRefSchema,
+    no_repeats,
+)
 from app.orders.models import Fulfillment, OrderSource, OrderStatus, PaymentMethod, PaymentStatus
 from app.shops.schemas import validate_hh_mm
 
@@ -53,7 +63,7 @@ class PaymentSchema(Schema):
     provider_payment_id = fields.String(required=True, allow_none=True)
     note = fields.String(required=True)
     created_by_id = fields.Integer(required=True, allow_none=True)
-    created_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
 
 
 class OrderSchema(Schema):
@@ -75,7 +85,7 @@ class OrderSchema(Schema):
     )
     window_end = fields.String(required=True, allow_none=True, metadata={"description": "Null for pickups."})
     pickup_time = fields.String(required=True, allow_none=True, metadata={"description": "Null for deliveries."})
-    scheduled_at = fields.AwareDateTime(required=True, metadata={"description": "Window start or pickup time, UTC."})
+    scheduled_at = AwareDateTime(required=True, metadata={"description": "Window start or pickup time, UTC."})
     items = fields.List(fields.Nested(OrderItemSchema), required=True)
     subtotal = Money(required=True, dump_only=True)
     delivery_fee = Money(required=True, dump_only=True)
@@ -104,8 +114,8 @@ class OrderSchema(Schema):
         dump_only=True,
         metadata={"description": "Goes up with every change of the order (its ETag says the same); events carry it."},
     )
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
+    updated_at = AwareDateTime(required=True)
 
 
 class OrderDetailSchema(OrderSchema):
@@ -122,7 +132,7 @@ class StatusChangeSchema(Schema):
     to_status = fields.String(required=True)
     actor = fields.Nested(UserRefSchema, required=True, allow_none=True)
     comment = fields.String(required=True)
-    created_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
 
 
 class OrderPaymentSummarySchema(Schema):
@@ -298,4 +308,4 @@ class OrderQueryArgsSchema(Schema):
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Part of the number, or of the customer's or recipient's name or phone."},
     )
-    updated_since = fields.AwareDateTime(metadata={"description": "Changed at or after (ISO 8601), for syncing."})
+    updated_since = AwareDateTime(metadata={"description": "Changed at or after (ISO 8601), for syncing."})

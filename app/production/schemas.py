@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 from marshmallow.utils import get_value
 
-from app.common.schemas import ObjectId, QueryId, Schema, StrictSchema, UserRefSchema
+from app.common.schemas import AwareDateTime, ObjectId, QueryId, Schema, StrictSchema, UserRefSchema
 from app.orders.models import Fulfillment, OrderStatus
 from app.production.models import TaskStatus
 from app.storage import signed_url
@@ -49,15 +49,15 @@ class ProductionTaskSchema(Schema):
         required=True,
         metadata={"description": "What to take from the shelves, as reserved when the order was confirmed."},
     )
-    due_at = fields.AwareDateTime(
+    due_at = AwareDateTime(
         required=True, metadata={"description": "Ready by: window start (or pickup time) less the lead time."}
     )
     florist_id = fields.Integer(required=True, allow_none=True)
     florist = fields.Nested(UserRefSchema, required=True, allow_none=True)
-    assigned_at = fields.AwareDateTime(required=True, allow_none=True)
-    started_at = fields.AwareDateTime(required=True, allow_none=True)
-    completed_at = fields.AwareDateTime(required=True, allow_none=True)
-    cancelled_at = fields.AwareDateTime(required=True, allow_none=True)
+    assigned_at = AwareDateTime(required=True, allow_none=True)
+    started_at = AwareDateTime(required=True, allow_none=True)
+    completed_at = AwareDateTime(required=True, allow_none=True)
+    cancelled_at = AwareDateTime(required=True, allow_none=True)
     photo_url = fields.Function(
         lambda task: signed_url(get_value(task, "photo_key")),  # a task, or a list row (a dict)
         required=True,
@@ -69,8 +69,8 @@ class ProductionTaskSchema(Schema):
             "fetch the task again for a fresh one), or null.",
         },
     )
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
+    updated_at = AwareDateTime(required=True)
 
 
 class BouquetPhotoUploadSchema(Schema):
@@ -96,9 +96,9 @@ class TaskQueryArgsSchema(Schema):
     status = fields.List(
         fields.String(validate=validate.OneOf(TASK_STATUSES)), metadata={"description": "Repeat for several."}
     )
-    due_before = fields.AwareDateTime(metadata={"description": "Due before (ISO 8601, exclusive)."})
-    due_after = fields.AwareDateTime(metadata={"description": "Due at or after (ISO 8601)."})
+    due_before = AwareDateTime(metadata={"description": "Due before (ISO 8601, exclusive)."})
+    due_after = AwareDateTime(metadata={"description": "Due at or after (ISO 8601)."})
     florist_id = QueryId(metadata={"description": "Only this florist's tasks."})
     unassigned = fields.Boolean(metadata={"description": "Only tasks without (true) or with (false) a florist."})
     order_id = QueryId(metadata={"description": "Only this order's tasks."})
-    updated_since = fields.AwareDateTime(metadata={"description": "Changed at or after (ISO 8601), for syncing."})
+    updated_since = AwareDateTime(metadata={"description": "Changed at or after (ISO 8601), for syncing."})

@@ -7,7 +7,7 @@ from decimal import Decimal
 from marshmallow import fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from app.common.schemas import MAX_ID, MAX_PRICE, Money, Schema, StrictSchema
+from app.common.schemas import MAX_ID, MAX_PRICE, AwareDateTime, Money, Schema, StrictSchema
 from app.promos.models import PROMO_KINDS
 from app.users.schemas import no_nul
 
@@ -30,11 +30,11 @@ class PromoCodeSchema(Schema):
     min_order_total = Money(required=True, dump_only=True)
     max_uses = fields.Integer(required=True, allow_none=True, metadata={"description": "null: unlimited."})
     uses = fields.Integer(required=True, metadata={"description": "Orders that used it (cancelled ones give it back)."})
-    valid_from = fields.AwareDateTime(required=True, allow_none=True)
-    valid_until = fields.AwareDateTime(required=True, allow_none=True)
+    valid_from = AwareDateTime(required=True, allow_none=True)
+    valid_until = AwareDateTime(required=True, allow_none=True)
     active = fields.Boolean(required=True)
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
+    updated_at = AwareDateTime(required=True)
 
 
 def _valid_window(data: dict) -> None:
@@ -51,8 +51,8 @@ class PromoCodeCreateSchema(StrictSchema):
     max_uses = fields.Integer(
         strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=MAX_ID)
     )
-    valid_from = fields.AwareDateTime(allow_none=True, load_default=None)
-    valid_until = fields.AwareDateTime(allow_none=True, load_default=None)
+    valid_from = AwareDateTime(allow_none=True, load_default=None)
+    valid_until = AwareDateTime(allow_none=True, load_default=None)
     active = fields.Boolean(load_default=True)
 
     @validates_schema
@@ -73,8 +73,8 @@ class PromoCodeUpdateSchema(StrictSchema):
         validate=validate.Range(min=0, max=MAX_ID),
         metadata={"description": "null: unlimited; below the uses made, the code is used up."},
     )
-    valid_from = fields.AwareDateTime(allow_none=True)
-    valid_until = fields.AwareDateTime(allow_none=True)
+    valid_from = AwareDateTime(allow_none=True)
+    valid_until = AwareDateTime(allow_none=True)
     active = fields.Boolean()
 
     @validates_schema

@@ -9,7 +9,7 @@ from functools import lru_cache
 import phonenumbers
 from marshmallow import ValidationError, fields, validate
 
-from app.common.schemas import ChangeSchema, Schema
+from app.common.schemas import AwareDateTime, ChangeSchema, Schema
 from app.users.models import ROLE_VALUES
 from app.users.schemas import no_nul
 
@@ -93,7 +93,7 @@ class ShopSchema(Schema):
         ShopSettingsSchema, required=True, metadata={"description": "Every known setting, defaults filled in."}
     )
     role = fields.String(required=True, metadata={"enum": list(ROLE_VALUES), "description": "Your role here."})
-    created_at = fields.AwareDateTime(attribute="shop.created_at", required=True)
+    created_at = AwareDateTime(attribute="shop.created_at", required=True)
 
 
 class ShopCreateSchema(Schema):

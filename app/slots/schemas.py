@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.common.schemas import ChangeSchema, Money, Schema
+from app.common.schemas import AwareDateTime, ChangeSchema, Money, Schema
 from app.shops.schemas import HH_MM_DOC, MAX_WORKSHOP_MINUTES, validate_hh_mm
 from app.slots.models import OVERRIDE_MODES
 
@@ -23,10 +23,10 @@ class DeliveryWindowSchema(Schema):
     date = fields.Date(required=True)
     start = fields.String(required=True, metadata={"example": "10:00", "description": "Shop-local HH:MM."})
     end = fields.String(required=True, metadata={"example": "14:00", "description": "Shop-local HH:MM."})
-    starts_at = fields.AwareDateTime(
+    starts_at = AwareDateTime(
         required=True, metadata={"description": "The window's start in shop time, with that date's UTC offset."}
     )
-    ends_at = fields.AwareDateTime(required=True)
+    ends_at = AwareDateTime(required=True)
     capacity = fields.Integer(required=True)
     taken = fields.Integer(required=True, metadata={"description": "Orders in this window."})
     left = fields.Integer(required=True, metadata={"description": "Capacity minus taken, never below 0."})
@@ -75,7 +75,7 @@ class WeeklyWindowSchema(Schema):
     delivery_fee = Money(required=True)
     enabled = fields.Boolean(load_default=True, metadata={"description": "A disabled window takes no orders."})
     version = fields.Integer(dump_only=True, required=True, metadata={"description": "The ETag's version."})
-    updated_at = fields.AwareDateTime(dump_only=True, required=True)
+    updated_at = AwareDateTime(dump_only=True, required=True)
 
     @validates_schema
     def _window(self, data, **kwargs):
@@ -154,7 +154,7 @@ class OverrideSchema(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=200), metadata={"example": "March 8"})
     workshop_minutes = _workshop_minutes(load_default=None)
     version = fields.Integer(dump_only=True, required=True)
-    updated_at = fields.AwareDateTime(dump_only=True, required=True)
+    updated_at = AwareDateTime(dump_only=True, required=True)
 
 
 class OverrideUpdateSchema(ChangeSchema):

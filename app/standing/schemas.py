@@ -7,7 +7,7 @@ import calendar
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.common.named_days import NAMED_DAYS
-from app.common.schemas import QueryId, Schema, StrictSchema
+from app.common.schemas import AwareDateTime, QueryId, Schema, StrictSchema
 from app.orders.schemas import DATES, OrderCreateSchema
 from app.standing.models import OCCURRENCE_STATUSES
 from app.standing.rules import FREQUENCIES
@@ -127,8 +127,8 @@ class StandingOrderSchema(Schema):
         required=True, allow_none=True, metadata={"description": "The next date not yet made; null: the series ended."}
     )
     version = fields.Integer(required=True)
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
+    updated_at = AwareDateTime(required=True)
 
 
 class StandingOccurrenceOrderSchema(Schema):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from marshmallow import EXCLUDE, ValidationError, fields, validate, validates_schema
 
-from app.common.schemas import DecimalString, Money, Schema, StrictSchema, no_repeats
+from app.common.schemas import AwareDateTime, DecimalString, Money, Schema, StrictSchema, no_repeats
 from app.orders.models import Fulfillment, OrderSource, PaymentStatus
 from app.orders.schemas import DATES, HH_MM_DOC, STATUSES, CustomerInputSchema, OrderCreateSchema, _hh_mm, _lines
 from app.storage import public_url
@@ -66,12 +66,12 @@ class StorefrontWindowSchema(Schema):
     date = fields.Date(required=True)
     start = fields.String(required=True, metadata={"example": "10:00", "description": "Shop-local HH:MM."})
     end = fields.String(required=True, metadata={"example": "14:00", "description": "Shop-local HH:MM."})
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = AwareDateTime(required=True)
+    ends_at = AwareDateTime(required=True)
     left = fields.Integer(required=True, metadata={"description": "Places left."})
     delivery_fee = Money(required=True, dump_only=True)
     open = fields.Boolean(required=True, metadata={"description": "Takes orders now (not started, not past cut-off)."})
-    orders_until = fields.AwareDateTime(
+    orders_until = AwareDateTime(
         required=True, metadata={"description": "The cut-off: the window takes orders until then (shop time)."}
     )
 
@@ -216,4 +216,4 @@ class StorefrontOrderSchema(Schema):
     total = Money(required=True, dump_only=True)
     paid_amount = Money(required=True, dump_only=True)
     payment_status = fields.String(required=True, metadata={"enum": [s.value for s in PaymentStatus]})
-    created_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)

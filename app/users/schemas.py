@@ -1,7 +1,7 @@
 from flask import g, has_request_context
 from marshmallow import ValidationError, fields, post_dump, validate
 
-from app.common.schemas import ChangeSchema, Schema
+from app.common.schemas import AwareDateTime, ChangeSchema, Schema
 from app.common.types import utcnow
 from app.users.models import ROLE_VALUES, InvitationStatus
 
@@ -78,8 +78,8 @@ class StaffSchema(Schema):
     )
     role = fields.String(required=True, metadata={"enum": list(ROLE_VALUES)})
     is_active = fields.Boolean(required=True, metadata={"description": "Active in this shop."})
-    deactivated_at = fields.AwareDateTime(allow_none=True)
-    joined_at = fields.AwareDateTime(attribute="created_at", required=True)
+    deactivated_at = AwareDateTime(allow_none=True)
+    joined_at = AwareDateTime(attribute="created_at", required=True)
     external_id = fields.String(
         attribute="user.external_id",
         allow_none=True,
@@ -122,9 +122,9 @@ class StaffInvitationSchema(Schema):
         metadata={"type": "integer", "description": "The person's user id, once they are on the staff; else null."},
     )
     invited_by_id = fields.Integer(required=True, allow_none=True)
-    created_at = fields.AwareDateTime(required=True)
-    expires_at = fields.AwareDateTime(required=True, metadata={"description": "Unanswered by then, it expires."})
-    answered_at = fields.AwareDateTime(required=True, allow_none=True)
+    created_at = AwareDateTime(required=True)
+    expires_at = AwareDateTime(required=True, metadata={"description": "Unanswered by then, it expires."})
+    answered_at = AwareDateTime(required=True, allow_none=True)
 
     def _status(self, invitation) -> str:
         return _state(invitation)
@@ -140,10 +140,8 @@ class StaffAddedSchema(Schema):
     phone = fields.String(required=True, metadata={"description": "As given, in E.164."})
     name = fields.String(required=True, metadata={"description": "As given."})
     role = fields.String(required=True, metadata={"enum": list(ROLE_VALUES)})
-    created_at = fields.AwareDateTime(required=True)
-    expires_at = fields.AwareDateTime(
-        required=True, metadata={"description": "An invitation not answered by then expires."}
-    )
+    created_at = AwareDateTime(required=True)
+    expires_at = AwareDateTime(required=True, metadata={"description": "An invitation not answered by then expires."})
 
 
 class InvitationQueryArgsSchema(Schema):
@@ -162,9 +160,9 @@ class MyInvitationSchema(Schema):
     shop = fields.Nested(ShopRefSchema, required=True)
     role = fields.String(required=True, metadata={"enum": list(ROLE_VALUES)})
     status = fields.Function(_state, required=True, metadata={"type": "string", "enum": INVITATION_STATES})
-    created_at = fields.AwareDateTime(required=True)
-    expires_at = fields.AwareDateTime(required=True)
-    answered_at = fields.AwareDateTime(required=True, allow_none=True)
+    created_at = AwareDateTime(required=True)
+    expires_at = AwareDateTime(required=True)
+    answered_at = AwareDateTime(required=True, allow_none=True)
 
 
 class StaffQueryArgsSchema(Schema):

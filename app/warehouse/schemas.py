@@ -8,6 +8,7 @@ from decimal import Decimal
 from marshmallow import fields, validate, validates_schema
 
 from app.common.schemas import (
+    AwareDateTime,
     DateRangeArgs,
     Money,
     ObjectId,
@@ -40,8 +41,8 @@ class ItemSchema(Schema):
     on_hand = Quantity(required=True, dump_only=True)
     reserved = Quantity(required=True, dump_only=True)
     available = Quantity(required=True, dump_only=True, metadata={"description": "On hand minus reserved."})
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
+    updated_at = AwareDateTime(required=True)
 
 
 class ItemCreateSchema(StrictSchema):
@@ -135,7 +136,7 @@ class SupplySchema(Schema):
     received_on = fields.Date(required=True)
     note = fields.String(required=True)
     created_by = fields.Nested(UserRefSchema, allow_none=True, required=True)
-    created_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
     total_cost = Money(required=True, dump_only=True)
     lines = fields.List(fields.Nested(BatchSchema), attribute="batches", required=True)
 
@@ -168,7 +169,7 @@ class MovementSchema(Schema):
     count_id = fields.Integer(allow_none=True, required=True)
     user_id = fields.Integer(allow_none=True, required=True)
     reason = fields.String(allow_none=True, required=True)
-    created_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
 
 
 class MovementQueryArgsSchema(DateRangeArgs):
@@ -209,7 +210,7 @@ class WriteOffSchema(Schema):
     note = fields.String(required=True)
     cost = Money(required=True, dump_only=True, metadata={"description": "What the written-off stock cost."})
     created_by = fields.Nested(UserRefSchema, allow_none=True, required=True)
-    created_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
     lines = fields.List(fields.Nested(WriteOffLineSchema), required=True)
 
 
@@ -247,7 +248,7 @@ class CountSchema(Schema):
     id = fields.Integer(required=True)
     note = fields.String(required=True)
     created_by = fields.Nested(UserRefSchema, allow_none=True, required=True)
-    created_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
     lines = fields.List(fields.Nested(CountLineSchema), required=True)
 
 

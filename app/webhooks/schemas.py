@@ -1,6 +1,6 @@
 from marshmallow import ValidationError, fields, validate
 
-from app.common.schemas import ChangeSchema, Schema, StrictSchema
+from app.common.schemas import AwareDateTime, ChangeSchema, Schema, StrictSchema
 from app.events.models import EVENT_TYPES
 from app.events.schemas import FAMILIES
 from app.webhooks.sending import MAX_URL_LENGTH
@@ -30,13 +30,13 @@ class WebhookSchema(Schema):
     event_types = fields.List(fields.String(), required=True)
     enabled = fields.Boolean(required=True)
     disabled_reason = fields.String(allow_none=True, metadata={"description": "Why it was disabled by itself."})
-    failing_since = fields.AwareDateTime(allow_none=True, metadata={"description": "First failure since a success."})
-    last_success_at = fields.AwareDateTime(allow_none=True)
-    previous_secret_expires_at = fields.AwareDateTime(
+    failing_since = AwareDateTime(allow_none=True, metadata={"description": "First failure since a success."})
+    last_success_at = AwareDateTime(allow_none=True)
+    previous_secret_expires_at = AwareDateTime(
         allow_none=True, metadata={"description": "Until then the secret replaced by a rotation signs too."}
     )
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
+    updated_at = AwareDateTime(required=True)
 
 
 class WebhookWithSecretSchema(WebhookSchema):
@@ -66,14 +66,14 @@ class WebhookDeliverySchema(Schema):
     event_type = fields.String(required=True)
     status = fields.String(required=True, metadata={"enum": STATUSES})
     attempts = fields.Integer(required=True)
-    next_attempt_at = fields.AwareDateTime(allow_none=True)
-    last_attempt_at = fields.AwareDateTime(allow_none=True)
+    next_attempt_at = AwareDateTime(allow_none=True)
+    last_attempt_at = AwareDateTime(allow_none=True)
     response_status = fields.Integer(allow_none=True, metadata={"description": "The receiver's HTTP status."})
     response_ms = fields.Integer(allow_none=True, metadata={"description": "How long the last attempt took."})
     response_body = fields.String(allow_none=True, metadata={"description": "The first 1 KB of the answer."})
     error = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    created_at = AwareDateTime(required=True)
+    updated_at = AwareDateTime(required=True)
 
 
 class WebhookDeliveryQueryArgsSchema(Schema):

@@ -66,6 +66,17 @@ def test_an_id_past_what_postgresql_holds_is_404_like_any_id_nobody_has(admin, e
     )
 
 
+def test_query_ids_and_instants_the_database_cannot_hold_are_422_naming_the_parameter(admin, error_body):
+    for path, name in (
+        ("/api/v1/audit-log?actor=2147483648", "actor"),
+        ("/api/v1/notifications?order_id=2147483648", "order_id"),
+        ("/api/v1/notifications?from=0001-01-01T00:00:00%2B00:01", "from"),  # no UTC time: year 0
+        ("/api/v1/orders?updated_since=0001-01-01T00:00:00%2B05:00", "updated_since"),
+    ):
+        body = error_body(admin.get(path), 422)
+        assert name in body["errors"]["query"], body
+
+
 def test_wrong_method_is_405_with_allow_header(client, error_body):
     response = client.delete("/health")
     error_body(response, 405)
