@@ -126,22 +126,29 @@ def _page_statements(names: tuple[str, ...], unassigned: bool | None, newest_fir
     return _statements(where, [column.desc() for column in DAY_ORDER] if newest_first else DAY_ORDER)
 
 
-def _listed(
-    shop_id: int, *, page: int, page_size: int, q: str | None = None, unassigned: bool | None = None, **filters: Any
+def _page(
+    statements: tuple[Select, Select], params: dict[str, Any], *, page: int, page_size: int
 ) -> tuple[list[Shaped], int]:
-    """A page of the shop's orders matching every filter given (by day and window) and how many match: three
-    statements whatever the page size."""
+    """The page of orders the statements choose, and how many there are: three statements whatever the page size."""
+    count, page_select = statements
+    params = {**params, "limit": page_size, "offset": page_offset(page, page_size)}
+    return ORDER_ROW.read(page_select, params), db.session.scalar(count, params) or 0
+
+
+def list_orders(
+    *, shop_id: int, page: int, page_size: int, q: str | None = None, unassigned: bool | None = None, **filters: Any
+) -> tuple[list[Shaped], int]:
+    """A page of the shop's orders matching every filter given, by day and window; `q` searches numbers, names and
+    phones."""
     given = {name: value for name, value in filters.items() if value}
-    params = {"shop_id": shop_id, "limit": page_size, "offset": page_offset(page, page_size), **given}
     if q:  # a search's conditions depend on its text: built for this request
         where = [OF_SHOP, *(FILTERS[name] for name in sorted(given)), ORDERS.id.in_(_orders_matching(shop_id, q))]
         if unassigned is not None:
             where.append(UNASSIGNED[unassigned])
-        count, page_select = _statements(where, DAY_ORDER)
+        statements = _statements(where, DAY_ORDER)
     else:
-        count, page_select = _page_statements(tuple(sorted(given)), unassigned, False)
-    total = db.session.scalar(count, params) or 0
-    return ORDER_ROW.read(page_select, params), total
+        statements = _page_statements(tuple(sorted(given)), unassigned, False)
+    return _page(statements, {"shop_id": shop_id, **given}, page=page, page_size=page_size)
 
 
 def orders_select(*, shop_id: int, q: str) -> Select:
@@ -150,19 +157,12 @@ def orders_select(*, shop_id: int, q: str) -> Select:
     return ORDER_ROW.select().where(*where).order_by(*DAY_ORDER)
 
 
-def list_orders(*, shop_id: int, page: int, page_size: int, **filters: Any) -> tuple[list[Shaped], int]:
-    """A page of the shop's orders matching the filters, by day and window; `q` searches numbers, names and phones."""
-    return _listed(shop_id, page=page, page_size=page_size, **filters)
-
-
 def list_customer_orders(*, shop_id: int, customer_id: int, page: int, page_size: int) -> tuple[list[Shaped], int]:
     """A customer's orders, newest delivery first; 404 when the customer is not this shop's."""
     if not db.session.scalar(select(CUSTOMERS.id).where(CUSTOMERS.id == customer_id, CUSTOMERS.shop_id == shop_id)):
         raise NotFoundError("Customer not found.")
-    count, page_select = _page_statements(("customer_id",), None, True)
-    offset = page_offset(page, page_size)
-    params = {"shop_id": shop_id, "customer_id": customer_id, "limit": page_size, "offset": offset}
-    return ORDER_ROW.read(page_select, params), db.session.scalar(count, params) or 0
+    statements = _page_statements(("customer_id",), None, True)
+    return _page(statements, {"shop_id": shop_id, "customer_id": customer_id}, page=page, page_size=page_size)
 
 
 def order_card(*, shop_id: int, order_id: int) -> Shaped:
