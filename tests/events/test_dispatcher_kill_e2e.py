@@ -18,7 +18,7 @@ from app.events.models import Event, EventCursor
 from app.extensions import db, queues, redis_client
 from app.messaging.models import MessageLog
 from app.messaging.recovery import UNKNOWN_OUTCOME
-from tests.foundation.processes import AppProcesses, production_env
+from tests.foundation.processes import AppProcesses, production_env, wait_until
 from tests.messaging.stub_server import Answer, Received, StubServer, smsru_sent
 from tests.orders.orderdata import delivery, open_shop, place
 from tests.production.workshop import DELIVERIES, delivery_in, ok
@@ -67,16 +67,6 @@ def stack(app, sms, tmp_path):
     )
     yield running
     running.stop()
-
-
-def wait_until(condition: Callable[[], bool], *, seconds: float, what: str, stack: AppProcesses) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        db.session.expire_all()
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not within {seconds} s: {what}\n{stack.output[-4000:]}")
 
 
 def order_events(shop_id: int) -> list[Event]:

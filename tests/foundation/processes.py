@@ -10,12 +10,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import TestConfig
+from app.extensions import db
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -215,3 +216,15 @@ class AppProcesses:
     @property
     def output(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+def wait_until(condition: Callable[[], bool], *, seconds: float, what: str, stack) -> float:
+    """Poll `condition()` (on fresh reads of the test's session) until it holds; the monotonic time it did. `stack`
+    is the processes under test: their output ends the failure's message."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        if condition():
+            return time.monotonic()
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s: {what}\n{stack.output[-4000:]}")

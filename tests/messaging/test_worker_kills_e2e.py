@@ -23,7 +23,7 @@ from app.messaging.models import MessageLog
 from app.messaging.recovery import UNKNOWN_OUTCOME
 from app.messaging.services import queue_message
 from tests.factories import MembershipFactory, ShopFactory, UserFactory
-from tests.foundation.processes import AppProcesses
+from tests.foundation.processes import AppProcesses, wait_until
 from tests.messaging.factories import CustomerFactory
 from tests.messaging.stub_server import Answer, Received, StubServer, smsru_number_refused, smsru_sent, smsru_status
 
@@ -61,17 +61,6 @@ def stack(app, sms, tmp_path):
     running = Stack(app, sms, tmp_path)
     yield running
     running.stop()
-
-
-def wait_until(condition: Callable[[], bool], *, seconds: float, what: str, stack: Stack) -> float:
-    """Poll until `condition()`; the monotonic time it held."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        db.session.expire_all()
-        if condition():
-            return time.monotonic()
-        time.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s: {what}\n{stack.output[-4000:]}")
 
 
 def sends_to(stub: StubServer, phone: str) -> list[Received]:
