@@ -36,7 +36,7 @@ class Consumer:
     name: str
     handle: Callable[[Event], None]
     types: frozenset[str] | None  # None: every type
-    idle: Callable[[int], bool] | None  # True: the shop has nothing to hand events to (its cursor just moves on)
+    idle: Callable[[int], bool] | None = None  # True: the shop has nothing to hand events to (its cursor just moves on)
 
 
 CONSUMERS: dict[str, Consumer] = {}
