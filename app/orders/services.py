@@ -12,7 +12,7 @@ deadlocking.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -413,10 +413,7 @@ def create_orders(
                 },
             )
             transitions.order_event(order, "order.created")
-        if commit:
-            db.session.commit()
-        else:
-            db.session.flush()
+        _commit_or_flush(commit)
     return orders
 
 
@@ -480,13 +477,10 @@ def _draft(
 
 def _take_windows(shop_id: int, drafts: list[tuple[Order, slots.SlotInfo | None]]) -> None:
     """The drafts' window places, each window's in one statement, in (date, start) order (the lock order)."""
-    wanted: dict[tuple[date, str], tuple[slots.SlotInfo, int]] = {}
-    for order, window in drafts:
-        if window is not None:
-            key = (order.delivery_date, window.start)
-            wanted[key] = (window, wanted[key][1] + 1 if key in wanted else 1)
-    for (day, _start), (window, places) in sorted(wanted.items(), key=lambda item: item[0]):
-        slots.take_places(shop_id=shop_id, delivery_date=day, window=window, places=places)
+    taken = [((order.delivery_date, window.start), window) for order, window in drafts if window is not None]
+    windows = dict(taken)
+    for (day, start), places in sorted(Counter(key for key, _window in taken).items()):
+        slots.take_places(shop_id=shop_id, delivery_date=day, window=windows[(day, start)], places=places)
 
 
 def _redeem(order: Order, data: dict[str, Any], now: datetime) -> None:
@@ -757,10 +751,7 @@ def change_status(
         transitions.move(order=order, target=target, actor_id=actor_id, comment=comment)
         if target == OrderStatus.CANCELLED:  # a cancelled order costs nothing: what was paid is now to give back
             _settle_payment_status(order, has_payments=_has_payments(order))
-        if commit:
-            db.session.commit()
-        else:
-            db.session.flush()
+        _commit_or_flush(commit)
     return order
 
 
