@@ -9,7 +9,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app.extensions import db
 
-DEAD_DATABASE = "postgresql://postgres@127.0.0.1:1/nowhere"
+DEAD_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 
