@@ -5,6 +5,7 @@ from __future__ import annotations
 from dotenv import load_dotenv
 from flask import Flask
 
+from app.cli import Commands
 from app.common.api import IdConverter
 from app.common.jsonparse import JSONProvider
 from app.config import INSTANCE_DIR, BaseConfig, load_config
@@ -19,6 +20,7 @@ def create_app(config: BaseConfig | str | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.url_map.converters["int"] = IdConverter  # before any route: ids within PostgreSQL's integer
     app.json = JSONProvider(app)  # request bodies parsed with a bound on nesting
+    app.cli = Commands(app)  # before any extension adds its commands
     app.config.from_object(config)
     app.config["ENV_NAME"] = config.ENV_NAME
 
@@ -44,7 +46,7 @@ def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  the whole schema on the metadata
     from app.auth.tokens import init_jwt
     from app.errors import register_error_handlers
-    from app.extensions import api, db, jwt, limiter, migrate, queues, redis_client
+    from app.extensions import api, db, jwt, limiter, queues, redis_client
     from app.metrics import init_metrics
     from app.sentry import init_sentry
 
@@ -59,7 +61,6 @@ def _init_extensions(app: Flask) -> None:
         INSTANCE_DIR.mkdir(exist_ok=True)
         with app.app_context():
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
-    migrate.init_app(app, db, compare_type=True, render_as_batch=is_sqlite)
     jwt.init_app(app)
     init_jwt(jwt, app)
     redis_client.init_app(app)

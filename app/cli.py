@@ -1,4 +1,4 @@
-"""Operator commands: `flask create-admin`, `flask seed-demo`, `flask jobs ...`."""
+"""Operator commands: `flask db ...` (Flask-Migrate), `flask create-admin`, `flask seed-demo`, `flask jobs ...`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import zoneinfo
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from app.common.phones import InvalidPhone, normalize_phone
-from app.extensions import QUEUE_NAMES, db, queues
+from app.extensions import QUEUE_NAMES, db, init_migrations, queues
 from app.jobs import run_now
 from app.jobs.schedule import PERIODIC
 from app.jobs.worker import build_worker
@@ -16,6 +17,25 @@ from app.seed import DEMO_PASSWORD, DEMO_SHOP_NAME, demo_logins, seed_demo
 from app.shops import services as shops
 from app.users import services as users
 from app.users.models import Role
+
+MIGRATIONS_COMMAND = "db"
+
+
+class Commands(AppGroup):
+    """The app's commands. `flask db ...` is wired when it is asked for, so the API's workers, which build the same
+    app, never import Alembic."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app.name)
+        self.app = app
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == MIGRATIONS_COMMAND:
+            init_migrations(self.app)
+        return super().get_command(ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), MIGRATIONS_COMMAND})
 
 
 def register_cli(app: Flask) -> None:

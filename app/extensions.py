@@ -11,7 +11,6 @@ import redis
 from flask import Flask, current_app
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -92,9 +91,19 @@ class Queues:
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
-migrate = Migrate()
 jwt = JWTManager()
 api = Api()
 limiter = Limiter(key_func=client_ip, default_limits=[], headers_enabled=True)
 redis_client = RedisClient()
 queues = Queues()
+
+
+def init_migrations(app: Flask) -> None:
+    """Flask-Migrate on `app`: the `flask db ...` commands and `flask_migrate.upgrade()`. Only the flask command (see
+    app/cli.py) and the tests call this, so an API worker never imports Alembic, 11 MB of every worker's memory."""
+    if "migrate" in app.extensions:
+        return
+    from flask_migrate import Migrate
+
+    is_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    Migrate(app, db, compare_type=True, render_as_batch=is_sqlite)

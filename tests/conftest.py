@@ -16,7 +16,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from app import create_app
 from app.common.session import HeldCommits
 from app.config import TestConfig
-from app.extensions import db, redis_client
+from app.extensions import db, init_migrations, redis_client
 from tests.factories import MembershipFactory, ShopFactory, UserFactory
 from tests.helpers import ApiClient
 
@@ -46,6 +46,7 @@ def _require_services(config: TestConfig) -> None:
 
 def _rebuild_schema(app) -> None:
     """Drop everything and build the schema by running the migrations, as `flask db upgrade` does."""
+    init_migrations(app)
     with app.app_context():
         with db.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))

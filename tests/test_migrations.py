@@ -19,7 +19,7 @@ from flask_migrate import downgrade, upgrade
 
 from app import config as app_config
 from app import create_app
-from app.extensions import db, migrate
+from app.extensions import db, init_migrations
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -49,7 +49,9 @@ def scratch_postgres_url() -> Iterator[str]:
 def _app_on(database_url: str) -> Flask:
     config = app_config.TestConfig()
     config.SQLALCHEMY_DATABASE_URI = database_url
-    return create_app(config)
+    app = create_app(config)
+    init_migrations(app)
+    return app
 
 
 def _schema_differences() -> list:
@@ -116,8 +118,6 @@ def test_migrations_on_sqlite_for_the_dev_mode(tmp_path):
     _walk_down_and_up(app)
 
 
-def test_migrations_have_exactly_one_head(app):
-    with app.app_context():
-        config = migrate.get_config(directory=MIGRATIONS_DIR)
-    heads = ScriptDirectory.from_config(config).get_heads()
+def test_migrations_have_exactly_one_head():
+    heads = ScriptDirectory(MIGRATIONS_DIR).get_heads()
     assert len(heads) == 1, f"several heads {heads}: merge them (`flask db merge heads`) or fix a down_revision"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
@@ -13,6 +16,8 @@ from app.seed import DEMO_PASSWORD, DEMO_STAFF
 from app.shops.models import Shop
 from app.users.models import Membership, User
 from tests.factories import MembershipFactory, ShopFactory
+from tests.foundation.processes import REPO, production_env
+from tests.test_migrations import MIGRATIONS_DIR
 
 PHONE = "+79160001234"
 PASSWORD = "roses-are-red-42"
@@ -131,3 +136,16 @@ def test_seed_demo_twice_seeds_once_and_prints_the_logins_both_times(flask_cli):
         assert DEMO_PASSWORD in output
         for role, phone, _name, _email in DEMO_STAFF:
             assert re.search(rf"{role.value}\s+{re.escape(phone)}", output), f"{role.value} missing:\n{output}"
+
+
+def test_the_served_app_leaves_the_migration_tooling_to_the_flask_command():
+    # gunicorn imports wsgi.py as `flask` does; Alembic would be 11 MB more in every API worker.
+    env = production_env(FLASK_APP="wsgi.py")
+    code = "import sys, wsgi; print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'flask_migrate'}))"
+    served = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert served.stdout.strip() == "[]", served.stderr
+
+    head = ScriptDirectory(MIGRATIONS_DIR).get_current_head()
+    current = subprocess.run(["flask", "db", "current"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert current.returncode == 0, current.stderr
+    assert current.stdout.strip().endswith(f"{head} (head)"), current.stdout

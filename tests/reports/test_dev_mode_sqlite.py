@@ -21,10 +21,11 @@ CHILD = """
 import json
 from flask_migrate import upgrade
 from app import create_app
-from app.extensions import db
+from app.extensions import db, init_migrations
 from tests.reports.reportdata import every_report
 
 app = create_app("development")
+init_migrations(app)
 with app.app_context():
     upgrade()
     reports = every_report()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import config as app_config
 from app import create_app
-from app.extensions import db
+from app.extensions import db, init_migrations
 from app.shops.models import Shop
 from app.users.models import User
 from app.warehouse import services
@@ -89,6 +89,7 @@ def test_the_dev_modes_sqlite_refuses_too(tmp_path):
     config = app_config.TestConfig()
     config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'dev.db'}"
     sqlite_app = create_app(config)
+    init_migrations(sqlite_app)
     with sqlite_app.app_context():
         upgrade(directory=MIGRATIONS_DIR)
         engine = db.engine  # with the app's pragmas: foreign keys on
