@@ -45,6 +45,7 @@ def _init_extensions(app: Flask) -> None:
 
     from app import models  # noqa: F401  the whole schema on the metadata
     from app.auth.tokens import init_jwt
+    from app.common.session import read_without_transactions
     from app.errors import register_error_handlers
     from app.extensions import api, db, jwt, limiter, queues, redis_client
     from app.metrics import init_metrics
@@ -56,11 +57,11 @@ def _init_extensions(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     db.init_app(app)
-    is_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
-    if is_sqlite:
-        INSTANCE_DIR.mkdir(exist_ok=True)
-        with app.app_context():
+    with app.app_context():
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            INSTANCE_DIR.mkdir(exist_ok=True)
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+        read_without_transactions(app, db.engine)
     jwt.init_app(app)
     init_jwt(jwt, app)
     redis_client.init_app(app)

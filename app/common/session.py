@@ -5,6 +5,10 @@ between the two commits would leave the key claimed with no answer; so while `on
 holds the session, a service's commit only flushes, and the holder commits the work and its own
 rows together (or rolls all back). What must wait for the data to be committed (a job enqueued,
 a replaced file deleted) is handed to `after_commit()` and waits for the real commit.
+
+A GET or HEAD runs its statements with no transaction block around them (`read_without_transactions`): under
+READ COMMITTED each statement sees what was committed when it started either way, and the BEGIN and ROLLBACK
+a request paid for nothing are gone (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from flask import Flask, current_app, has_request_context, request
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import event, orm
+from sqlalchemy import Engine, event, orm
 
 log = logging.getLogger(__name__)
 _HELD = "commit_held"
 _PENDING = "after_commit"
 _HELD_ITEMS = "held_until_commit"
+_READ_ENGINES = "flowercrm.read_engines"
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 class HeldCommits(orm.Session):
@@ -34,7 +41,18 @@ class HeldCommits(orm.Session):
 
 
 class Session(HeldCommits, FlaskSession):
-    """`db.session`'s class: Flask-SQLAlchemy's, with commits a caller may hold."""
+    """`db.session`'s class: Flask-SQLAlchemy's, with commits a caller may hold, and reads outside a transaction."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        engine = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+        if has_request_context() and request.method in READ_METHODS:
+            return current_app.extensions[_READ_ENGINES].get(engine, engine)
+        return engine
+
+
+def read_without_transactions(app: Flask, engine: Engine) -> None:
+    """GET and HEAD requests on `engine` run each statement on its own (autocommit), on the same pool."""
+    app.extensions[_READ_ENGINES] = {engine: engine.execution_options(isolation_level="AUTOCOMMIT")}
 
 
 @contextmanager
