@@ -5,7 +5,6 @@ from __future__ import annotations
 from dotenv import load_dotenv
 from flask import Flask
 
-from app.cli import Commands
 from app.common.api import IdConverter
 from app.common.jsonparse import JSONProvider
 from app.config import INSTANCE_DIR, BaseConfig, load_config
@@ -16,6 +15,8 @@ def create_app(config: BaseConfig | str | None = None) -> Flask:
     load_dotenv(override=False)
     if not isinstance(config, BaseConfig):
         config = load_config(config)
+
+    from app.cli import Commands, register_cli
 
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.url_map.converters["int"] = IdConverter  # before any route: ids within PostgreSQL's integer
@@ -31,7 +32,6 @@ def create_app(config: BaseConfig | str | None = None) -> Flask:
     register_request_logging(app)
     _register_blueprints(app)
 
-    from app.cli import register_cli
     from app.security import register_security
 
     register_security(app)
