@@ -16,7 +16,7 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, event, func, inspect, or_, orm, select, union
+from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, event, func, inspect, or_, orm, select, union
 
 from app.common.pagination import page_offset
 from app.common.phones import InvalidPhone, normalize_phone
@@ -113,17 +113,29 @@ def _statements(where: list[ColumnElement[bool]], order_by: Iterable[ColumnEleme
     count = select(func.count()).select_from(Order.__table__).where(*where)
     order_by = list(order_by)
     # The page is chosen from the orders alone; only its rows are joined to their customers and couriers.
-    ids = select(ORDERS.id).where(*where).order_by(*order_by).limit(bindparam("limit")).offset(bindparam("offset"))
+    ids = (
+        select(ORDERS.id)
+        .where(*where)
+        .order_by(*order_by)
+        .limit(bindparam("limit", type_=BigInteger))
+        .offset(bindparam("offset", type_=BigInteger))
+    )
     ids = ids.subquery()
     return count, ORDER_ROW.select().join(ids, ids.c.id == ORDERS.id).order_by(*order_by)
 
 
-@functools.cache
-def _page_statements(names: tuple[str, ...], unassigned: bool | None, newest_first: bool) -> tuple[Select, Select]:
+def _where(names: Iterable[str], unassigned: bool | None) -> list[ColumnElement[bool]]:
     where = [OF_SHOP, *(FILTERS[name] for name in names)]
     if unassigned is not None:
         where.append(UNASSIGNED[unassigned])
-    return _statements(where, [column.desc() for column in DAY_ORDER] if newest_first else DAY_ORDER)
+    return where
+
+
+@functools.cache
+def _page_statements(names: tuple[str, ...], unassigned: bool | None, newest_first: bool) -> tuple[Select, Select]:
+    return _statements(
+        _where(names, unassigned), [column.desc() for column in DAY_ORDER] if newest_first else DAY_ORDER
+    )
 
 
 def _page(
@@ -135,26 +147,24 @@ def _page(
     return ORDER_ROW.read(page_select, params), db.session.scalar(count, params) or 0
 
 
-def list_orders(
-    *, shop_id: int, page: int, page_size: int, q: str | None = None, unassigned: bool | None = None, **filters: Any
-) -> tuple[list[Shaped], int]:
-    """A page of the shop's orders matching every filter given, by day and window; `q` searches numbers, names and
-    phones."""
+def list_statements(
+    *, shop_id: int, q: str | None = None, unassigned: bool | None = None, **filters: Any
+) -> tuple[tuple[Select, Select], dict[str, Any]]:
+    """GET /orders' count and page statements for these filters, with the filters' values (the page's `limit` and
+    `offset` are bound by `_page`); `q` searches numbers, names and phones."""
     given = {name: value for name, value in filters.items() if value}
     if q:  # a search's conditions depend on its text: built for this request
-        where = [OF_SHOP, *(FILTERS[name] for name in sorted(given)), ORDERS.id.in_(_orders_matching(shop_id, q))]
-        if unassigned is not None:
-            where.append(UNASSIGNED[unassigned])
+        where = [*_where(sorted(given), unassigned), ORDERS.id.in_(_orders_matching(shop_id, q))]
         statements = _statements(where, DAY_ORDER)
     else:
         statements = _page_statements(tuple(sorted(given)), unassigned, False)
-    return _page(statements, {"shop_id": shop_id, **given}, page=page, page_size=page_size)
+    return statements, {"shop_id": shop_id, **given}
 
 
-def orders_select(*, shop_id: int, q: str) -> Select:
-    """The shop's orders that `q` finds, by day and window, as a page shows them."""
-    where = [ORDERS.shop_id == shop_id, ORDERS.id.in_(_orders_matching(shop_id, q))]
-    return ORDER_ROW.select().where(*where).order_by(*DAY_ORDER)
+def list_orders(*, page: int, page_size: int, **filters: Any) -> tuple[list[Shaped], int]:
+    """A page of the shop's orders matching every filter given (see `list_statements`), by day and window."""
+    statements, params = list_statements(**filters)
+    return _page(statements, params, page=page, page_size=page_size)
 
 
 def list_customer_orders(*, shop_id: int, customer_id: int, page: int, page_size: int) -> tuple[list[Shaped], int]:

@@ -149,6 +149,15 @@ def test_the_list_is_planned_once_by_postgresql_whatever_the_filters_values(fron
     assert any("FROM order_items" in statement for statement in planned), planned
 
 
+def test_a_page_far_past_the_last_is_empty_with_the_true_total(front, boss, day_of_orders):
+    made, _ = day_of_orders
+    # 10**12 pages of 50: an offset past what a 32-bit integer holds, still an honest empty page.
+    response = boss.get(ORDERS, query_string={"page": 10**12, "page_size": 50})
+
+    assert numbers(response) == []
+    assert '"total": 5' in response.headers["X-Pagination"]
+
+
 def _statements_per_page(client, count_queries, path: str, page_size: int) -> tuple[int, list[dict]]:
     db.session.expunge_all()  # a fresh session: rows the test made must not hide a lazy load
     with count_queries() as statements:
