@@ -61,6 +61,8 @@ def _init_extensions(app: Flask) -> None:
         if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
             INSTANCE_DIR.mkdir(exist_ok=True)
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+        else:
+            sa.event.listen(db.engine, "connect", _sessions_in_utc)
         read_without_transactions(app, db.engine)
     jwt.init_app(app)
     init_jwt(jwt, app)
@@ -71,6 +73,16 @@ def _init_extensions(app: Flask) -> None:
     _document_common_parameters(api)
     register_error_handlers(app)
     init_metrics(app)
+
+
+def _sessions_in_utc(dbapi_connection, _record) -> None:
+    """Every PostgreSQL session in UTC, whatever the server's default zone: no SQL depends on the server's setting,
+    and timestamps arrive in UTC as the columns keep them (the driver's own UTC, which UTCDateTime passes through
+    instead of converting each value: a page of orders holds 150). A SET, not a startup option: PgBouncer keeps a
+    client's TimeZone across its server connections, and refuses unknown startup options."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

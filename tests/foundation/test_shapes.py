@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from marshmallow import fields
@@ -83,6 +84,27 @@ def test_a_shaped_row_is_its_schemas_dump_and_its_json(app):
         "shape_lines.day",
         "shape_lines.amount",
     ]
+
+
+def test_a_shaped_timestamp_is_written_as_isoformat_writes_it(app):
+    LINES.create(db.session.connection())
+    moments = [
+        datetime(2026, 3, 8, 9, 30, 0, 120000, tzinfo=UTC),
+        datetime(2026, 3, 8, 9, 30, tzinfo=UTC),  # no microseconds: none written
+        datetime(2026, 3, 8, 23, 59, 59, 1, tzinfo=ZoneInfo("Asia/Vladivostok")),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=ZoneInfo("Europe/Moscow")),
+    ]
+    db.session.execute(
+        LINES.insert(),
+        [{"id": n, "amount": 0, "when": when, "day": date(2026, 3, 8)} for n, when in enumerate(moments)],
+    )
+
+    shaped = LINE.read(LINE.select().order_by(LINES.c.id))
+    kept = db.session.scalars(select(LINES.c.when).order_by(LINES.c.id)).all()
+
+    assert [row["when"] for row in shaped] == [when.isoformat() for when in kept]
+    assert shaped[1]["when"] == "2026-03-08T09:30:00+00:00"
+    assert shaped[2]["when"] == "2026-03-08T13:59:59.000001+00:00"  # read back in UTC, the same instant
 
 
 def test_answers_are_the_standard_json_of_the_same_values(app):
