@@ -30,7 +30,8 @@ from typing import Any
 
 import orjson
 from marshmallow import Schema, fields
-from sqlalchemy import Column, ColumnElement, Join, Numeric, Select, Table, Text, bindparam, cast, select
+from sqlalchemy import Column, ColumnElement, Join, Numeric, Row, Select, Table, Text, any_, bindparam, cast, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import FromClause
 
 from app.common.schemas import Shaped
@@ -53,12 +54,17 @@ class Many:
     def __init__(self, shape: Shape, foreign_key: ColumnElement[Any]) -> None:
         (reference,) = foreign_key.foreign_keys
         self.shape, self.foreign_key, self.parent_key = shape, foreign_key, reference.column
-        order = list(shape.table.primary_key)
-        self.statement = (
-            select(foreign_key, *shape.columns)
-            .where(foreign_key.in_(bindparam("ids", expanding=True)))
-            .order_by(*order)
-        )
+        rows = select(foreign_key, *shape.columns).order_by(*shape.table.primary_key)
+        # PostgreSQL takes the page's ids as one array: the statement's text stays the same whatever their number, so
+        # it is neither rendered again per page nor prepared again per length. SQLite (dev mode) has no arrays.
+        self.statement = rows.where(foreign_key.in_(bindparam("ids", expanding=True)))
+        self.postgresql_statement = rows.where(foreign_key == any_(bindparam("ids", type_=ARRAY(foreign_key.type))))
+
+    def read(self, ids: list[Any]) -> list[Row[Any]]:
+        """The rows pointing at `ids`: the foreign key first, then the shape's columns."""
+        session = db.session()
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        return session.execute(self.postgresql_statement if postgresql else self.statement, {"ids": ids}).all()
 
 
 def _getter(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
@@ -229,7 +235,7 @@ class Shape:
             ids = [row[parent] for row in rows]
             groups: defaultdict[Any, list[Shaped]] = defaultdict(list)
             if ids:
-                for row in db.session.execute(many.statement, {"ids": ids}).all():
+                for row in many.read(ids):
                     groups[row[0]].append(many.shape._from_row(row[1:]))
             for out, id_ in zip(shaped, ids, strict=True):
                 out[key] = groups[id_]

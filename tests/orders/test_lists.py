@@ -149,6 +149,18 @@ def test_the_list_is_planned_once_by_postgresql_whatever_the_filters_values(fron
     assert any("FROM order_items" in statement for statement in planned), planned
 
 
+def test_the_lines_of_pages_of_any_size_are_one_statement(front, boss, day_of_orders, count_queries):
+    """The page's ids go to PostgreSQL as one array, so the lines' statement is the same text (prepared once per
+    connection) for a page of one order or of fifty."""
+    lines = set()
+    for page_size in (1, 2, 5):
+        with count_queries() as statements:
+            assert len(boss.get(ORDERS, query_string={"page_size": page_size}).json) == page_size
+        lines |= {statement for statement in statements if "FROM order_items" in statement}
+
+    assert len(lines) == 1, lines
+
+
 def test_a_page_far_past_the_last_is_empty_with_the_true_total(front, boss, day_of_orders):
     made, _ = day_of_orders
     # 10**12 pages of 50: an offset past what a 32-bit integer holds, still an honest empty page.
