@@ -200,6 +200,22 @@ class Blueprint(flask_smorest.Blueprint):
             doc.setdefault("parameters", []).extend(extra)
         return doc
 
+    @staticmethod
+    def _make_pagination_metadata(page: int, page_size: int, item_count: int) -> dict[str, int]:
+        # flask-smorest's override point for the X-Pagination metadata: the same keys and values, without the schema
+        # instance it makes (a deep copy of its fields) on every page served. Its fields are integers, dumped as is.
+        if item_count == 0:
+            return {"total": 0, "total_pages": 0}
+        last_page = (item_count - 1) // page_size + 1
+        metadata = {"total": item_count, "total_pages": last_page, "first_page": 1, "last_page": last_page}
+        if page <= last_page:
+            metadata["page"] = page
+            if page > 1:
+                metadata["previous_page"] = page - 1
+            if page < last_page:
+                metadata["next_page"] = page + 1
+        return metadata
+
     def _document_pagination_metadata(self, spec, resp_doc):
         # Headers are strings: X-Pagination is JSON text whose content is PaginationMetadata.
         resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = "Pagination"
