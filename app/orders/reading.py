@@ -4,7 +4,7 @@ The day's list is the busiest read of the admin app on a peak day. Loading 50 or
 couriers as ORM objects (identity map, instance state, attribute instrumentation) cost about a third of the
 request (docs/performance.md). The order's shape (`ORDER_ROW`, `ORDER_CARD`: the response schemas plus where each
 field comes from, app/common/shapes.py) makes both the statements and the JSON: the customer and the courier come
-in the page's own join (a page is three statements: the count, the page, its lines), and the rows come out as the
+in the page's own join (a page is two statements: the page with its count, and its lines), and the rows come out as the
 schemas dump an `Order` (tests/orders/test_reading.py compares them).
 
 Writes change ORM objects (locked, then committed) and answer with the card read afresh (`answered`).
@@ -109,7 +109,8 @@ OF_SHOP = ORDERS.shop_id == bindparam("shop_id")
 
 
 def _statements(where: list[ColumnElement[bool]], order_by: Iterable[ColumnElement[Any]]) -> tuple[Select, Select]:
-    """How many orders match, and a page of them (`limit`, `offset`) with their customers and couriers."""
+    """How many orders match, and a page of them (`limit`, `offset`) with their customers and couriers, each row
+    carrying that count too (its last column): PostgreSQL counts once for the page, in the same round trip."""
     count = select(func.count()).select_from(Order.__table__).where(*where)
     order_by = list(order_by)
     # The page is chosen from the orders alone; only its rows are joined to their customers and couriers.
@@ -121,7 +122,8 @@ def _statements(where: list[ColumnElement[bool]], order_by: Iterable[ColumnEleme
         .offset(bindparam("offset", type_=BigInteger))
     )
     ids = ids.subquery()
-    return count, ORDER_ROW.select().join(ids, ids.c.id == ORDERS.id).order_by(*order_by)
+    page = ORDER_ROW.select().add_columns(count.scalar_subquery()).join(ids, ids.c.id == ORDERS.id)
+    return count, page.order_by(*order_by)
 
 
 def _where(names: Iterable[str], unassigned: bool | None) -> list[ColumnElement[bool]]:
@@ -141,10 +143,13 @@ def _page_statements(names: tuple[str, ...], unassigned: bool | None, newest_fir
 def _page(
     statements: tuple[Select, Select], params: dict[str, Any], *, page: int, page_size: int
 ) -> tuple[list[Shaped], int]:
-    """The page of orders the statements choose, and how many there are: three statements whatever the page size."""
+    """The page of orders the statements choose, and how many there are: two statements whatever the page size
+    (the page with the count, its lines), and the count alone for a page past the last."""
     count, page_select = statements
     params = {**params, "limit": page_size, "offset": page_offset(page, page_size)}
-    return ORDER_ROW.read(page_select, params), db.session.scalar(count, params) or 0
+    rows = db.session.execute(page_select, params).all()
+    total = rows[0][-1] if rows else db.session.scalar(count, params) or 0
+    return ORDER_ROW.rows(rows), total
 
 
 def list_statements(

@@ -117,8 +117,8 @@ def test_the_list_runs_the_same_statements_for_5_or_50_orders_per_page(front, bo
         assert len(response.json) == min(page_size, 12)
         counts[page_size] = len(statements)
 
-    # the caller with their memberships, the count, the page (customers and couriers joined), its lines
-    assert counts[5] == counts[50] == 4, counts
+    # the caller with their memberships, the page with its count (customers and couriers joined), its lines
+    assert counts[5] == counts[50] == 3, counts
 
 
 def test_the_list_is_planned_once_by_postgresql_whatever_the_filters_values(front, boss, day_of_orders):
@@ -143,9 +143,9 @@ def test_the_list_is_planned_once_by_postgresql_whatever_the_filters_values(fron
         [made["later"].number],
     ]
     assert pages[3:] == [[made["later"].number]] * 3
-    # Seven lists with other dates and pages: their count, page and lines, each prepared once.
+    # Seven lists with other dates and pages: their page (with its count) and lines, each prepared once.
     listed = {statement for statement in planned if "orders" in statement and "delivery_date >=" in statement}
-    assert len(listed) == 2, planned  # the count and the page
+    assert len(listed) == 1, planned  # the page, its count within
     assert any("FROM order_items" in statement for statement in planned), planned
 
 
