@@ -1,10 +1,10 @@
-"""One page of a query: a count and a slice, two statements whatever the page size."""
+"""One page of a query and how many rows match, whatever the page size."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 
 from app.common.schemas import Shaped
 from app.common.shapes import Shape
@@ -30,8 +30,20 @@ def page_slice(stmt: Select, *, page: int, page_size: int) -> Select:
     return stmt.limit(page_size).offset(page_offset(page, page_size))
 
 
+def with_count(stmt: Select, count: Select) -> Select:
+    """`stmt` with `count` as its last column: PostgreSQL runs the uncorrelated subquery once for the statement."""
+    return stmt.add_columns(count.correlate(None).scalar_subquery())
+
+
+def counted(page_select: Select, count: Select, params: dict[str, Any]) -> tuple[list[Row[Any]], int]:
+    """The rows of a page built by `with_count`, and the total: one statement, and the count alone only when the page
+    has no row to carry it (an empty list, a page past the last)."""
+    rows = db.session.execute(page_select, params).all()
+    return rows, rows[0][-1] if rows else db.session.scalar(count, params) or 0
+
+
 def shaped_page(shape: Shape, stmt: Select, *, count: Select, page: int, page_size: int) -> tuple[list[Shaped], int]:
-    """A page of `shape`'s select as the API sends it, and `count`'s total (counted without the page's joins): two
-    statements, and one more for each list the shape holds."""
-    total = db.session.scalar(count) or 0
-    return shape.read(page_slice(stmt, page=page, page_size=page_size)), total
+    """A page of `shape`'s select as the API sends it, and `count`'s total (counted without the page's joins): one
+    statement, and one more for each list the shape holds."""
+    rows, total = counted(page_slice(with_count(stmt, count), page=page, page_size=page_size), count, {})
+    return shape.rows(rows), total

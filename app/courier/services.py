@@ -114,7 +114,8 @@ def list_deliveries(
     page: int,
     page_size: int,
 ) -> tuple[list[Shaped], int]:
-    """A courier's own deliveries (managers: every delivery with a courier) by day and window; two statements."""
+    """A courier's own deliveries (managers: every delivery with a courier) by day and window, and the count: one
+    statement."""
     where = [ORDERS.shop_id == shop_id, ORDERS.fulfillment == Fulfillment.DELIVERY.value]
     if viewer_role == Role.COURIER:
         where.append(ORDERS.courier_id == viewer_id)

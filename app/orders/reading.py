@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, event, func, inspect, or_, orm, select, union
 
-from app.common.pagination import page_offset
+from app.common.pagination import counted, page_offset, with_count
 from app.common.phones import InvalidPhone, normalize_phone
 from app.common.schemas import Shaped, UserRefSchema
 from app.common.session import is_held
@@ -122,8 +122,7 @@ def _statements(where: list[ColumnElement[bool]], order_by: Iterable[ColumnEleme
         .offset(bindparam("offset", type_=BigInteger))
     )
     ids = ids.subquery()
-    page = ORDER_ROW.select().add_columns(count.scalar_subquery()).join(ids, ids.c.id == ORDERS.id)
-    return count, page.order_by(*order_by)
+    return count, with_count(ORDER_ROW.select(), count).join(ids, ids.c.id == ORDERS.id).order_by(*order_by)
 
 
 def _where(names: Iterable[str], unassigned: bool | None) -> list[ColumnElement[bool]]:
@@ -147,8 +146,7 @@ def _page(
     (the page with the count, its lines), and the count alone for a page past the last."""
     count, page_select = statements
     params = {**params, "limit": page_size, "offset": page_offset(page, page_size)}
-    rows = db.session.execute(page_select, params).all()
-    total = rows[0][-1] if rows else db.session.scalar(count, params) or 0
+    rows, total = counted(page_select, count, params)
     return ORDER_ROW.rows(rows), total
 
 

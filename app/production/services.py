@@ -242,7 +242,7 @@ def list_tasks(
     page: int,
     page_size: int,
 ) -> tuple[list[Shaped], int]:
-    """The workshop's tasks by due time, with their order and florist joined in; two statements."""
+    """The workshop's tasks by due time, with their order and florist joined in, and the count: one statement."""
     stmt = _visible_to(select(TASKS.id).where(TASKS.shop_id == shop_id), role=viewer_role, user_id=viewer_id)
     if statuses:
         stmt = stmt.where(TASKS.status.in_(statuses))
