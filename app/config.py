@@ -125,6 +125,9 @@ class BaseConfig:
         self.PROXY_COUNT = _env_int("PROXY_COUNT", 0)
         # Jobs run in the request's process instead of on a worker (dev mode only).
         self.JOBS_INLINE = _env_bool("JOBS_INLINE", False)
+        # Seconds from a commit with events to its shop's dispatch (status messages, webhooks): one job per shop
+        # takes every commit of that time. 0: a job per commit, at once.
+        self.EVENTS_DISPATCH_DELAY = _env_int("EVENTS_DISPATCH_DELAY", 1)
         # Rate limits, in flask-limiter's notation ("10 per minute").
         self.RATELIMIT_LOGIN_PER_IP = _env("RATELIMIT_LOGIN_PER_IP", "10 per minute")
         self.RATELIMIT_LOGIN_PER_IDENTIFIER = _env("RATELIMIT_LOGIN_PER_IDENTIFIER", "5 per minute")
@@ -311,6 +314,8 @@ class TestConfig(BaseConfig):
         self.REDIS_URL = _env("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL
         self.JOBS_INLINE = False
+        # The suite runs the queued dispatch at once; tests/events/test_dispatch.py runs the delayed one.
+        self.EVENTS_DISPATCH_DELAY = 0
         self.SMS_PROVIDER = "console"
         self.SENTRY_DSN = ""
         self.CORS_ORIGINS = ["https://admin.example.test"]

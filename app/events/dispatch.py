@@ -1,26 +1,27 @@
 """The log's consumers inside the system (customer status messages, webhooks): each reads every event once.
 
-A consumer keeps a cursor per shop (`event_cursors`). `dispatch_shop` locks the cursor, hands the events
-after it to the consumer and moves it on, all in one transaction: what a consumer does with an event (a
-message queued, a webhook delivery written) commits with the cursor, so it happens exactly once, and a
-crash before the commit only means the next run does it. A commit that wrote events queues one dispatch
-of its shop; a sweep (`dispatch_all`, every 10 s from rq cron) catches what a lost wake-up left behind.
+A consumer keeps a cursor per shop (`event_cursors`). `dispatch_shop` locks the shop's cursors, reads the
+events after them once, hands each consumer its own and moves the cursors on, all in one transaction: what a
+consumer does with an event (a message queued, a webhook delivery written) commits with its cursor, so it
+happens exactly once, and a crash before the commit only means the next run does it. A commit that wrote events
+queues one dispatch of its shop, a second later (`wake_consumers`); a sweep (`dispatch_all`, every 10 s from rq
+cron) catches what a lost wake-up left behind.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from flask import current_app
+from sqlalchemy import TextClause, func, select, text
 
 from app.events.models import Event, EventCursor
 from app.events.outbox import COMMITTED_HOOKS
 from app.extensions import db, redis_client
-from app.jobs import enqueue_now
+from app.jobs import enqueue_later
 from app.shops.models import Shop
 
 log = logging.getLogger(__name__)
@@ -55,50 +56,66 @@ def consumer(
     return register
 
 
-def _locked_cursor(name: str, shop_id: int) -> EventCursor:
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    db.session.execute(insert(EventCursor).values(consumer=name, shop_id=shop_id, position=0).on_conflict_do_nothing())
-    return db.session.scalars(
-        select(EventCursor)
-        .where(EventCursor.consumer == name, EventCursor.shop_id == shop_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+@functools.cache
+def _lock_cursors_statement(names: tuple[str, ...]) -> TextClause:
+    """One statement: the consumers' cursors of a shop, made where missing, locked (always in one order, so two
+    dispatches of a shop never wait on each other in a circle) and read. Plain SQL that PostgreSQL and SQLite
+    both speak, compiled once per set of consumers."""
+    rows = ", ".join(f"(:c{n}, :shop_id, 0)" for n in range(len(names)))
+    return text(
+        f"INSERT INTO event_cursors (consumer, shop_id, position) VALUES {rows} "
+        "ON CONFLICT (consumer, shop_id) DO UPDATE SET position = event_cursors.position "
+        "RETURNING consumer, position"
+    )
 
 
-def _run(item: Consumer, shop_id: int) -> int:
-    """One batch of one consumer's events of the shop; how many were read."""
-    cursor = _locked_cursor(item.name, shop_id)
-    if item.idle is not None:
-        # The newest event before asking, as the events are read before the endpoints otherwise: one committed
-        # after the answer is handled by the next run.
-        newest = db.session.scalar(select(func.max(Event.position)).where(Event.shop_id == shop_id)) or 0
-        if item.idle(shop_id):
-            cursor.position = max(cursor.position, newest)
-            db.session.commit()
-            return 0
-    stmt = select(Event).where(Event.shop_id == shop_id, Event.position > cursor.position)
-    if item.types is not None:
-        stmt = stmt.where(Event.type.in_(item.types))
+_MOVE_CURSOR = text("UPDATE event_cursors SET position = :position WHERE consumer = :consumer AND shop_id = :shop_id")
+
+
+def _run(shop_id: int) -> int:
+    """One batch of the shop's events for every consumer, in one transaction; how many events were read."""
+    names = tuple(sorted(CONSUMERS))
+    statement = _lock_cursors_statement(names)
+    found = db.session.execute(statement, {"shop_id": shop_id, **{f"c{n}": name for n, name in enumerate(names)}})
+    positions = dict(found.tuples().all())
+    stmt = select(Event).where(Event.shop_id == shop_id, Event.position > min(positions.values()))
+    types = [item.types for item in CONSUMERS.values()]
+    if None not in types:
+        stmt = stmt.where(Event.type.in_(sorted(set().union(*types))))
     events = db.session.scalars(stmt.order_by(Event.position).limit(BATCH)).all()
+    moves = []
+    for name in names:
+        item = CONSUMERS[name]
+        mine = [
+            event
+            for event in events
+            if event.position > positions[name] and (item.types is None or event.type in item.types)
+        ]
+        # The events were read before asking: an endpoint made after the read gets the next run's events.
+        if mine and (item.idle is None or not item.idle(shop_id)):
+            _hand_over(item, mine)
+        if events and events[-1].position > positions[name]:
+            moves.append({"consumer": name, "shop_id": shop_id, "position": events[-1].position})
+    if moves:
+        db.session.execute(_MOVE_CURSOR, moves)
+    db.session.commit()
+    return len(events)
+
+
+def _hand_over(item: Consumer, events: list[Event]) -> None:
     for event in events:
         try:
             with db.session.begin_nested():
                 item.handle(event)
         except Exception:  # one broken event must not hold up the shop's next ones; the log keeps it
             log.exception("consumer %s failed on event %s (%s)", item.name, event.event_id, event.type)
-    if events:
-        cursor.position = events[-1].position
-    db.session.commit()
-    return len(events)
 
 
 def dispatch_shop(shop_id: int) -> None:
     """Hand every consumer the shop's events it has not had yet (the job a commit with events queues)."""
     redis_client.delete(_QUEUED_KEY.format(shop_id=shop_id))
-    for item in CONSUMERS.values():
-        while _run(item, shop_id) == BATCH:
+    if CONSUMERS:
+        while _run(shop_id) == BATCH:
             pass
 
 
@@ -118,12 +135,24 @@ def dispatch_all() -> None:
 
 
 def wake_consumers(shop_ids: set[int]) -> None:
-    """After a commit with events: one dispatch job per shop, unless one is queued already."""
+    """After a commit with events: one dispatch job per shop, unless one is waiting already.
+
+    The job starts EVENTS_DISPATCH_DELAY seconds later: the shop's commits meanwhile wait for the same job, so on
+    a busy day one job hands over a second's events, not one job per write (docs/jobs.md, "The dispatcher")."""
     if not CONSUMERS:
         return
+    delay = current_app.config["EVENTS_DISPATCH_DELAY"]
     for shop_id in sorted(shop_ids):
         if redis_client.set(_QUEUED_KEY.format(shop_id=shop_id), 1, nx=True, ex=_QUEUED_TTL):
-            enqueue_now(DISPATCH_QUEUE, dispatch_shop, shop_id, description=f"dispatch events of shop {shop_id}")
+            # Nothing to keep of a run that went well (result_ttl 0): a failed one stays in the failed registry.
+            enqueue_later(
+                DISPATCH_QUEUE,
+                delay,
+                dispatch_shop,
+                shop_id,
+                result_ttl=0,
+                description=f"dispatch events of shop {shop_id}",
+            )
 
 
 COMMITTED_HOOKS.append(wake_consumers)

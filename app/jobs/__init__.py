@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -42,6 +43,15 @@ def enqueue_now(queue_name: str, func: Callable, *args: Any, **options: Any):
         result = job.latest_result()
         log.error("inline job %s failed:\n%s", func.__name__, result.exc_string if result else "(no traceback)")
     return job
+
+
+def enqueue_later(queue_name: str, delay: int, func: Callable, *args: Any, **options: Any):
+    """Enqueue `func(*args)` in `delay` seconds (a worker's scheduler moves it to its queue then, checking every
+    second); with no delay, or jobs inline, at once."""
+    queue = queues.get(queue_name)
+    if delay <= 0 or not queue.is_async:
+        return enqueue_now(queue_name, func, *args, **options)
+    return queue.enqueue_in(timedelta(seconds=delay), func, *args, **options)
 
 
 def run_now(func: Callable, *args: Any, **kwargs: Any) -> Any:

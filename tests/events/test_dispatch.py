@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from app.events import dispatch, outbox
 from app.extensions import db, redis_client
+from app.jobs.worker import build_worker
 
 
 @pytest.fixture
@@ -79,6 +81,28 @@ def test_a_commit_queues_one_dispatch_per_shop_and_the_sweep_covers_a_lost_one(a
     dispatch.dispatch_all()
     assert handled == [(shop.id, 1), (shop.id, 2), (shop.id, 3)]
     assert redis_client.get(f"events:dispatch-queued:{shop.id}") is None
+
+
+def test_a_shops_commits_within_the_delay_share_one_dispatch(app, shop, other_shop, handled, monkeypatch):
+    monkeypatch.setitem(app.config, "EVENTS_DISPATCH_DELAY", 1)  # as served (the suite's default is 0)
+    queue = app.extensions["queues"]["status"]
+    shop_id, other_id = shop.id, other_shop.id
+    for n in range(3):
+        record(shop_id, n)
+        db.session.commit()
+    record(other_id, 10)
+    db.session.commit()
+    # Nothing runs yet: one job per shop waits for its second, whatever the number of commits.
+    assert queue.count == 0 and handled == []
+    assert len(queue.scheduled_job_registry.get_job_ids()) == 2
+
+    time.sleep(1.2)
+    build_worker(app, [queue], simple=True).work(burst=True, with_scheduler=True)  # its scheduler queues them
+    assert sorted(handled) == [(shop_id, 0), (shop_id, 1), (shop_id, 2), (other_id, 10)]
+    assert queue.count == 0 and not queue.scheduled_job_registry.get_job_ids()
+    record(shop_id, 3)
+    db.session.commit()  # the flag went with the job: the next commit waits for a new one
+    assert len(queue.scheduled_job_registry.get_job_ids()) == 1
 
 
 @pytest.mark.committed
