@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import event, insert, orm, text
 
-from app.common.session import after_commit, hold_until_commit, take_held
+from app.common.session import after_commit, hold_until_commit, is_held, take_held
 from app.common.types import utcnow
 from app.events.models import Audience, Event
 from app.extensions import db
@@ -113,18 +113,62 @@ def _coalesced(pending: list[PendingEvent]) -> list[PendingEvent]:
     return kept
 
 
-def _render(pending: list[PendingEvent]) -> None:
+# What a view read for its answer inside an idempotent request's transaction, for the commit's events; and what
+# the last commit's events carried, for the view answering next. Each subject is read once per write, whichever
+# comes first (tests/events/test_costs.py).
+_ANSWERED = "events_answered"
+_RENDERED = "events_rendered"
+
+
+def answered(subject_type: str, shop_id: int, subject_id: Any, data: dict[str, Any]) -> None:
+    """The view read `data` after the transaction's last change and before its real commit (`one_transaction`):
+    the commit's events about the subject carry it rather than read it again. A later flush drops it."""
+    session = db.session()
+    if is_held(session):
+        session.info.setdefault(_ANSWERED, {})[(shop_id, subject_type, str(subject_id))] = data
+
+
+def rendered(subject_type: str, shop_id: int, subject_id: Any) -> dict[str, Any] | None:
+    """The subject as the events of the commit that just happened carry it; None once the session did anything
+    since (a statement, a flush), or when that commit had no event about it."""
+    return db.session().info.pop(_RENDERED, {}).get((shop_id, subject_type, str(subject_id)))
+
+
+def _key(item: PendingEvent) -> tuple[int, str, str]:
+    return (item.shop_id, item.subject_type, item.subject_id)
+
+
+def _render(session: orm.Session, pending: list[PendingEvent]) -> None:
+    rendered: dict[tuple[int, str, str], dict[str, Any]] = session.info.pop(_ANSWERED, {})
     wanted: defaultdict[tuple[int, str], set[str]] = defaultdict(set)
     for item in pending:
-        if item.data is None:
+        if item.data is None and _key(item) not in rendered:
             wanted[(item.shop_id, item.subject_type)].add(item.subject_id)
-    rendered: dict[tuple[int, str, str], dict[str, Any]] = {}
     for (shop_id, subject_type), ids in wanted.items():
         for subject_id, data in RENDERERS[subject_type](shop_id, sorted(ids)).items():
             rendered[(shop_id, subject_type, subject_id)] = data
     for item in pending:
         if item.data is None:  # a subject gone by the commit (deleted) is named by its id alone
-            item.data = rendered.get((item.shop_id, item.subject_type, item.subject_id)) or {"id": item.subject_id}
+            item.data = rendered.get(_key(item)) or {"id": item.subject_id}
+    session.info[_RENDERED] = rendered
+
+
+@event.listens_for(orm.Session, "after_begin")
+def _rendered_stale(session: orm.Session, *args: Any) -> None:
+    session.info.pop(_RENDERED, None)
+
+
+@event.listens_for(orm.Session, "after_flush")
+def _read_stale(session: orm.Session, *args: Any) -> None:
+    session.info.pop(_RENDERED, None)
+    session.info.pop(_ANSWERED, None)
+
+
+@event.listens_for(orm.Session, "after_soft_rollback")
+def _nothing_read(session: orm.Session, previous_transaction: orm.SessionTransaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_RENDERED, None)
+        session.info.pop(_ANSWERED, None)
 
 
 _COLUMNS = (
@@ -184,7 +228,7 @@ def _write_held_events(session: orm.Session) -> None:
     if not pending:
         return
     pending = _coalesced(pending)
-    _render(pending)
+    _render(session, pending)
     _write(session, pending)
     shops = {item.shop_id for item in pending}
     for hook in COMMITTED_HOOKS:

@@ -16,12 +16,11 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, event, func, inspect, or_, orm, select, union
+from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, func, or_, select, union
 
 from app.common.pagination import counted, page_offset, with_count
 from app.common.phones import InvalidPhone, normalize_phone
 from app.common.schemas import Shaped, UserRefSchema
-from app.common.session import is_held
 from app.common.shapes import Computed, Many, Shape
 from app.customers.models import Customer
 from app.errors import NotFoundError
@@ -193,64 +192,21 @@ ORDERS_OF_SHOP = (
 )
 
 
-# The cards events carry and the card a write answers with are one read, whichever comes first (test_costs.py):
-# a commit's events leave their cards for the view that answers next (`_COMMITTED`, good until the session
-# does anything more), and a view inside one_transaction (an idempotent request answers before the real commit)
-# leaves its card for the commit's events (`_ANSWERED`, good while the order's version is the one it read).
-_COMMITTED = "order_cards_committed"
-_ANSWERED = "order_cards_answered"
-
-
 @outbox.renderer("order")
 def order_events_data(shop_id: int, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The order cards, as GET /orders/{id} answers them, that events about these orders carry: three statements,
-    none when the view has just read the card in this transaction."""
-    session = db.session()
-    answered = session.info.pop(_ANSWERED, {})
-    cards: dict[int, dict[str, Any]] = {}
-    for order_id in map(int, order_ids):
-        card, _instance = answered.get((shop_id, order_id), (None, None))
-        if card is not None and _version_in_session(session, order_id) == card["version"]:
-            cards[order_id] = card
-    missing = [int(i) for i in order_ids if int(i) not in cards]
-    if missing:
-        read = ORDER_CARD.read(ORDERS_OF_SHOP, {"ids": missing, "shop_id": shop_id})
-        cards.update((card["id"], card) for card in read)
-    session.info.setdefault(_COMMITTED, {}).update(((shop_id, order_id), card) for order_id, card in cards.items())
-    return {str(order_id): card for order_id, card in cards.items()}
-
-
-def _version_in_session(session: orm.Session, order_id: int) -> int | None:
-    """The order's version as this session holds it, without asking the database (None: not held, or expired)."""
-    order = session.identity_map.get(session.identity_key(Order, order_id))
-    return None if order is None else inspect(order).dict.get("version")
-
-
-@event.listens_for(orm.Session, "after_begin")
-@event.listens_for(orm.Session, "after_flush")
-def _committed_cards_stale(session: orm.Session, *args: Any) -> None:
-    session.info.pop(_COMMITTED, None)
-
-
-@event.listens_for(orm.Session, "after_soft_rollback")
-def _cards_stale(session: orm.Session, previous_transaction: orm.SessionTransaction) -> None:
-    if not previous_transaction.nested:
-        session.info.pop(_COMMITTED, None)
-        session.info.pop(_ANSWERED, None)
+    """The order cards, as GET /orders/{id} answers them, that events about these orders carry: three statements
+    (none when the view has just read the card: outbox.answered)."""
+    cards = ORDER_CARD.read(ORDERS_OF_SHOP, {"ids": [int(i) for i in order_ids], "shop_id": shop_id})
+    return {str(card["id"]): card for card in cards}
 
 
 def answered(*, shop_id: int, order_id: int, status: int = 200) -> tuple[dict[str, Any], int, dict[str, str]]:
     """A view's answer with the order card: the card, the status and its ETag (after a write, read afresh, or as
     the write's events read it at the commit that just happened)."""
-    session = db.session()
-    card = session.info.pop(_COMMITTED, {}).get((shop_id, order_id))
+    card = outbox.rendered("order", shop_id, order_id)
     if card is None:
         card = order_card(shop_id=shop_id, order_id=order_id)
-        if is_held(session):  # inside one_transaction: the real commit comes later, and its events may use this read
-            # The order's instance is kept with it: the identity map holds only what is referenced, and without the
-            # instance its version (the check that nothing changed the order since) is unknown at the commit.
-            instance = session.identity_map.get(session.identity_key(Order, order_id))
-            session.info.setdefault(_ANSWERED, {})[(shop_id, order_id)] = (card, instance)
+        outbox.answered("order", shop_id, order_id, card)  # inside an idempotent request: its events carry it
     return card, status, {"ETag": etag(card["id"], card["version"])}
 
 

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from sqlalchemy import Select, bindparam, exists, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
 
 from app import storage
 from app.audit import services as audit
@@ -183,15 +182,7 @@ def has_tasks(order_id: int) -> bool:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _with_details(stmt: Select) -> Select:
-    # One statement: the order's number and window, and the florist's name, come along in the join.
-    return stmt.join(ProductionTask.order).options(
-        contains_eager(ProductionTask.order),
-        joinedload(ProductionTask.florist).lazyload(User.memberships),
-    )
-
-
-# The list reads the task's shape (a plain Core statement, no ORM objects); the card and the steps use the ORM.
+# The task's shape: the list, the card and every step's answer read it (plain Core statements, no ORM objects).
 TASKS, ORDERS, USERS = (model.__table__.c for model in (ProductionTask, Order, User))
 # One statement: the order's number and window, and the florist's name, come along in the join.
 TASKS_FROM = ProductionTask.__table__.join(Order.__table__, ORDERS.id == TASKS.order_id).outerjoin(
@@ -267,15 +258,20 @@ def list_tasks(
     )
 
 
-def get_task(*, shop_id: int, task_id: int, viewer_id: int | None, viewer_role: Role) -> ProductionTask:
-    """One task; another shop's, or (for a florist) another florist's, is 404."""
-    stmt = _visible_to(
-        select(ProductionTask).where(ProductionTask.id == task_id, ProductionTask.shop_id == shop_id),
-        role=viewer_role,
-        user_id=viewer_id,
-    )
-    task = db.session.scalars(_with_details(stmt).execution_options(populate_existing=True)).first()
+TASK_CARD = TASK.select().where(TASKS.id == bindparam("task_id"), TASKS.shop_id == bindparam("shop_id"))
+
+
+def get_task(*, shop_id: int, task_id: int, viewer_id: int | None, viewer_role: Role) -> Shaped:
+    """One task; another shop's, or (for a florist) another florist's, is 404. After a step, the card its events
+    carry (read once, whichever comes first: outbox.answered)."""
+    task = outbox.rendered("task", shop_id, task_id)
     if task is None:
+        found = TASK.read(TASK_CARD, {"task_id": task_id, "shop_id": shop_id})
+        if not found:
+            raise NotFoundError("Production task not found.")
+        task = found[0]
+        outbox.answered("task", shop_id, task_id, task)
+    if viewer_role == Role.FLORIST and task["florist_id"] not in (None, viewer_id):
         raise NotFoundError("Production task not found.")
     return task
 
@@ -350,7 +346,7 @@ def _require_florist(shop_id: int, user_id: int) -> None:
         )
 
 
-def _done(shop_id: int, task_id: int, viewer_id: int | None, viewer_role: Role, commit: bool) -> ProductionTask:
+def _done(shop_id: int, task_id: int, viewer_id: int | None, viewer_role: Role, commit: bool) -> Shaped:
     if commit:
         db.session.commit()
     else:
@@ -370,7 +366,7 @@ def _undo_on_error() -> Iterator[None]:
 
 def assign_task(
     *, shop_id: int, task_id: int, florist_id: int | None, actor_id: int | None, actor_role: Role, commit: bool = True
-) -> ProductionTask:
+) -> Shaped:
     """A manager gives the task to a florist of the shop (or takes it back: `florist_id` None, before it starts)."""
     with _undo_on_error():
         if florist_id is not None:
@@ -398,7 +394,7 @@ def assign_task(
         return _done(shop_id, task_id, actor_id, actor_role, commit)
 
 
-def claim_task(*, shop_id: int, task_id: int, florist_id: int, commit: bool = True) -> ProductionTask:
+def claim_task(*, shop_id: int, task_id: int, florist_id: int, commit: bool = True) -> Shaped:
     """A florist takes an unassigned task. Two claiming at once: the task row lock lets one win, the other gets 409."""
     with _undo_on_error():
         task, customer_id = _lock_task(shop_id, task_id)
@@ -421,9 +417,7 @@ def claim_task(*, shop_id: int, task_id: int, florist_id: int, commit: bool = Tr
         return _done(shop_id, task_id, florist_id, Role.FLORIST, commit)
 
 
-def start_task(
-    *, shop_id: int, task_id: int, actor_id: int | None, actor_role: Role, commit: bool = True
-) -> ProductionTask:
+def start_task(*, shop_id: int, task_id: int, actor_id: int | None, actor_role: Role, commit: bool = True) -> Shaped:
     """The florist starts assembling (an unassigned task becomes theirs); the order's first start moves it
     from confirmed to in production. Admins and managers may start a task on a florist's behalf."""
     with _undo_on_error():
@@ -474,9 +468,7 @@ def _remaining_open(order_id: int, task_id: int) -> bool:
     )
 
 
-def complete_task(
-    *, shop_id: int, task_id: int, actor_id: int | None, actor_role: Role, commit: bool = True
-) -> ProductionTask:
+def complete_task(*, shop_id: int, task_id: int, actor_id: int | None, actor_role: Role, commit: bool = True) -> Shaped:
     """The bouquet is made. The order's last task consumes its reserved stock (expiring batches first,
     cost of goods on the order) and makes the order ready, once, under the order's row lock."""
     with _undo_on_error():
@@ -529,7 +521,7 @@ def forget_card_texts(*, shop_id: int, order_ids: list[int]) -> int:
 PHOTO_TASK_STATUSES = (T.IN_PROGRESS.value, T.DONE.value)
 
 
-def set_photo(*, shop_id: int, task_id: int, actor_id: int, actor_role: Role, upload: IO[bytes]) -> ProductionTask:
+def set_photo(*, shop_id: int, task_id: int, actor_id: int, actor_role: Role, upload: IO[bytes]) -> Shaped:
     """The florist's photo of the finished bouquet, checked and cleaned like a proof photo (EXIF gone), stored
     under a private key (signed links only). The task's florist, managers and admins; a new photo replaces the
     old. A florist's photo of another's task is 404 (they cannot see it), of an unassigned one 403."""

@@ -337,22 +337,26 @@ def reserve(
 
 def _locked_active_reservations(shop_id: int, order_id: int) -> tuple[dict[int, Item], list[Reservation]]:
     """The order's active reservations, read again after their items are locked."""
-
-    def active():
-        return (
-            select(Reservation)
-            .where(
-                Reservation.shop_id == shop_id,
-                Reservation.order_id == order_id,
-                Reservation.state == ReservationState.ACTIVE.value,
-            )
-            .order_by(Reservation.item_id)
+    active = (
+        select(Reservation)
+        .where(
+            Reservation.shop_id == shop_id,
+            Reservation.order_id == order_id,
+            Reservation.state == ReservationState.ACTIVE.value,
         )
-
-    item_ids = list(db.session.scalars(active().with_only_columns(Reservation.item_id)))
-    items = lock_items(shop_id=shop_id, item_ids=item_ids)
+        .order_by(Reservation.item_id)
+    )
+    # The items found and locked in one statement, in ascending id order as every locker takes them.
+    stmt = (
+        select(Item)
+        .where(Item.shop_id == shop_id, Item.id.in_(active.with_only_columns(Reservation.item_id).order_by(None)))
+        .order_by(Item.id)
+        .with_for_update(of=Item)
+        .execution_options(populate_existing=True)
+    )
+    items = {item.id: item for item in db.session.scalars(stmt)}
     # Another transaction may have settled them while we waited for the locks.
-    reservations = list(db.session.scalars(active().with_for_update().execution_options(populate_existing=True)))
+    reservations = list(db.session.scalars(active.with_for_update().execution_options(populate_existing=True)))
     return items, reservations
 
 

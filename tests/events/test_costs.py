@@ -8,6 +8,7 @@ import pytest
 from app.events import outbox
 from app.extensions import db
 from tests.orders.orderdata import Front, delivery, pickup, place
+from tests.production.workshop import TASKS, confirmed, ok, tasks_of
 
 ORDERS = "/api/v1/orders"
 
@@ -74,3 +75,42 @@ def test_a_card_read_before_a_later_change_is_not_reused(manager, front: Front):
     data = [e["data"] for e in manager.get("/api/v1/events").get_json()["events"]]
     assert [d["version"] for d in data] == sorted({d["version"] for d in data})  # each event its own moment
     assert data[-1] == manager.get(f"{ORDERS}/{order.id}").get_json() and data[-1]["paid_amount"] == "100.00"
+
+
+@pytest.mark.parametrize("step", ["claim", "start", "complete"])
+@pytest.mark.parametrize("idempotent", [False, True], ids=["plain", "idempotent"])
+def test_a_task_step_reads_its_card_once_for_the_answer_and_the_event(
+    manager, florist, front: Front, count_queries, monkeypatch, step, idempotent
+):
+    one_bouquet = {"items": [{"product_id": front.bouquet.id, "quantity": 1}]}
+    twin, order = (confirmed(front, manager, pickup(front, **one_bouquet)) for _ in range(2))
+    twin_task, task = (tasks_of(order_id)[0].id for order_id in (twin, order))
+    steps = ["claim", "start", "complete"]
+
+    def walk(task_id: int) -> tuple[dict, list[str]]:
+        for earlier in steps[: steps.index(step)]:
+            ok(florist.post(f"{TASKS}/{task_id}/{earlier}"))
+        headers = {"Idempotency-Key": f"{step}-{task_id}"} if idempotent else {}
+        with count_queries() as statements:
+            response = florist.post(f"{TASKS}/{task_id}/{step}", headers=headers)
+        return ok(response), statements
+
+    with monkeypatch.context() as patched:  # the same step with no event machinery at all
+        patched.setattr(outbox, "record", lambda *args, **kwargs: None)
+        _quiet, without = walk(twin_task)
+    answer, statements = walk(task)
+
+    # The task's card is read once, for the answer and the event alike (by the event first when the step commits
+    # by itself, by the view first inside an idempotent request's transaction). The events cost the step their
+    # INSERT, and the order's card when the step moves the order (start, complete).
+    def card_reads(statements: list[str]) -> int:
+        return sum("LEFT OUTER JOIN users ON users.id = production_tasks.florist_id" in s for s in statements)
+
+    assert card_reads(statements) == card_reads(without) == 1, "\n".join([*without, "----", *statements])
+    assert any(s.lstrip().startswith("WITH shop_lock") for s in statements)
+    if step == "claim":
+        assert len(statements) == len(without) + 1
+
+    kind = {"claim": "task.claimed", "start": "task.started", "complete": "task.completed"}[step]
+    event = manager.get("/api/v1/events", query_string={"types": kind}).get_json()["events"][-1]
+    assert event["data"] == answer == florist.get(f"{TASKS}/{task}").get_json()

@@ -194,8 +194,11 @@ def test_the_task_list_runs_the_same_statements_for_5_or_50_tasks(app, front, bo
     assert counts[5] == counts[50] == 2, counts
 
 
-def test_the_listed_tasks_are_the_task_cards_as_the_orm_reads_them(front, boss, as_role):
+def test_the_task_shape_is_the_task_as_the_schema_dumps_the_orm_object(front, boss, as_role):
+    """The list and the card (and every step's answer) read the task's shape; it must be what marshmallow makes of
+    the ORM object, field for field."""
     from app.production import services
+    from app.production.models import ProductionTask
     from app.production.schemas import ProductionTaskSchema
     from app.users.models import Role
 
@@ -217,7 +220,8 @@ def test_the_listed_tasks_are_the_task_cards_as_the_orm_reads_them(front, boss, 
         services.get_task(shop_id=front.shop_id, task_id=task_id, viewer_id=boss.user.id, viewer_role=Role.MANAGER)
         for task_id in (first, second)
     ]
-    assert ProductionTaskSchema(many=True).dump(rows) == [schema.dump(card) for card in cards]
+    dumped = [schema.dump(db.session.get(ProductionTask, task_id)) for task_id in (first, second)]
+    assert ProductionTaskSchema(many=True).dump(rows) == [schema.dump(card) for card in cards] == dumped
     assert schema.dump(rows[0])["florist"] == {"id": florist.user.id, "name": florist.user.name}
     assert schema.dump(rows[1])["florist"] is None
 
