@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from sqlalchemy import Select, bindparam, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from app import storage
 from app.audit import services as audit
@@ -279,10 +280,15 @@ def get_task(*, shop_id: int, task_id: int, viewer_id: int | None, viewer_role: 
 # --- the florists' steps -------------------------------------------------------------------------
 
 
-def _lock_task(shop_id: int, task_id: int) -> tuple[ProductionTask, int]:
-    """The task row locked, and its order's customer (whose card text the task carries, for its events)."""
+def _lock_task(shop_id: int, task_id: int) -> tuple[ProductionTask, int, bool]:
+    """The task row locked, its order's customer (whose card text the task carries, for its events), and whether
+    the order has other open tasks (exact under the order's lock, which every change of a task's status holds)."""
+    other = aliased(ProductionTask)
+    others_open = exists().where(
+        other.order_id == ProductionTask.order_id, other.id != ProductionTask.id, other.status.in_(OPEN_TASK_STATUSES)
+    )
     found = db.session.execute(
-        select(ProductionTask, Order.customer_id)
+        select(ProductionTask, Order.customer_id, others_open)
         .join(Order, Order.id == ProductionTask.order_id)
         .where(ProductionTask.id == task_id, ProductionTask.shop_id == shop_id)
         .with_for_update(of=ProductionTask)
@@ -290,11 +296,12 @@ def _lock_task(shop_id: int, task_id: int) -> tuple[ProductionTask, int]:
     ).first()
     if found is None:
         raise NotFoundError("Production task not found.")
-    return found[0], found[1]
+    return found[0], found[1], found[2]
 
 
-def _lock_order_then_task(shop_id: int, task_id: int) -> tuple[Order, ProductionTask]:
-    """The task's order locked first, then the task: the lock order every order change uses."""
+def _lock_order_then_task(shop_id: int, task_id: int) -> tuple[Order, ProductionTask, bool]:
+    """The task's order locked first, then the task: the lock order every order change uses. With the task, whether
+    the order has other open tasks."""
     # The order found through its task in the locking statement itself (a task never changes orders).
     order_of_task = (
         select(ProductionTask.order_id)
@@ -305,7 +312,8 @@ def _lock_order_then_task(shop_id: int, task_id: int) -> tuple[Order, Production
         order = transitions.lock_order(shop_id=shop_id, order_id=order_of_task)
     except NotFoundError:
         raise NotFoundError("Production task not found.") from None
-    return order, _lock_task(shop_id, task_id)[0]
+    task, _customer_id, others_open = _lock_task(shop_id, task_id)
+    return order, task, others_open
 
 
 def _state(task: ProductionTask) -> dict[str, Any]:
@@ -371,7 +379,7 @@ def assign_task(
     with _undo_on_error():
         if florist_id is not None:
             _require_florist(shop_id, florist_id)
-        task, customer_id = _lock_task(shop_id, task_id)
+        task, customer_id, _others_open = _lock_task(shop_id, task_id)
         if task.florist_id != florist_id:
             if not task.is_open:
                 raise ConflictError(
@@ -397,7 +405,7 @@ def assign_task(
 def claim_task(*, shop_id: int, task_id: int, florist_id: int, commit: bool = True) -> Shaped:
     """A florist takes an unassigned task. Two claiming at once: the task row lock lets one win, the other gets 409."""
     with _undo_on_error():
-        task, customer_id = _lock_task(shop_id, task_id)
+        task, customer_id, _others_open = _lock_task(shop_id, task_id)
         if task.florist_id != florist_id:
             if task.florist_id is not None:
                 raise ConflictError(
@@ -421,7 +429,7 @@ def start_task(*, shop_id: int, task_id: int, actor_id: int | None, actor_role: 
     """The florist starts assembling (an unassigned task becomes theirs); the order's first start moves it
     from confirmed to in production. Admins and managers may start a task on a florist's behalf."""
     with _undo_on_error():
-        order, task = _lock_order_then_task(shop_id, task_id)
+        order, task, _others_open = _lock_order_then_task(shop_id, task_id)
         if _hidden_from(task, role=actor_role, user_id=actor_id):
             raise NotFoundError("Production task not found.")
         if task.status == T.PENDING.value:
@@ -454,25 +462,11 @@ def start_task(*, shop_id: int, task_id: int, actor_id: int | None, actor_role: 
         return _done(shop_id, task_id, actor_id, actor_role, commit)
 
 
-def _remaining_open(order_id: int, task_id: int) -> bool:
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    ProductionTask.order_id == order_id,
-                    ProductionTask.id != task_id,
-                    ProductionTask.status.in_(OPEN_TASK_STATUSES),
-                )
-            )
-        )
-    )
-
-
 def complete_task(*, shop_id: int, task_id: int, actor_id: int | None, actor_role: Role, commit: bool = True) -> Shaped:
     """The bouquet is made. The order's last task consumes its reserved stock (expiring batches first,
     cost of goods on the order) and makes the order ready, once, under the order's row lock."""
     with _undo_on_error():
-        order, task = _lock_order_then_task(shop_id, task_id)
+        order, task, others_open = _lock_order_then_task(shop_id, task_id)
         if _hidden_from(task, role=actor_role, user_id=actor_id):
             raise NotFoundError("Production task not found.")
         if task.status == T.PENDING.value:
@@ -480,11 +474,13 @@ def complete_task(*, shop_id: int, task_id: int, actor_id: int | None, actor_rol
         if task.status == T.CANCELLED.value:
             raise _refuse(task, "The task was cancelled.", T.DONE.value, [])
         if task.status == T.IN_PROGRESS.value:
+            last = not others_open and order.status == OrderStatus.IN_PRODUCTION.value
+            # The stock first: its flush goes before the task's own changes, which then go in with the order's.
+            cost = stock.consume(shop_id=shop_id, order_id=order.id, actor_id=actor_id) if last else None
             task.status, task.completed_at = T.DONE.value, utcnow()
             _task_audit(task, "complete", actor_id, {"status": [T.IN_PROGRESS.value, T.DONE.value]})
             task_event(task, "task.completed", customer_id=order.customer_id)
-            if not _remaining_open(order.id, task.id) and order.status == OrderStatus.IN_PRODUCTION.value:
-                cost = stock.consume(shop_id=shop_id, order_id=order.id, actor_id=actor_id)
+            if cost is not None:
                 audit.record(
                     shop_id=shop_id,
                     actor_id=actor_id,
@@ -527,7 +523,7 @@ def set_photo(*, shop_id: int, task_id: int, actor_id: int, actor_role: Role, up
     old. A florist's photo of another's task is 404 (they cannot see it), of an unassigned one 403."""
     image = storage.clean_image(upload, field="photo")  # before any lock: decoding takes a moment
     with _undo_on_error():
-        task, customer_id = _lock_task(shop_id, task_id)
+        task, customer_id, _others_open = _lock_task(shop_id, task_id)
         if _hidden_from(task, role=actor_role, user_id=actor_id):
             raise NotFoundError("Production task not found.")
         if actor_role == Role.FLORIST and task.florist_id != actor_id:
