@@ -34,6 +34,7 @@ from app.extensions import db
 if TYPE_CHECKING:
     from app.catalogue.models import Product
     from app.customers.models import Customer
+    from app.shops.models import Shop
     from app.users.models import User
 
 Money = Numeric(12, 2)
@@ -152,6 +153,8 @@ class Order(TimestampMixin, db.Model):
     # The customer's tracking link /t/<token> (app/tracking): 192 random bits; NULL once the customer is anonymized.
     tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=lambda: new_tracking_token())
 
+    # Read only: loaded with the order's lock where a step reads the shop's settings (transitions.lock_order).
+    shop: Mapped[Shop] = relationship(viewonly=True)
     customer: Mapped[Customer] = relationship()
     courier: Mapped[User | None] = relationship(foreign_keys=[courier_id])
     items: Mapped[list[OrderItem]] = relationship(

@@ -735,7 +735,8 @@ def change_status(
     Confirming an order that holds no florist minutes takes them (`override_workshop`: over the day's limit)."""
     target = OrderStatus(status)
     with _all_or_nothing():
-        order = lock_order(shop_id=shop_id, order_id=order_id)
+        # Confirming reads the shop's settings (due times, the workshop's limits): the shop comes with the lock.
+        order = lock_order(shop_id=shop_id, order_id=order_id, with_shop=target == OrderStatus.CONFIRMED)
         if order.status == target.value:  # a retry: nothing changes, no second history row
             if commit:
                 db.session.commit()

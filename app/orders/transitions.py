@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import ScalarSelect, select
+from sqlalchemy.orm import contains_eager
 
 from app.audit import services as audit
 from app.errors import ConflictError, NotFoundError
@@ -45,16 +46,17 @@ LIFECYCLE: tuple[Transition, ...] = (
 )
 
 
-def lock_order(*, shop_id: int, order_id: int | ScalarSelect[int]) -> Order:
+def lock_order(*, shop_id: int, order_id: int | ScalarSelect[int], with_shop: bool = False) -> Order:
     """The order row locked (SELECT ... FOR UPDATE) and read afresh: moves of one order queue here.
 
     `order_id` may be a subquery that finds it (the order of a task), saving the statement that would look it up.
+    `with_shop`: the shop comes along in the same statement (not locked), for a step that reads its settings.
     """
+    stmt = select(Order).where(Order.id == order_id, Order.shop_id == shop_id)
+    if with_shop:
+        stmt = stmt.join(Order.shop).options(contains_eager(Order.shop))
     order = db.session.scalars(
-        select(Order)
-        .where(Order.id == order_id, Order.shop_id == shop_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        stmt.with_for_update(of=Order.__table__).execution_options(populate_existing=True)
     ).first()
     if order is None:
         raise NotFoundError("Order not found.")

@@ -125,7 +125,7 @@ def plan_tasks(order: Order, *, actor_id: int | None) -> list[ProductionTask]:
     due = due_at(order)
     now = utcnow()
     planned = {task.product_id: task for task in _open_tasks(order.id)}
-    tasks = []
+    tasks, created = [], []
     for product_id, task in planned.items():
         if product_id not in lines:
             _cancel(task, now, actor_id, reason="line removed")
@@ -142,10 +142,7 @@ def plan_tasks(order: Order, *, actor_id: int | None) -> list[ProductionTask]:
         if task is None:
             task = ProductionTask(shop_id=order.shop_id, order_id=order.id, product_id=product_id, **wanted)
             db.session.add(task)
-            db.session.flush()
-            snapshot = audit.snapshot(task, ["order_id", "product_id", "product_name", "quantity", "due_at"])
-            _task_audit(task, "create", actor_id, {**snapshot, "card_text": [None, "***"]})
-            task_event(task, "task.created", customer_id=order.customer_id)
+            created.append(task)
         else:
             changes = audit.apply_changes(task, wanted)
             if changes:
@@ -154,7 +151,12 @@ def plan_tasks(order: Order, *, actor_id: int | None) -> list[ProductionTask]:
                 _task_audit(task, "update", actor_id, changes)
                 task_event(task, "task.updated", customer_id=order.customer_id)
         tasks.append(task)
-    db.session.flush()
+    if created:
+        db.session.flush()  # the new tasks' ids, from one INSERT; their audit goes in with the order's change
+        for task in created:
+            snapshot = audit.snapshot(task, ["order_id", "product_id", "product_name", "quantity", "due_at"])
+            _task_audit(task, "create", actor_id, {**snapshot, "card_text": [None, "***"]})
+            task_event(task, "task.created", customer_id=order.customer_id)
     return tasks
 
 
