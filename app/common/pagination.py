@@ -35,15 +35,17 @@ def with_count(stmt: Select, count: Select) -> Select:
     return stmt.add_columns(count.correlate(None).scalar_subquery())
 
 
-def counted(page_select: Select, count: Select, params: dict[str, Any]) -> tuple[list[Row[Any]], int]:
-    """The rows of a page built by `with_count`, and the total: one statement, and the count alone only when the page
-    has no row to carry it (an empty list, a page past the last)."""
+def counted(page_select: Select, count: Select, params: dict[str, Any], *, page: int) -> tuple[list[Row[Any]], int]:
+    """The rows of a page built by `with_count`, and the total: one statement. An empty first page has nothing to
+    count (a courier's poll that finds nothing new); only a page past the last asks the count alone."""
     rows = db.session.execute(page_select, params).all()
-    return rows, rows[0][-1] if rows else db.session.scalar(count, params) or 0
+    if rows:
+        return rows, rows[0][-1]
+    return rows, 0 if page == 1 else db.session.scalar(count, params) or 0
 
 
 def shaped_page(shape: Shape, stmt: Select, *, count: Select, page: int, page_size: int) -> tuple[list[Shaped], int]:
     """A page of `shape`'s select as the API sends it, and `count`'s total (counted without the page's joins): one
-    statement, and one more for each list the shape holds."""
-    rows, total = counted(page_slice(with_count(stmt, count), page=page, page_size=page_size), count, {})
+    statement, and one more for each list the shape holds (`counted`)."""
+    rows, total = counted(page_slice(with_count(stmt, count), page=page, page_size=page_size), count, {}, page=page)
     return shape.rows(rows), total

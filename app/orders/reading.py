@@ -145,7 +145,7 @@ def _page(
     (the page with the count, its lines), and the count alone for a page past the last."""
     count, page_select = statements
     params = {**params, "limit": page_size, "offset": page_offset(page, page_size)}
-    rows, total = counted(page_select, count, params)
+    rows, total = counted(page_select, count, params, page=page)
     return ORDER_ROW.rows(rows), total
 
 

@@ -166,6 +166,27 @@ def test_the_delivery_list_runs_the_same_statements_for_5_or_50(front, boss, as_
     assert counts[5] == counts[50] == 2, counts
 
 
+def test_a_poll_that_finds_nothing_new_is_one_statement_and_a_page_past_the_last_still_counts(
+    front, boss, as_role, count_queries
+):
+    courier = as_role("courier")
+    for _ in range(3):
+        delivery_in(front, "ready", courier)
+    since = (utcnow() + timedelta(seconds=1)).isoformat()
+
+    def page(**query) -> tuple[list, int, int]:
+        db.session.expire_all()
+        with count_queries() as statements:
+            answer = courier.get(DELIVERIES, query_string=query)
+        return ok(answer), json.loads(answer.headers["X-Pagination"])["total"], len(statements)
+
+    # The courier app's poll, most of a peak day's requests: nothing changed, so nothing to count.
+    assert page(updated_since=since) == ([], 0, 2)  # the caller, the page
+    cards, total, _statements = page(page_size=2, page=2)
+    assert (len(cards), total) == (1, 3)
+    assert page(page_size=2, page=3) == ([], 3, 3)  # past the last: the total is asked for on its own
+
+
 def test_the_listed_deliveries_are_the_delivery_cards(app, front, boss, as_role):
     import io
 
