@@ -37,7 +37,7 @@ class Consumer:
     name: str
     handle: Callable[[Event], None]
     types: frozenset[str] | None  # None: every type
-    idle: Callable[[int], bool] | None = None  # True: the shop has nothing to hand events to (its cursor just moves on)
+    idle: Callable[[int], bool] | None = None  # True: the shop has nothing to hand events to (its cursor moves on)
 
 
 CONSUMERS: dict[str, Consumer] = {}
@@ -47,7 +47,8 @@ def consumer(
     name: str, *, types: set[str] | None = None, idle: Callable[[int], bool] | None = None
 ) -> Callable[[Callable[[Event], None]], Callable]:
     """Register `handle(event)`, run once per event of the given types, in the dispatch transaction. `idle(shop_id)`,
-    if given, says when handling would do nothing for the shop (no webhook endpoint): the events are not read."""
+    if given, says when handling would do nothing for the shop (no webhook endpoint): the consumer's cursor moves
+    past the events without handing them over."""
 
     def register(handle: Callable[[Event], None]) -> Callable[[Event], None]:
         CONSUMERS[name] = Consumer(name, handle, frozenset(types) if types else None, idle)
@@ -91,15 +92,31 @@ def _run(shop_id: int) -> int:
             for event in events
             if event.position > positions[name] and (item.types is None or event.type in item.types)
         ]
-        # The events were read before asking: an endpoint made after the read gets the next run's events.
-        if mine and (item.idle is None or not item.idle(shop_id)):
-            _hand_over(item, mine)
+        if mine:
+            idle = _is_idle(item, shop_id)
+            if idle is None:
+                continue  # could not tell: its cursor stays, the next run tries again
+            if not idle:
+                _hand_over(item, mine)
         if events and events[-1].position > positions[name]:
             moves.append({"consumer": name, "shop_id": shop_id, "position": events[-1].position})
     if moves:
         db.session.execute(_MOVE_CURSOR, moves)
     db.session.commit()
     return len(events)
+
+
+def _is_idle(item: Consumer, shop_id: int) -> bool | None:
+    """Whether the consumer has nothing to do for the shop (None: the question failed; the other consumers go on).
+    Asked after the events were read: an endpoint made after the read gets the next run's events."""
+    if item.idle is None:
+        return False
+    try:
+        with db.session.begin_nested():
+            return item.idle(shop_id)
+    except Exception:
+        log.exception("consumer %s could not tell whether shop %s has anything for it", item.name, shop_id)
+        return None
 
 
 def _hand_over(item: Consumer, events: list[Event]) -> None:

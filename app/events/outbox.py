@@ -156,6 +156,7 @@ def _render(session: orm.Session, pending: list[PendingEvent]) -> None:
 @event.listens_for(orm.Session, "after_begin")
 def _rendered_stale(session: orm.Session, *args: Any) -> None:
     session.info.pop(_RENDERED, None)
+    session.info.pop(_ANSWERED, None)
 
 
 @event.listens_for(orm.Session, "after_flush")
@@ -226,6 +227,7 @@ def _write_held_events(session: orm.Session) -> None:
     session.flush()
     pending = take_held(session, _HELD_KEY)
     if not pending:
+        session.info.pop(_ANSWERED, None)  # read for events this commit does not have: never for a later one
         return
     pending = _coalesced(pending)
     _render(session, pending)

@@ -36,6 +36,7 @@ def enqueue_now(queue_name: str, func: Callable, *args: Any, **options: Any):
     if queue.is_async:
         return queue.enqueue(func, *args, **options)
     options.pop("retry", None)  # inline runs once; the message log shows a failure
+    options.pop("result_ttl", None)  # the job must outlive its run here: its outcome is read below
     # A fresh app context gives the inline job its own database session, as on a worker.
     with current_app.app_context():
         job = queue.enqueue(func, *args, **options)

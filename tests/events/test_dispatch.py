@@ -66,6 +66,33 @@ def test_a_failing_event_does_not_hold_up_the_next(shop, handled, caplog):
     assert "consumer test_consumer failed" in caplog.text
 
 
+def test_a_consumer_that_cannot_tell_whether_it_is_idle_holds_up_only_itself(shop, handled, caplog):
+    asked: list[int] = []
+
+    def broken_idle(shop_id: int) -> bool:
+        asked.append(shop_id)
+        db.session.execute(db.text("SELECT 1 / 0"))  # a failing statement, as a lost connection would be
+        return False
+
+    dispatch.consumer("test_fragile", types={"stock.low"}, idle=broken_idle)(lambda event: None)
+    try:
+        record(shop.id, 1)
+        db.session.commit()
+        dispatch.dispatch_shop(shop.id)
+        assert handled == [(shop.id, 1)]  # the other consumer had its event, in the same run
+        assert asked == [shop.id] and "consumer test_fragile could not tell" in caplog.text
+        cursors = dict(
+            db.session.execute(
+                db.text("SELECT consumer, position FROM event_cursors WHERE shop_id = :shop"), {"shop": shop.id}
+            ).all()
+        )
+        assert cursors["test_fragile"] < cursors["test_consumer"]  # its event waits for the next run
+        dispatch.dispatch_shop(shop.id)
+        assert asked == [shop.id, shop.id] and handled == [(shop.id, 1)]
+    finally:
+        dispatch.CONSUMERS.pop("test_fragile")
+
+
 def test_a_commit_queues_one_dispatch_per_shop_and_the_sweep_covers_a_lost_one(app, shop, handled):
     queue = app.extensions["queues"]["status"]
     record(shop.id, 1)
