@@ -154,22 +154,16 @@ def _render(session: orm.Session, pending: list[PendingEvent]) -> None:
 
 
 @event.listens_for(orm.Session, "after_begin")
-def _rendered_stale(session: orm.Session, *args: Any) -> None:
-    session.info.pop(_RENDERED, None)
-    session.info.pop(_ANSWERED, None)
-
-
 @event.listens_for(orm.Session, "after_flush")
-def _read_stale(session: orm.Session, *args: Any) -> None:
+def _reads_stale(session: orm.Session, *args: Any) -> None:
     session.info.pop(_RENDERED, None)
     session.info.pop(_ANSWERED, None)
 
 
 @event.listens_for(orm.Session, "after_soft_rollback")
-def _nothing_read(session: orm.Session, previous_transaction: orm.SessionTransaction) -> None:
+def _reads_rolled_back(session: orm.Session, previous_transaction: orm.SessionTransaction) -> None:
     if not previous_transaction.nested:
-        session.info.pop(_RENDERED, None)
-        session.info.pop(_ANSWERED, None)
+        _reads_stale(session)
 
 
 _COLUMNS = (
