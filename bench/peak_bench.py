@@ -350,9 +350,13 @@ def run(args) -> dict:
             RESULTS / "baseline.log",
         )
         flask_worker = [str(BIN / "flask"), "jobs", "worker"]
-        if args.dispatcher:  # the events' dispatch (and status messages) in a worker that does not fork
-            others = [part for name in QUEUE_NAMES if name != DISPATCH_QUEUE for part in ("--queue", name)]
-            commands = [[*flask_worker, *others], [*flask_worker, "--queue", DISPATCH_QUEUE, "--simple"]]
+        if args.dispatcher:  # login codes and the events' dispatch (and status messages) in a worker that does not fork
+            unforked = ("otp", DISPATCH_QUEUE)
+            forked = [part for name in QUEUE_NAMES if name not in unforked for part in ("--queue", name)]
+            commands = [
+                [*flask_worker, *forked],
+                [*flask_worker, *(part for name in unforked for part in ("--queue", name)), "--simple"],
+            ]
         else:
             commands = [flask_worker, flask_worker]
         workers = [
@@ -474,7 +478,7 @@ def main() -> None:
         "--dispatcher",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="the RQ workers as compose runs them: one on `status` without forking, one forking on the rest "
+        help="the RQ workers as compose runs them: one on `otp` and `status` without forking, one forking on the rest "
         "(--no-dispatcher: two forking workers on every queue)",
     )
     parser.add_argument("--connections", type=int, default=8, help="wrk's connections (-c) in the endpoint runs")

@@ -29,7 +29,7 @@ from tests.webhooks.receiver import Receiver
 pytestmark = pytest.mark.committed  # the processes read the rows over their own connections
 
 SEND_TIMEOUT = 11  # MESSAGE_SEND_TIMEOUT: a send cut off by the kill is given up 16 s after its claim
-OTHER_QUEUES = ("otp", "messages", "default", "webhooks")  # compose's `worker` beside the dispatcher
+OTHER_QUEUES = ("messages", "default", "webhooks")  # compose's `worker` beside the dispatcher
 FIRST_PHONE = "+79161112233"  # the customer of tests.orders.orderdata.delivery
 SECOND_PHONE = "+79165556677"
 # The backends waiting for a lock this connection holds (pg_locks is read live, not from a snapshot).
