@@ -21,7 +21,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from locust import FastHttpUser, constant_throughput, events, task
+from locust import FastHttpUser, events, task
 
 FIXTURE = json.loads(Path(os.environ["BENCH_FIXTURE"]).read_text()) if os.environ.get("BENCH_FIXTURE") else {}
 SCENARIO = os.environ.get("BENCH_SCENARIO", "mix")
@@ -117,12 +117,26 @@ def _rate(role: str) -> float:
     return per_user or RATE * SHARES[role] / USERS[role]
 
 
+def poisson_arrivals(rate: float):
+    """Each person acts at `rate` on average, at exponentially spread moments of their own: many independent
+    phones. (Locust starts its users in batches of the spawn rate; a fixed pace, constant_throughput, kept each batch
+    in step, so dozens of requests came at the same instant and waited on each other.) A person behind schedule,
+    after a slow answer, goes at once but does not catch up in a burst."""
+
+    def wait(user) -> float:
+        now = time.monotonic()
+        user.due_at = max(getattr(user, "due_at", now) + random.expovariate(rate), now)
+        return user.due_at - now
+
+    return wait
+
+
 class Manager(Staff):
     """Takes orders on the phone, confirms them, gives them a courier; looks at the day's list and an order."""
 
     role = "manager"
     weight = USERS["manager"]
-    wait_time = constant_throughput(_rate("manager"))
+    wait_time = poisson_arrivals(_rate("manager"))
 
     def on_start(self) -> None:
         super().on_start()
@@ -202,7 +216,7 @@ class Florist(Staff):
 
     role = "florist"
     weight = USERS["florist"]
-    wait_time = constant_throughput(_rate("florist"))
+    wait_time = poisson_arrivals(_rate("florist"))
 
     def on_start(self) -> None:
         super().on_start()
@@ -235,7 +249,7 @@ class Courier(Staff):
 
     role = "courier"
     weight = USERS["courier"]
-    wait_time = constant_throughput(_rate("courier"))
+    wait_time = poisson_arrivals(_rate("courier"))
 
     def on_start(self) -> None:
         super().on_start()
@@ -290,7 +304,7 @@ class OtpLogin(Staff):
 
     role = "otp"
     weight = USERS["otp"]
-    wait_time = constant_throughput(_rate("otp"))
+    wait_time = poisson_arrivals(_rate("otp"))
 
     def on_start(self) -> None:
         self.token = ""
