@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from app.audit import services as audit
 from app.audit.models import AuditEntry
-from app.catalogue.models import Product, RecipeComponent
+from app.catalogue.models import Product
 from app.common import memo
 from app.common.pagination import page_of
 from app.common.phones import InvalidPhone, normalize_phone
@@ -84,9 +84,9 @@ ORDER_AUDIT_FIELDS = [
 # --- production (app/production): the florists' tasks follow the order ---------------------------
 
 
-def on_confirmed(order: Order, actor_id: int | None) -> None:
+def on_confirmed(order: Order, actor_id: int | None, recipes: list) -> None:
     """In the confirming transaction, after the stock is reserved: one task per line that needs assembly."""
-    production.plan_tasks(order, actor_id=actor_id)
+    production.plan_tasks(order, actor_id=actor_id, confirming=recipes)
 
 
 def on_changed(order: Order, actor_id: int | None) -> None:
@@ -302,17 +302,17 @@ def _next_numbers(shop: Shop, now: datetime, count: int) -> list[str]:
     return [f"{month_day}-{number:04d}" for number in range(last - count + 1, last + 1)]
 
 
-def _components_needed(lines: list[OrderItem]) -> list[tuple[int, Decimal]]:
-    """Stock the lines take by their products' recipes: (item id, quantity), each item once."""
+def _components_needed(lines: list[OrderItem], recipes: list | None = None) -> list[tuple[int, Decimal]]:
+    """Stock the lines take by their products' recipes (read unless given, `production.recipe_rows`):
+    (item id, quantity), each item once."""
     per_product: dict[int, int] = defaultdict(int)
     for line in lines:
         per_product[line.product_id] += line.quantity
     if not per_product:
         return []
     needed: dict[int, Decimal] = defaultdict(lambda: Decimal(0))
-    components = db.session.scalars(select(RecipeComponent).where(RecipeComponent.product_id.in_(per_product)))
-    for component in components:
-        needed[component.item_id] += component.quantity * per_product[component.product_id]
+    for row in production.recipe_rows(set(per_product)) if recipes is None else recipes:
+        needed[row.item_id] += row.per_unit * per_product[row.product_id]
     return sorted(needed.items())
 
 
@@ -687,10 +687,11 @@ def allowed_for(order: Order) -> list[str]:
 
 
 def _confirm(order: Order, actor_id: int | None, comment: str) -> None:
-    needed = _components_needed(order.items)
+    recipes = production.recipe_rows({line.product_id for line in order.items})  # for the stock and the tasks
+    needed = _components_needed(order.items, recipes)
     if needed:
         stock.reserve(shop_id=order.shop_id, order_id=order.id, lines=needed, actor_id=actor_id)
-    on_confirmed(order, actor_id)
+    on_confirmed(order, actor_id, recipes)
 
 
 def _make_ready(order: Order, actor_id: int | None, comment: str) -> None:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import IO, Any
 
-from sqlalchemy import Select, bindparam, exists, func, or_, select
+from sqlalchemy import Row, Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app import storage
@@ -55,21 +55,39 @@ def due_at(order: Order) -> datetime:
     return order.scheduled_at - timedelta(minutes=lead)
 
 
-def _recipes(product_ids: set[int], times: dict[int, int]) -> dict[int, list[dict[str, Any]]]:
-    """Each product's recipe with the quantities for its line, in one statement."""
-    recipes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+def recipe_rows(product_ids: set[int]) -> list[Row]:
+    """The recipes of these products, one row per component with its item's name and unit, in one statement:
+    (product_id, per_unit, item_id, name, unit). Confirming reads them once for the stock and the tasks."""
     if not product_ids:
-        return recipes
-    rows = db.session.execute(
-        select(RecipeComponent.product_id, RecipeComponent.quantity, Item.id, Item.name, Item.unit)
+        return []
+    return db.session.execute(
+        select(
+            RecipeComponent.product_id,
+            RecipeComponent.quantity.label("per_unit"),
+            Item.id.label("item_id"),
+            Item.name,
+            Item.unit,
+        )
         .join(Item, Item.id == RecipeComponent.item_id)
         .where(RecipeComponent.product_id.in_(product_ids))
         .order_by(RecipeComponent.product_id, Item.name, Item.id)
-    )
-    for product_id, per_unit, item_id, name, unit in rows:
-        recipes[product_id].append(
-            recipe_line(item_id=item_id, name=name, unit=unit, per_unit=per_unit, times=times[product_id])
-        )
+    ).all()
+
+
+def _recipes(rows: list[Row], times: dict[int, int]) -> dict[int, list[dict[str, Any]]]:
+    """Each planned product's recipe with the quantities for its line."""
+    recipes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row.product_id in times:
+            recipes[row.product_id].append(
+                recipe_line(
+                    item_id=row.item_id,
+                    name=row.name,
+                    unit=row.unit,
+                    per_unit=row.per_unit,
+                    times=times[row.product_id],
+                )
+            )
     return recipes
 
 
@@ -112,19 +130,21 @@ def _open_tasks(order_id: int) -> list[ProductionTask]:
     )
 
 
-def plan_tasks(order: Order, *, actor_id: int | None) -> list[ProductionTask]:
+def plan_tasks(order: Order, *, actor_id: int | None, confirming: list[Row] | None = None) -> list[ProductionTask]:
     """Make the order's open tasks match its lines: one per line that needs assembly.
 
     Called under the order's row lock when the order is confirmed, and again when a confirmed order's
     lines, day, window or card change (its tasks are all still pending then: starting one moves the
     order on). A line already planned keeps its task and its florist; a line gone cancels its task.
-    Does not commit.
+    `confirming`: the order is being confirmed, with its lines' recipes already read (`recipe_rows`); a new order
+    has no task yet, so none is read. Does not commit.
     """
     lines = {line.product_id: line for line in order.items if line.needs_assembly}
-    recipes = _recipes(set(lines), {pid: line.quantity for pid, line in lines.items()})
+    rows = recipe_rows(set(lines)) if confirming is None else confirming
+    recipes = _recipes(rows, {pid: line.quantity for pid, line in lines.items()})
     due = due_at(order)
     now = utcnow()
-    planned = {task.product_id: task for task in _open_tasks(order.id)}
+    planned = {} if confirming is not None else {task.product_id: task for task in _open_tasks(order.id)}
     tasks, created = [], []
     for product_id, task in planned.items():
         if product_id not in lines:

@@ -109,6 +109,29 @@ def test_confirm_reserves_every_recipe_component(front, boss):
     assert stock_of(front.fern) == (D(20), D(2))
 
 
+def test_confirm_reads_the_recipes_once_for_the_stock_and_the_tasks(front, boss, count_queries):
+    order = place(
+        front,
+        delivery(
+            front,
+            items=[{"product_id": front.bouquet.id, "quantity": 2}, {"product_id": front.stem.id, "quantity": 3}],
+        ),
+    )
+
+    with count_queries() as statements:
+        response = boss.post(status_url(order.id), json={"status": "confirmed"})
+
+    assert response.status_code == 200
+    assert stock_of(front.rose) == (D(100), D(13))
+    recipe_reads = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM recipe_components" in s]
+    assert len(recipe_reads) == 1, "\n".join(recipe_reads)
+    # A new order has no task yet: none is read (and locked) before the bouquet's task is made.
+    assert not [s for s in statements if s.lstrip().startswith("SELECT production_tasks.id, production_tasks.shop_id")]
+    [task] = boss.get("/api/v1/production-tasks", query_string={"order_id": order.id}).get_json()
+    assert task["product_id"] == front.bouquet.id and task["quantity"] == 2
+    assert {line["item_id"] for line in task["recipe"]} == {front.rose.id, front.fern.id}
+
+
 def test_confirm_without_the_stems_is_409_listing_each_shortage(shop, boss):
     front = open_shop(shop, roses=4, ferns=0)
     order = place(front, delivery(front))
