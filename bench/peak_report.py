@@ -278,8 +278,8 @@ def write(results: dict, doc: Path = DOC) -> None:
             "",
             "## Writes: the steps under load",
             "",
-            "Twelve people (3 managers, 4 florists, 5 couriers, 2 requests a second each) walking orders through "
-            f"with locust, {args['steps_seconds']} s. Target: p95 under 100 ms.",
+            "Twelve people (3 managers, 4 florists, 5 couriers, 2 requests a second each, each at random moments of "
+            f"their own) walking orders through with locust, {args['steps_seconds']} s. Target: p95 under 100 ms.",
             "",
             "| request | count | p50 ms | p95 ms | p99 ms | failures | p95 < 100 ms |",
             "|---|---:|---:|---:|---:|---:|---|",
@@ -313,8 +313,9 @@ def write(results: dict, doc: Path = DOC) -> None:
             "managers take orders (a tenth of them sent again with the same "
             "Idempotency-Key), confirm them and give them a courier, read the day's list and single orders; florists "
             "claim, start and complete bouquets; couriers poll with `updated_since`, pick up and deliver; staff log in "
-            "by SMS code (the code read back from the stub). Before it, shorter steps at a part of the rate find "
-            "where it saturates (the plot).",
+            "by SMS code (the code read back from the stub). Each person acts at random moments of their own "
+            "(Poisson arrivals at their role's share of the rate), as independent phones do. Before it, shorter steps "
+            "at a part of the rate find where it saturates (the plot).",
             "",
             "| phase | offered req/s | achieved req/s | p50 ms | p95 ms | p99 ms | 5xx | other failures | "
             f"{CPU_HEAD} |",
