@@ -43,16 +43,20 @@ serve: $(BIN)/activate
 events: $(BIN)/activate
 	$(BIN)/gunicorn -c gunicorn.events.conf.py events_wsgi:app
 
-## WORKER_ARGS picks queues: beside `make dispatcher`, WORKER_ARGS="--queue messages --queue default --queue webhooks".
+## WORKER_ARGS picks queues: beside `make dispatcher` and `make codes`, WORKER_ARGS="--queue messages --queue default --queue webhooks".
 worker: $(BIN)/activate
 	$(BIN)/flask jobs worker $(WORKER_ARGS)
 
-## The `otp` queue (login codes) and the `status` queue (the event log's dispatch after every write, the customers'
-## status messages) in one process, without forking a work horse per job (bench: a fork cost more CPU than the job
-## itself; docs/jobs.md).
+## The `status` queue (the event log's dispatch after every write, the customers' status messages) in one process,
+## without forking a work horse per job (bench: the fork took more CPU than the write itself; docs/jobs.md).
 .PHONY: dispatcher
 dispatcher: $(BIN)/activate
-	$(BIN)/flask jobs worker --queue otp --queue status --simple
+	$(BIN)/flask jobs worker --queue status --simple
+
+## The `otp` queue (login codes, the message recovery sweep) in one process, without a work horse per code.
+.PHONY: codes
+codes: $(BIN)/activate
+	$(BIN)/flask jobs worker --queue otp --simple
 
 # Exactly one per deployment. rq cron does not read .env itself: REDIS_URL comes from the shell, else .env.
 cron: $(BIN)/activate

@@ -21,6 +21,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import gevent
 from locust import FastHttpUser, events, task
 
 FIXTURE = json.loads(Path(os.environ["BENCH_FIXTURE"]).read_text()) if os.environ.get("BENCH_FIXTURE") else {}
@@ -74,6 +75,7 @@ class Staff(FastHttpUser):
     network_timeout = 30.0
 
     def on_start(self) -> None:
+        gevent.sleep(self.wait_time())  # the first request at this person's own first moment
         self.person = _next_staff(self.role)
         self.shop = self.person["shop"]
         self.token = self.person.get("token") or ""  # logged in by the runner; else now
@@ -121,7 +123,9 @@ def poisson_arrivals(rate: float):
     """Each person acts at `rate` on average, at exponentially spread moments of their own: many independent
     phones. (Locust starts its users in batches of the spawn rate; a fixed pace, constant_throughput, kept each batch
     in step, so dozens of requests came at the same instant and waited on each other.) A person behind schedule,
-    after a slow answer, goes at once but does not catch up in a burst."""
+    after a slow answer, goes at once but does not catch up in a burst; so where answers take a good part of the
+    mean pause (at saturation), a person sends less than `rate`, as with constant_throughput. Each person's first
+    request waits for its first moment too (`Staff.on_start`), or a spawn batch would send it together."""
 
     def wait(user) -> float:
         now = time.monotonic()
@@ -307,6 +311,7 @@ class OtpLogin(Staff):
     wait_time = poisson_arrivals(_rate("otp"))
 
     def on_start(self) -> None:
+        gevent.sleep(self.wait_time())
         self.token = ""
         self.phone: str | None = None
         self.tries = 0

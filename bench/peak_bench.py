@@ -350,19 +350,17 @@ def run(args) -> dict:
             RESULTS / "baseline.log",
         )
         flask_worker = [str(BIN / "flask"), "jobs", "worker"]
-        if args.dispatcher:  # login codes and the events' dispatch (and status messages) in a worker that does not fork
-            unforked = ("otp", DISPATCH_QUEUE)
+        if args.dispatcher:  # as compose: the events' dispatch and the login codes each in a worker that does not fork
+            unforked = (DISPATCH_QUEUE, "otp")
             forked = [part for name in QUEUE_NAMES if name not in unforked for part in ("--queue", name)]
-            commands = [
-                [*flask_worker, *forked],
-                [*flask_worker, *(part for name in unforked for part in ("--queue", name)), "--simple"],
-            ]
+            commands = [[*flask_worker, *forked], *([*flask_worker, "--queue", name, "--simple"] for name in unforked)]
         else:
             commands = [flask_worker, flask_worker]
         workers = [
             processes.start(f"worker {n}", command, env, RESULTS / f"worker{n}.log")
             for n, command in enumerate(commands)
         ]
+        results["rq_workers"] = [" ".join(["flask", *command[1:]]) for command in commands]
         wait_http(f"http://127.0.0.1:{SMS_PORT}/health")
         wait_http(f"http://127.0.0.1:{APP_PORT}/health")
         wait_http(f"http://127.0.0.1:{BASELINE_PORT}/api/v1/orders?page_size=1")
@@ -442,7 +440,7 @@ def run(args) -> dict:
         results["invariants"] = invariants.check(args.database_url)
         results["errors_in_logs"] = {
             name: sum(1 for line in (RESULTS / f"{name}.log").read_text().splitlines() if "Traceback" in line)
-            for name in ("app", "baseline", "worker0", "worker1")
+            for name in ("app", "baseline", *(f"worker{n}" for n in range(len(workers))))
         }
     finally:
         if sampler:
@@ -478,8 +476,8 @@ def main() -> None:
         "--dispatcher",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="the RQ workers as compose runs them: one on `otp` and `status` without forking, one forking on the rest "
-        "(--no-dispatcher: two forking workers on every queue)",
+        help="the RQ workers as compose runs them: one on `status` and one on `otp` without forking, one forking on "
+        "the rest (--no-dispatcher: two forking workers on every queue)",
     )
     parser.add_argument("--connections", type=int, default=8, help="wrk's connections (-c) in the endpoint runs")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk's threads (-t) in the endpoint runs")

@@ -158,12 +158,10 @@ def write(results: dict, doc: Path = DOC) -> None:
         f"PostgreSQL {machine['postgres']}, Redis, Python {machine['python']}, all on loopback",
         f"- Servers: gunicorn -c gunicorn.conf.py wsgi:app, APP_ENV=production, {args['workers']} gthread workers × 4 "
         "threads, worker recycling off (GUNICORN_MAX_REQUESTS=0) so a leak would show; "
-        + (
-            "2 RQ workers as compose runs them: `flask jobs worker --queue status --simple` (the dispatcher) and a "
-            "forking `flask jobs worker` on the other queues"
-            if args.get("dispatcher", False)
-            else "2 forking `flask jobs worker` processes on every queue"
-        )
+        + f"{len(results.get('rq_workers', []))} RQ workers"
+        + (" as compose runs them" if args.get("dispatcher", False) else "")
+        + ": "
+        + ", ".join(f"`{command}`" for command in results.get("rq_workers", []))
         + "; SMS.RU replaced by a local stub (bench/sms_stub.py); rate limits raised for one client IP",
         "- Load generators, on the same machine: `wrk` for the endpoints (bench/wrk/requests.lua, the requests and "
         "tokens written by the runner), one Python client (http.client, kept-alive) for each write step alone "

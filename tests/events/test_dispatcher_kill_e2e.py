@@ -1,5 +1,6 @@
 """The dispatcher (`make dispatcher`: `flask jobs worker --queue status --simple`, no work horse) SIGKILLed mid-job,
-on the real stack as production runs it: the dispatcher, a forking worker on the other queues, `rq cron`,
+on the real stack as production runs it: the dispatcher, the codes worker (`otp`: the message recovery), a forking
+worker on the other queues, `rq cron`,
 PostgreSQL, Redis, a webhook receiver and a stand-in SMS.RU. docs/jobs.md promises that nothing is lost: the
 sweeps pick the work up again, and nothing the design sends once is sent twice."""
 
@@ -124,9 +125,10 @@ def test_a_dispatcher_killed_mid_job_loses_no_event_and_sends_no_status_message_
     first = delivery_in(front, "ready", courier)
     second = delivery_in(front, "ready", courier, customer={"name": "Anna Orlova", "phone": SECOND_PHONE})
     stack.worker(*OTHER_QUEUES)
+    stack.codes()
     dispatcher = stack.dispatcher()
     stack.cron()
-    stack.wait_listening(2)
+    stack.wait_listening(3)
     ok(courier.post(f"{DELIVERIES}/{first}/pickup"))
     wait_until(caught_up(shop.id, receiver), seconds=30, what="the first move dispatched", stack=stack)
 

@@ -177,10 +177,12 @@ class AppProcesses:
         return self._start([sys.executable, "-m", "flask", "jobs", "worker", *named])
 
     def dispatcher(self) -> subprocess.Popen:
-        """`make dispatcher`: the `otp` and `status` queues in the worker's own process, no work horse."""
-        return self._start(
-            [sys.executable, "-m", "flask", "jobs", "worker", "--queue", "otp", "--queue", "status", "--simple"]
-        )
+        """`make dispatcher`: the `status` queue in the worker's own process, no work horse."""
+        return self._start([sys.executable, "-m", "flask", "jobs", "worker", "--queue", "status", "--simple"])
+
+    def codes(self) -> subprocess.Popen:
+        """`make codes`: the `otp` queue (login codes, the message recovery) in the worker's own process."""
+        return self._start([sys.executable, "-m", "flask", "jobs", "worker", "--queue", "otp", "--simple"])
 
     def wait_listening(self, workers: int) -> None:
         """Until `workers` workers (counted since the log began) are up and blocked on their queues."""

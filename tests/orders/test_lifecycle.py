@@ -126,7 +126,8 @@ def test_confirm_reads_the_recipes_once_for_the_stock_and_the_tasks(front, boss,
     recipe_reads = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM recipe_components" in s]
     assert len(recipe_reads) == 1, "\n".join(recipe_reads)
     # A new order has no task yet: none is read (and locked) before the bouquet's task is made.
-    assert not [s for s in statements if s.lstrip().startswith("SELECT production_tasks.id, production_tasks.shop_id")]
+    task_locks = [s for s in statements if "FROM production_tasks" in s and "FOR UPDATE" in s]
+    assert not task_locks, "\n".join(task_locks)
     [task] = boss.get("/api/v1/production-tasks", query_string={"order_id": order.id}).get_json()
     assert task["product_id"] == front.bouquet.id and task["quantity"] == 2
     assert {line["item_id"] for line in task["recipe"]} == {front.rose.id, front.fern.id}
