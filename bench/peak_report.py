@@ -330,16 +330,19 @@ def write(results: dict, doc: Path = DOC) -> None:
                 f"{_ms(t['p95'])} | {_ms(t['p99'])} | {t['server_errors']} | {t['failures'] - t['server_errors']} | "
                 f"{_cpu_cells(phase)} |"
             )
+        # Locust starts the people over the phase's first seconds, each at a random first moment (Poisson): a phase
+        # below the ceiling gets 93-95 % of its offered rate, so 90 % marks the one that could not keep up.
         saturated = [
-            p["name"] for p in results["phases"] if p["scenario"] == "mix" and _app_total(p)["rps"] < 0.95 * p["rate"]
+            p["name"] for p in results["phases"] if p["scenario"] == "mix" and _app_total(p)["rps"] < 0.9 * p["rate"]
         ]
         lines += [
             "",
             "Saturation: "
             + (
-                f"the first phase that did not get 95 % of its offered rate is {saturated[0]}. "
+                f"the first phase that did not get 90 % of its offered rate is {saturated[0]} (the people start over "
+                "the first seconds of a phase, so one below the ceiling gets 93–95 %). "
                 if saturated
-                else "every phase got 95 % of its offered rate. "
+                else "every phase got 90 % of its offered rate. "
             )
             + (
                 f"The most served with p95 < 250 ms and no failure: {best[0]:.0f} requests a second ({best[1]})."
