@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, select, text, update
+from sqlalchemy import Row, Select, exists, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -84,7 +84,7 @@ ORDER_AUDIT_FIELDS = [
 # --- production (app/production): the florists' tasks follow the order ---------------------------
 
 
-def on_confirmed(order: Order, actor_id: int | None, recipes: list) -> None:
+def on_confirmed(order: Order, actor_id: int | None, recipes: list[Row]) -> None:
     """In the confirming transaction, after the stock is reserved: one task per line that needs assembly."""
     production.plan_tasks(order, actor_id=actor_id, confirming=recipes)
 
@@ -302,7 +302,7 @@ def _next_numbers(shop: Shop, now: datetime, count: int) -> list[str]:
     return [f"{month_day}-{number:04d}" for number in range(last - count + 1, last + 1)]
 
 
-def _components_needed(lines: list[OrderItem], recipes: list | None = None) -> list[tuple[int, Decimal]]:
+def _components_needed(lines: list[OrderItem], recipes: list[Row] | None = None) -> list[tuple[int, Decimal]]:
     """Stock the lines take by their products' recipes (read unless given, `production.recipe_rows`):
     (item id, quantity), each item once."""
     per_product: dict[int, int] = defaultdict(int)
