@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import cache
 from typing import IO, Any
 
 from sqlalchemy import Row, Select, bindparam, exists, func, or_, select
@@ -302,20 +303,27 @@ def get_task(*, shop_id: int, task_id: int, viewer_id: int | None, viewer_role: 
 # --- the florists' steps -------------------------------------------------------------------------
 
 
-def _lock_task(shop_id: int, task_id: int) -> tuple[ProductionTask, int, bool]:
-    """The task row locked, its order's customer (whose card text the task carries, for its events), and whether
-    the order has other open tasks (exact under the order's lock, which every change of a task's status holds)."""
+@cache
+def _task_lock_statement() -> Select:
+    """The task row locked, its order's customer, and whether the order has other open tasks. Built once (an
+    alias made per request cost more than the statement it builds), on first use, when every model is mapped."""
     other = aliased(ProductionTask)
     others_open = exists().where(
         other.order_id == ProductionTask.order_id, other.id != ProductionTask.id, other.status.in_(OPEN_TASK_STATUSES)
     )
-    found = db.session.execute(
+    return (
         select(ProductionTask, Order.customer_id, others_open)
         .join(Order, Order.id == ProductionTask.order_id)
-        .where(ProductionTask.id == task_id, ProductionTask.shop_id == shop_id)
+        .where(ProductionTask.id == bindparam("task_id"), ProductionTask.shop_id == bindparam("shop_id"))
         .with_for_update(of=ProductionTask)
         .execution_options(populate_existing=True)
-    ).first()
+    )
+
+
+def _lock_task(shop_id: int, task_id: int) -> tuple[ProductionTask, int, bool]:
+    """The task row locked, its order's customer (whose card text the task carries, for its events), and whether
+    the order has other open tasks (exact under the order's lock, which every change of a task's status holds)."""
+    found = db.session.execute(_task_lock_statement(), {"task_id": task_id, "shop_id": shop_id}).first()
     if found is None:
         raise NotFoundError("Production task not found.")
     return found[0], found[1], found[2]
