@@ -226,3 +226,47 @@ def test_dev_server_logs_in_a_demo_admin_and_serves_the_docs_offline(dev_server)
             status, _headers, content = dev_server.request("GET", asset)
             assert status == 200, f"{page} needs {asset}, which answers {status}"
             assert len(content) > 1000, f"{asset} is suspiciously small"
+
+
+def test_dev_server_shows_an_order_card_with_its_lines_and_payments(dev_server):
+    """SQLite reads an order's lines and payments in one statement as PostgreSQL does (app/common/shapes.py)."""
+    _role, phone, _name, _email = DEMO_STAFF[0]
+    status, _headers, body = dev_server.request(
+        "POST", "/api/v1/auth/login", {"login": phone, "password": DEMO_PASSWORD}
+    )
+    token = json.loads(body)["access_token"]
+
+    def call(method: str, path: str, payload: dict | None = None, expected: int = 200) -> dict:
+        status, _headers, body = dev_server.request(method, f"/api/v1{path}", payload, token=token)
+        assert status == expected, body
+        return json.loads(body)
+
+    tulip = call("POST", "/products", {"name": "Tulip", "price": "150.00", "needs_assembly": False}, 201)
+    rose = call("POST", "/products", {"name": "Rose", "price": "200.00", "needs_assembly": False}, 201)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    order = call(
+        "POST",
+        "/orders",
+        {
+            "customer": {"name": "Pavel Ivanov", "phone": "+79163334455"},
+            "fulfillment": "pickup",
+            "delivery_date": tomorrow,
+            "pickup_time": "12:00",
+            "items": [{"product_id": tulip["id"], "quantity": 3}, {"product_id": rose["id"], "quantity": 1}],
+            "source": "shop",
+        },
+        201,
+    )
+    call("POST", f"/orders/{order['id']}/payments", {"amount": "100.00", "method": "cash"}, 201)
+    call("POST", f"/orders/{order['id']}/payments", {"amount": "50.00", "method": "card"}, 201)
+
+    card = call("GET", f"/orders/{order['id']}")
+
+    assert [(line["product_name"], line["quantity"], line["line_total"]) for line in card["items"]] == [
+        ("Tulip", 3, "450.00"),
+        ("Rose", 1, "200.00"),
+    ]
+    assert [(p["amount"], p["method"]) for p in card["payments"]] == [("100.00", "cash"), ("50.00", "card")]
+    assert all(datetime.fromisoformat(p["created_at"]).tzinfo is not None for p in card["payments"])
+    listed = call("GET", "/orders?page_size=10")
+    assert [len(row["items"]) for row in listed if row["id"] == order["id"]] == [2]

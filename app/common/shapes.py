@@ -10,7 +10,8 @@ tables, unless the shape names another source:
 - `Computed(function, *columns)`: the function of those columns' values (the amount due, a signed photo link);
 - a nested `Shape`: an object whose columns come along in the same row (a joined customer), null when its first
   column is (an outer join that found nothing);
-- `Many(shape, foreign_key)`: a list read by one more statement for the whole page (an order's lines).
+- `Many(shape, foreign_key)`: a list read by one more statement for the whole page (an order's lines); a shape
+  with several lists reads them all in that one statement (`Lists`: an order card's lines and payments).
 
 From the two come both the SELECT's columns (`shape.columns`, `shape.select()`) and the JSON (`shape.rows`): the
 row's values converted the way the schema's fields dump them (money as decimal strings with the field's places,
@@ -30,9 +31,28 @@ from typing import Any
 
 import orjson
 from marshmallow import Schema, fields
-from sqlalchemy import Column, ColumnElement, Join, Numeric, Row, Select, Table, Text, any_, bindparam, cast, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Join,
+    Numeric,
+    Select,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import FromClause
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.common.schemas import Shaped
 from app.extensions import db
@@ -49,22 +69,68 @@ class Computed:
 
 
 class Many:
-    """A list of `shape`, read for a whole page by one more statement: the rows whose `foreign_key` points at it."""
+    """A list of `shape`: the rows whose `foreign_key` points at the parent's row."""
 
     def __init__(self, shape: Shape, foreign_key: ColumnElement[Any]) -> None:
         (reference,) = foreign_key.foreign_keys
+        (self.sort_key,) = shape.table.primary_key  # the list's order
         self.shape, self.foreign_key, self.parent_key = shape, foreign_key, reference.column
-        rows = select(foreign_key, *shape.columns).order_by(*shape.table.primary_key)
-        # PostgreSQL takes the page's ids as one array: the statement's text stays the same whatever their number, so
-        # it is neither rendered again per page nor prepared again per length. SQLite (dev mode) has no arrays.
-        self.statement = rows.where(foreign_key.in_(bindparam("ids", expanding=True)))
-        self.postgresql_statement = rows.where(foreign_key == any_(bindparam("ids", type_=ARRAY(foreign_key.type))))
 
-    def read(self, ids: list[Any]) -> list[Row[Any]]:
-        """The rows pointing at `ids`: the foreign key first, then the shape's columns."""
+    def matching(self, postgresql: bool) -> ColumnElement[bool]:
+        """The rows pointing at the `ids` parameter. PostgreSQL takes the ids as one array: the statement's text stays
+        the same whatever their number, so it is neither rendered again per page nor prepared again per length. SQLite
+        (dev mode) has no arrays."""
+        if postgresql:
+            return self.foreign_key == any_(bindparam("ids", type_=ARRAY(self.foreign_key.type)))
+        return self.foreign_key.in_(bindparam("ids", expanding=True))
+
+
+class Lists:
+    """A shape's lists for a page, in one statement: a UNION ALL of one SELECT per list, each list's columns in
+    places of their own (typed NULLs in the others'), so the driver converts every value as its column says."""
+
+    def __init__(self, many: dict[str, Many]) -> None:
+        self.keys = list(many)
+        widths = [len(each.shape.columns) for each in many.values()]
+        starts = [3 + sum(widths[:n]) for n in range(len(widths))]
+        self._places = [
+            (key, many[key].shape, start, start + width)
+            for key, start, width in zip(self.keys, starts, widths, strict=True)
+        ]
+        self.statements = {postgresql: self._statement(list(many.values()), postgresql) for postgresql in (True, False)}
+
+    @staticmethod
+    def _statement(lists: list[Many], postgresql: bool) -> Select | CompoundSelect:
+        def columns(of: Many) -> list[ColumnElement[Any]]:
+            return [
+                column if other is of else cast(null(), column.type)
+                for other in lists
+                for column in other.shape.columns
+            ]
+
+        branches = [
+            select(
+                literal_column(str(n), Integer).label("list"),
+                each.foreign_key.label("parent"),
+                each.sort_key.label("sort"),
+                *(column.label(f"c{place}") for place, column in enumerate(columns(each))),
+            ).where(each.matching(postgresql))
+            for n, each in enumerate(lists)
+        ]
+        if len(branches) == 1:
+            return branches[0].order_by("sort")
+        return union_all(*branches).order_by("list", "sort")
+
+    def read(self, ids: list[Any]) -> dict[str, defaultdict[Any, list[Shaped]]]:
+        """Each list's rows pointing at `ids`, by the id they point at, in the list's order."""
         session = db.session()
-        postgresql = session.get_bind().dialect.name == "postgresql"
-        return session.execute(self.postgresql_statement if postgresql else self.statement, {"ids": ids}).all()
+        statement = self.statements[session.get_bind().dialect.name == "postgresql"]
+        found: dict[str, defaultdict[Any, list[Shaped]]] = {key: defaultdict(list) for key in self.keys}
+        places = self._places
+        for row in session.execute(statement, {"ids": ids}).all():
+            key, shape, start, end = places[row[0]]
+            found[key][row[1]].append(shape._from_row(row[start:end]))
+        return found
 
 
 def _getter(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
@@ -118,6 +184,27 @@ def _document(schema: Schema, where: str) -> Convert:
         }
 
     return dump
+
+
+class DecimalText(FunctionElement[str]):
+    """A decimal column's text with its scale's places ("2900.00"), NULL for NULL: PostgreSQL's own text of a
+    numeric. SQLite (dev mode) stores numbers without their places ("2900"), so there printf gives them."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(DecimalText)
+def _decimal_text(element: DecimalText, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return f"CAST({compiler.process(column, **kw)} AS TEXT)"
+
+
+@compiles(DecimalText, "sqlite")
+def _decimal_text_on_sqlite(element: DecimalText, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    value = compiler.process(column, **kw)
+    return f"CASE WHEN {value} IS NULL THEN NULL ELSE printf('%.{column.type.scale}f', {value}) END"
 
 
 def _as_text(field: fields.Field, column: Any) -> bool:
@@ -174,13 +261,18 @@ class Shape:
         self._plain = _getter([position for _, position in plain])
         self._step_keys = tuple(key for key, _ in steps)
         self._step_functions = tuple(step for _, step in steps)
+        self.lists = Lists(self.many) if self.many else None
+        parents = {many.parent_key for many in self.many.values()}
+        if len(parents) > 1:
+            raise TypeError(f"{schema.__name__}: its lists point at one row, not several")
+        self._parent = self._positions[(parents.pop(), False)] if parents else 0
 
     def _position(self, column: ColumnElement[Any], *, as_text: bool = False) -> int:
         """The column's place in the select (added once however many fields read it)."""
         key = (column, as_text)
         if key not in self._positions:
             self._positions[key] = len(self.columns)
-            self.columns.append(cast(column, Text) if as_text else column)
+            self.columns.append(DecimalText(column) if as_text else column)
         return self._positions[key]
 
     def _step(self, field: fields.Field, source: Any, where: str, key: str) -> Step | int:
@@ -230,13 +322,11 @@ class Shape:
         each, for all the rows at once)."""
         rows = list(rows)
         shaped = [self._from_row(row) for row in rows]
-        for key, many in self.many.items():
-            parent = self._positions[(many.parent_key, False)]
-            ids = [row[parent] for row in rows]
-            groups: defaultdict[Any, list[Shaped]] = defaultdict(list)
-            if ids:
-                for row in many.read(ids):
-                    groups[row[0]].append(many.shape._from_row(row[1:]))
+        if self.lists is None:
+            return shaped
+        ids = [row[self._parent] for row in rows]
+        found = self.lists.read(ids) if ids else {key: defaultdict(list) for key in self.lists.keys}
+        for key, groups in found.items():
             for out, id_ in zip(shaped, ids, strict=True):
                 out[key] = groups[id_]
         return shaped

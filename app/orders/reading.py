@@ -194,7 +194,7 @@ ORDERS_OF_SHOP = (
 
 @outbox.renderer("order")
 def order_events_data(shop_id: int, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The order cards, as GET /orders/{id} answers them, that events about these orders carry: three statements
+    """The order cards, as GET /orders/{id} answers them, that events about these orders carry: two statements
     (none when the view has just read the card: outbox.answered)."""
     cards = ORDER_CARD.read(ORDERS_OF_SHOP, {"ids": [int(i) for i in order_ids], "shop_id": shop_id})
     return {str(card["id"]): card for card in cards}

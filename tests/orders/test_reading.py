@@ -51,6 +51,28 @@ def test_the_order_card_from_rows_dumps_as_the_orm_order(front, boss):
     assert Decimal(paid["amount_due"]) == Decimal(paid["total"]) - Decimal("749.50")
 
 
+def test_the_order_card_reads_its_lines_and_payments_in_one_statement(front, boss, count_queries):
+    made = _orders_of_every_kind(front, boss)
+    ids = [order.id for order in made]
+    boss.post(f"/api/v1/orders/{ids[3]}/payments", json={"amount": "5.00", "method": "cash"})
+
+    with count_queries() as statements:
+        paid = reading.order_card(shop_id=front.shop_id, order_id=ids[0])
+        unpaid = reading.order_card(shop_id=front.shop_id, order_id=ids[1])
+        cards = reading.order_events_data(front.shop_id, [str(i) for i in ids])
+
+    # the order row, then its lines and payments together; for the events, the five orders and all their lists
+    assert len(statements) == 2 + 2 + 2, statements
+    assert [p["amount"] for p in paid["payments"]] == ["1000.00", "-250.50"]
+    assert unpaid["payments"] == [] and len(unpaid["items"]) == 1
+    assert {order_id: [p["amount"] for p in card["payments"]] for order_id, card in cards.items()} == {
+        str(ids[0]): ["1000.00", "-250.50"],
+        **{str(i): [] for i in ids[1:3] + ids[4:]},
+        str(ids[3]): ["5.00"],
+    }
+    assert cards[str(ids[2])]["items"][0]["quantity"] == 3
+
+
 def test_the_list_from_rows_dumps_as_the_orm_orders(front, boss):
     _orders_of_every_kind(front, boss)
     schema = OrderSchema(many=True)
