@@ -8,9 +8,11 @@ orders), so two moves of one order never interleave.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ScalarSelect, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import ScalarSelect, Select, bindparam, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.audit import services as audit
 from app.errors import ConflictError, NotFoundError
@@ -46,18 +48,36 @@ LIFECYCLE: tuple[Transition, ...] = (
 )
 
 
-def lock_order(*, shop_id: int, order_id: int | ScalarSelect[int], with_shop: bool = False) -> Order:
+def _locking(order_id: Any, *, with_shop: bool, with_items: bool) -> Select:
+    stmt = select(Order).where(Order.id == order_id, Order.shop_id == bindparam("shop_id"))
+    if with_shop:
+        stmt = stmt.join(Order.shop).options(contains_eager(Order.shop))
+    if with_items:
+        stmt = stmt.options(joinedload(Order.items))
+    return stmt.with_for_update(of=Order.__table__).execution_options(populate_existing=True)
+
+
+@cache
+def _locking_by_id(*, with_shop: bool, with_items: bool) -> Select:
+    """Built once per kind (building a statement costs about as much CPU as running it)."""
+    return _locking(bindparam("order_id"), with_shop=with_shop, with_items=with_items)
+
+
+def lock_order(
+    *, shop_id: int, order_id: int | ScalarSelect[int], with_shop: bool = False, with_items: bool = False
+) -> Order:
     """The order row locked (SELECT ... FOR UPDATE) and read afresh: moves of one order queue here.
 
     `order_id` may be a subquery that finds it (the order of a task), saving the statement that would look it up.
-    `with_shop`: the shop comes along in the same statement (not locked), for a step that reads its settings.
+    `with_shop`: the shop comes along in the same statement (not locked), for a step that reads its settings;
+    `with_items`: so do the order's lines, for a step that reads them.
     """
-    stmt = select(Order).where(Order.id == order_id, Order.shop_id == shop_id)
-    if with_shop:
-        stmt = stmt.join(Order.shop).options(contains_eager(Order.shop))
-    order = db.session.scalars(
-        stmt.with_for_update(of=Order.__table__).execution_options(populate_existing=True)
-    ).first()
+    if isinstance(order_id, int):
+        stmt, params = _locking_by_id(with_shop=with_shop, with_items=with_items), {"order_id": order_id}
+    else:
+        stmt, params = _locking(order_id, with_shop=with_shop, with_items=with_items), {}
+    # one_or_none: every row read, so the joined lines are all there (first() would stop at the first line)
+    order = db.session.scalars(stmt, {**params, "shop_id": shop_id}).unique().one_or_none()
     if order is None:
         raise NotFoundError("Order not found.")
     return order
