@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import IO, Any
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import Select, bindparam, exists, func, select
 
 from app import storage
 from app.audit import services as audit
@@ -181,18 +182,27 @@ def _answer(order: Order, trip: Delivery | None) -> DeliveryCard:
 # --- assigning a courier -------------------------------------------------------------------------
 
 
-def _require_courier(shop_id: int, user_id: int) -> None:
-    member = db.session.scalar(
+@cache
+def _statements() -> tuple[Select, Select]:
+    """An active courier's membership; an order's delivery row. Built once, on first use, when every model is
+    mapped (building a statement costs about as much CPU as running it)."""
+    courier = (
         select(Membership.id)
         .join(User, User.id == Membership.user_id)
         .where(
-            Membership.shop_id == shop_id,
-            Membership.user_id == user_id,
+            Membership.shop_id == bindparam("shop_id"),
+            Membership.user_id == bindparam("user_id"),
             Membership.role == Role.COURIER.value,
             Membership.deactivated_at.is_(None),
             User.is_active.is_(True),
         )
     )
+    trip = select(Delivery).where(Delivery.order_id == bindparam("order_id")).execution_options(populate_existing=True)
+    return courier, trip
+
+
+def _require_courier(shop_id: int, user_id: int) -> None:
+    member = db.session.scalar(_statements()[0], {"shop_id": shop_id, "user_id": user_id})
     if member is None:
         raise RuleViolation(
             "Deliveries go to couriers of this shop.", errors={"courier_id": ["No active courier of this shop."]}
@@ -201,9 +211,7 @@ def _require_courier(shop_id: int, user_id: int) -> None:
 
 def _trip(order: Order) -> Delivery:
     """The order's delivery row, made on first need."""
-    delivery = db.session.scalars(
-        select(Delivery).where(Delivery.order_id == order.id).execution_options(populate_existing=True)
-    ).first()
+    delivery = db.session.scalars(_statements()[1], {"order_id": order.id}).first()
     if delivery is None:
         delivery = Delivery(shop_id=order.shop_id, order_id=order.id, attempts=0, failure_comment="")
         db.session.add(delivery)

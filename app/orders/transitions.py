@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ScalarSelect, Select, bindparam, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from app.audit import services as audit
@@ -48,7 +48,14 @@ LIFECYCLE: tuple[Transition, ...] = (
 )
 
 
-def _locking(order_id: Any, *, with_shop: bool, with_items: bool) -> Select:
+def locking(order_id: ColumnElement[int], *, with_shop: bool = False, with_items: bool = False) -> Select:
+    """The statement that locks the order whose id `order_id` gives (a parameter, or a subquery that finds it: the
+    order of a task, saving the statement that would look it up), of the shop in the `shop_id` parameter; for
+    `locked`. Build it once: building a statement costs about as much CPU as running it.
+
+    `with_shop`: the shop comes along in the same statement (not locked), for a step that reads its settings;
+    `with_items`: so do the order's lines, for a step that reads them.
+    """
     stmt = select(Order).where(Order.id == order_id, Order.shop_id == bindparam("shop_id"))
     if with_shop:
         stmt = stmt.join(Order.shop).options(contains_eager(Order.shop))
@@ -57,30 +64,26 @@ def _locking(order_id: Any, *, with_shop: bool, with_items: bool) -> Select:
     return stmt.with_for_update(of=Order.__table__).execution_options(populate_existing=True)
 
 
-@cache
-def _locking_by_id(*, with_shop: bool, with_items: bool) -> Select:
-    """Built once per kind (building a statement costs about as much CPU as running it)."""
-    return _locking(bindparam("order_id"), with_shop=with_shop, with_items=with_items)
-
-
-def lock_order(
-    *, shop_id: int, order_id: int | ScalarSelect[int], with_shop: bool = False, with_items: bool = False
-) -> Order:
-    """The order row locked (SELECT ... FOR UPDATE) and read afresh: moves of one order queue here.
-
-    `order_id` may be a subquery that finds it (the order of a task), saving the statement that would look it up.
-    `with_shop`: the shop comes along in the same statement (not locked), for a step that reads its settings;
-    `with_items`: so do the order's lines, for a step that reads them.
-    """
-    if isinstance(order_id, int):
-        stmt, params = _locking_by_id(with_shop=with_shop, with_items=with_items), {"order_id": order_id}
-    else:
-        stmt, params = _locking(order_id, with_shop=with_shop, with_items=with_items), {}
+def locked(statement: Select, params: dict[str, Any]) -> Order:
+    """The order row `statement` (`locking`) locks (SELECT ... FOR UPDATE), read afresh: moves of one order queue
+    here."""
     # one_or_none: every row read, so the joined lines are all there (first() would stop at the first line)
-    order = db.session.scalars(stmt, {**params, "shop_id": shop_id}).unique().one_or_none()
+    order = db.session.scalars(statement, params).unique().one_or_none()
     if order is None:
         raise NotFoundError("Order not found.")
     return order
+
+
+@cache
+def _locking_by_id(*, with_shop: bool, with_items: bool) -> Select:
+    return locking(bindparam("order_id"), with_shop=with_shop, with_items=with_items)
+
+
+def lock_order(*, shop_id: int, order_id: int, with_shop: bool = False, with_items: bool = False) -> Order:
+    """The order row locked and read afresh (`locking` says what `with_shop` and `with_items` bring along)."""
+    return locked(
+        _locking_by_id(with_shop=with_shop, with_items=with_items), {"order_id": order_id, "shop_id": shop_id}
+    )
 
 
 def allowed_targets(source: str, *, by_status_endpoint: bool | None = None) -> list[str]:

@@ -329,17 +329,22 @@ def _lock_task(shop_id: int, task_id: int) -> tuple[ProductionTask, int, bool]:
     return found[0], found[1], found[2]
 
 
-def _lock_order_then_task(shop_id: int, task_id: int) -> tuple[Order, ProductionTask, bool]:
-    """The task's order locked first, then the task: the lock order every order change uses. With the task, whether
-    the order has other open tasks."""
+@cache
+def _order_of_task_locking() -> Select:
     # The order found through its task in the locking statement itself (a task never changes orders).
     order_of_task = (
         select(ProductionTask.order_id)
-        .where(ProductionTask.id == task_id, ProductionTask.shop_id == shop_id)
+        .where(ProductionTask.id == bindparam("task_id"), ProductionTask.shop_id == bindparam("shop_id"))
         .scalar_subquery()
     )
+    return transitions.locking(order_of_task)
+
+
+def _lock_order_then_task(shop_id: int, task_id: int) -> tuple[Order, ProductionTask, bool]:
+    """The task's order locked first, then the task: the lock order every order change uses. With the task, whether
+    the order has other open tasks."""
     try:
-        order = transitions.lock_order(shop_id=shop_id, order_id=order_of_task)
+        order = transitions.locked(_order_of_task_locking(), {"task_id": task_id, "shop_id": shop_id})
     except NotFoundError:
         raise NotFoundError("Production task not found.") from None
     task, _customer_id, others_open = _lock_task(shop_id, task_id)
@@ -365,19 +370,25 @@ def _hidden_from(task: ProductionTask, *, role: Role, user_id: int | None) -> bo
     return role == Role.FLORIST and task.florist_id not in (None, user_id)
 
 
-def _require_florist(shop_id: int, user_id: int) -> None:
-    """An active florist of this shop, or 422 naming the field."""
-    member = db.session.scalar(
+@cache
+def _florist_statement() -> Select:
+    """An active florist's membership; built once, on first use, when every model is mapped."""
+    return (
         select(Membership.id)
         .join(User, User.id == Membership.user_id)
         .where(
-            Membership.shop_id == shop_id,
-            Membership.user_id == user_id,
+            Membership.shop_id == bindparam("shop_id"),
+            Membership.user_id == bindparam("user_id"),
             Membership.role == Role.FLORIST.value,
             Membership.deactivated_at.is_(None),
             User.is_active.is_(True),
         )
     )
+
+
+def _require_florist(shop_id: int, user_id: int) -> None:
+    """An active florist of this shop, or 422 naming the field."""
+    member = db.session.scalar(_florist_statement(), {"shop_id": shop_id, "user_id": user_id})
     if member is None:
         raise RuleViolation(
             "Tasks go to florists of this shop.", errors={"florist_id": ["No active florist of this shop."]}
