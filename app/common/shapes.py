@@ -86,21 +86,27 @@ class Many:
 
 
 class Lists:
-    """A shape's lists for a page, in one statement: a UNION ALL of one SELECT per list, each list's columns in
-    places of their own (typed NULLs in the others'), so the driver converts every value as its column says."""
+    """A shape's lists for a page, in one statement: its one list's rows, or a UNION ALL of one SELECT per list,
+    each list's columns in places of their own (typed NULLs in the others'), so the driver converts every value as
+    its column says."""
 
     def __init__(self, many: dict[str, Many]) -> None:
         self.keys = list(many)
-        widths = [len(each.shape.columns) for each in many.values()]
+        lists = list(many.values())
+        widths = [len(each.shape.columns) for each in lists]
         starts = [3 + sum(widths[:n]) for n in range(len(widths))]
         self._places = [
-            (key, many[key].shape, start, start + width)
-            for key, start, width in zip(self.keys, starts, widths, strict=True)
+            (key, each.shape, start, start + width)
+            for key, each, start, width in zip(self.keys, lists, starts, widths, strict=True)
         ]
-        self.statements = {postgresql: self._statement(list(many.values()), postgresql) for postgresql in (True, False)}
+        self.statements = {postgresql: self._statement(lists, postgresql) for postgresql in (True, False)}
 
     @staticmethod
     def _statement(lists: list[Many], postgresql: bool) -> Select | CompoundSelect:
+        if len(lists) == 1:  # the id each row points at, then its columns
+            (one,) = lists
+            return select(one.foreign_key, *one.shape.columns).where(one.matching(postgresql)).order_by(one.sort_key)
+
         def columns(of: Many) -> list[ColumnElement[Any]]:
             return [
                 column if other is of else cast(null(), column.type)
@@ -117,8 +123,6 @@ class Lists:
             ).where(each.matching(postgresql))
             for n, each in enumerate(lists)
         ]
-        if len(branches) == 1:
-            return branches[0].order_by("sort")
         return union_all(*branches).order_by("list", "sort")
 
     def read(self, ids: list[Any]) -> dict[str, defaultdict[Any, list[Shaped]]]:
@@ -126,9 +130,15 @@ class Lists:
         session = db.session()
         statement = self.statements[session.get_bind().dialect.name == "postgresql"]
         found: dict[str, defaultdict[Any, list[Shaped]]] = {key: defaultdict(list) for key in self.keys}
-        places = self._places
-        for row in session.execute(statement, {"ids": ids}).all():
-            key, shape, start, end = places[row[0]]
+        rows = session.execute(statement, {"ids": ids}).all()
+        if len(self._places) == 1:
+            key, shape, _start, _end = self._places[0]
+            group = found[key]
+            for row in rows:
+                group[row[0]].append(shape._from_row(row[1:]))
+            return found
+        for row in rows:
+            key, shape, start, end = self._places[row[0]]
             found[key][row[1]].append(shape._from_row(row[start:end]))
         return found
 
