@@ -46,7 +46,7 @@ def _env(name: str, default: str = "") -> str:
 
 def with_driver(url: str) -> str:
     """`postgresql://...` as the app connects: through psycopg 3, which prepares the statements a connection runs
-    again and again, so PostgreSQL plans each of them once (docs/decisions.md). A URL naming its driver is kept."""
+    again and again, so PostgreSQL parses each of them once (docs/decisions.md). A URL naming its driver is kept."""
     scheme = "postgresql://"
     return "postgresql+psycopg://" + url[len(scheme) :] if url.startswith(scheme) else url
 

@@ -123,9 +123,9 @@ def test_the_list_runs_the_same_statements_for_5_or_50_orders_per_page(front, bo
     assert counts[5] == counts[50] == 3, counts
 
 
-def test_the_list_is_planned_once_by_postgresql_whatever_the_filters_values(front, boss, day_of_orders):
+def test_the_list_is_prepared_once_whatever_the_filters_values(front, boss, day_of_orders):
     """The list's statements carry the filters' values as parameters, so the driver prepares them once per
-    connection and PostgreSQL plans them once, not on every request (docs/decisions.md)."""
+    connection and PostgreSQL parses them once, not on every request (docs/decisions.md)."""
     made, courier = day_of_orders
     later = (front.day + timedelta(days=1)).isoformat()
     asks = [{"date_from": front.day.isoformat(), "page_size": 2, "page": page} for page in (1, 2, 3)] + [
