@@ -736,11 +736,8 @@ def change_status(
     Confirming an order that holds no florist minutes takes them (`override_workshop`: over the day's limit)."""
     target = OrderStatus(status)
     with _all_or_nothing():
-        # Confirming reads the shop's settings (due times, the workshop's limits): the shop comes with the lock; and
-        # every move looks at the lines (`allowed_for`), which come with it too.
-        order = lock_order(
-            shop_id=shop_id, order_id=order_id, with_shop=target == OrderStatus.CONFIRMED, with_items=True
-        )
+        # Confirming reads the shop's settings (due times, the workshop's limits): the shop comes with the lock.
+        order = lock_order(shop_id=shop_id, order_id=order_id, with_shop=target == OrderStatus.CONFIRMED)
         if order.status == target.value:  # a retry: nothing changes, no second history row
             if commit:
                 db.session.commit()

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager
 
 from app.audit import services as audit
 from app.errors import ConflictError, NotFoundError
@@ -48,42 +48,38 @@ LIFECYCLE: tuple[Transition, ...] = (
 )
 
 
-def locking(order_id: ColumnElement[int], *, with_shop: bool = False, with_items: bool = False) -> Select:
+def locking(order_id: ColumnElement[int], *, with_shop: bool = False) -> Select:
     """The statement that locks the order whose id `order_id` gives (a parameter, or a subquery that finds it: the
     order of a task, saving the statement that would look it up), of the shop in the `shop_id` parameter; for
     `locked`. Build it once: building a statement costs about as much CPU as running it.
 
-    `with_shop`: the shop comes along in the same statement (not locked), for a step that reads its settings;
-    `with_items`: so do the order's lines, for a step that reads them.
+    `with_shop`: the shop comes along in the same statement (not locked), for a step that reads its settings. The
+    order's lines do not: a row joined to the locked one is read as it was when the statement began, not as the
+    transaction that held the lock left it, so they are read by a statement of their own once the lock is held.
     """
     stmt = select(Order).where(Order.id == order_id, Order.shop_id == bindparam("shop_id"))
     if with_shop:
         stmt = stmt.join(Order.shop).options(contains_eager(Order.shop))
-    if with_items:
-        stmt = stmt.options(joinedload(Order.items))
     return stmt.with_for_update(of=Order.__table__).execution_options(populate_existing=True)
 
 
 def locked(statement: Select, params: dict[str, Any]) -> Order:
     """The order row `statement` (`locking`) locks (SELECT ... FOR UPDATE), read afresh: moves of one order queue
     here."""
-    # one_or_none: every row read, so the joined lines are all there (first() would stop at the first line)
-    order = db.session.scalars(statement, params).unique().one_or_none()
+    order = db.session.scalars(statement, params).first()
     if order is None:
         raise NotFoundError("Order not found.")
     return order
 
 
 @cache
-def _locking_by_id(*, with_shop: bool, with_items: bool) -> Select:
-    return locking(bindparam("order_id"), with_shop=with_shop, with_items=with_items)
+def _locking_by_id(*, with_shop: bool) -> Select:
+    return locking(bindparam("order_id"), with_shop=with_shop)
 
 
-def lock_order(*, shop_id: int, order_id: int, with_shop: bool = False, with_items: bool = False) -> Order:
-    """The order row locked and read afresh (`locking` says what `with_shop` and `with_items` bring along)."""
-    return locked(
-        _locking_by_id(with_shop=with_shop, with_items=with_items), {"order_id": order_id, "shop_id": shop_id}
-    )
+def lock_order(*, shop_id: int, order_id: int, with_shop: bool = False) -> Order:
+    """The order row locked and read afresh (`locking` says what `with_shop` brings along)."""
+    return locked(_locking_by_id(with_shop=with_shop), {"order_id": order_id, "shop_id": shop_id})
 
 
 def allowed_targets(source: str, *, by_status_endpoint: bool | None = None) -> list[str]:

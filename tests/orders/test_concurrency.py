@@ -170,6 +170,39 @@ def _wait_until_blocked(engine, count: int) -> None:
     raise AssertionError(f"fewer than {count} requests waited on the lock")
 
 
+def test_a_confirm_that_waited_for_the_orders_lock_reserves_the_lines_as_they_are_after_it(app, shop, boss):
+    """The lines are read once the order's lock is held, not with the row: a row joined to the locked one would be
+    read as it was before the wait (READ COMMITTED), and the confirm would reserve lines that are gone."""
+    front = open_shop(shop)
+    order_id = place(front, delivery(front)).id  # a bouquet: 5 roses and a fern
+    stem_id, (confirm_client,) = front.stem.id, clients_like(app, boss, 1)
+    engine = db.engine  # the threads have no app context
+    holder = engine.connect()
+    holder.begin()
+    # Another change of the order holds its lock and makes the bouquet two roses by the stem.
+    holder.execute(text("SELECT id FROM orders WHERE id = :id FOR UPDATE"), {"id": order_id})
+    holder.execute(
+        text("UPDATE order_items SET product_id = :stem, quantity = 2, needs_assembly = false WHERE order_id = :id"),
+        {"stem": stem_id, "id": order_id},
+    )
+
+    def confirm():
+        return confirm_client.post(f"{ORDERS}/{order_id}/status", json={"status": "confirmed"})
+
+    def let_go():
+        try:
+            _wait_until_blocked(engine, 1)
+            holder.commit()
+        finally:
+            holder.close()
+
+    confirmed, _ = run_in_parallel([confirm, let_go])
+
+    assert confirmed.status_code == 200, confirmed.json
+    assert stock_of(front.rose) == (D(100), D(2))
+    assert stock_of(front.fern) == (D(20), D(0))
+
+
 def test_changing_a_confirmed_orders_lines_while_another_order_is_confirmed_does_not_deadlock(app, shop, boss):
     # Roses (lower id) then ferns: a confirm locks them in that order. Order A holds ferns and is changed to
     # roses: releasing the ferns before reserving the roses would lock the higher id first.

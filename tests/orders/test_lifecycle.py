@@ -109,7 +109,7 @@ def test_confirm_reserves_every_recipe_component(front, boss):
     assert stock_of(front.fern) == (D(20), D(2))
 
 
-def test_confirm_reads_the_lines_with_the_lock_and_the_recipes_once(front, boss, count_queries):
+def test_confirm_reads_the_recipes_once_for_the_stock_and_the_tasks(front, boss, count_queries):
     order = place(
         front,
         delivery(
@@ -125,9 +125,6 @@ def test_confirm_reads_the_lines_with_the_lock_and_the_recipes_once(front, boss,
     assert stock_of(front.rose) == (D(100), D(13))
     recipe_reads = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM recipe_components" in s]
     assert len(recipe_reads) == 1, "\n".join(recipe_reads)
-    # The two lines come in the order's locking statement (both reserved above), not in one of their own.
-    line_reads = [s for s in statements if s.lstrip().startswith("SELECT order_items.")]
-    assert not line_reads, "\n".join(line_reads)
     # A new order has no task yet: none is read (and locked) before the bouquet's task is made.
     task_locks = [s for s in statements if "FROM production_tasks" in s and "FOR UPDATE" in s]
     assert not task_locks, "\n".join(task_locks)
