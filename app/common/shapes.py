@@ -93,8 +93,13 @@ class Lists:
     def __init__(self, many: dict[str, Many]) -> None:
         self.keys = list(many)
         lists = list(many.values())
+        # A row: the id it points at, then its columns (one list); or its list's number, the id, the list's primary
+        # key, then every list's columns side by side (several).
+        self._single = len(lists) == 1
+        self._parent = 0 if self._single else 1
+        first = 1 if self._single else 3
         widths = [len(each.shape.columns) for each in lists]
-        starts = [3 + sum(widths[:n]) for n in range(len(widths))]
+        starts = [first + sum(widths[:n]) for n in range(len(widths))]
         self._places = [
             (key, each.shape, start, start + width)
             for key, each, start, width in zip(self.keys, lists, starts, widths, strict=True)
@@ -103,7 +108,7 @@ class Lists:
 
     @staticmethod
     def _statement(lists: list[Many], postgresql: bool) -> Select | CompoundSelect:
-        if len(lists) == 1:  # the id each row points at, then its columns
+        if len(lists) == 1:
             (one,) = lists
             return select(one.foreign_key, *one.shape.columns).where(one.matching(postgresql)).order_by(one.sort_key)
 
@@ -130,16 +135,10 @@ class Lists:
         session = db.session()
         statement = self.statements[session.get_bind().dialect.name == "postgresql"]
         found: dict[str, defaultdict[Any, list[Shaped]]] = {key: defaultdict(list) for key in self.keys}
-        rows = session.execute(statement, {"ids": ids}).all()
-        if len(self._places) == 1:
-            key, shape, _start, _end = self._places[0]
-            group = found[key]
-            for row in rows:
-                group[row[0]].append(shape._from_row(row[1:]))
-            return found
-        for row in rows:
-            key, shape, start, end = self._places[row[0]]
-            found[key][row[1]].append(shape._from_row(row[start:end]))
+        places, parent = self._places, self._parent
+        for row in session.execute(statement, {"ids": ids}).all():
+            key, shape, start, end = places[0] if self._single else places[row[0]]
+            found[key][row[parent]].append(shape._from_row(row[start:end]))
         return found
 
 

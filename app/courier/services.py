@@ -33,7 +33,8 @@ from app.extensions import db
 from app.orders import services as orders
 from app.orders import transitions
 from app.orders.models import Fulfillment, Order, OrderStatus, PaymentMethod, amount_due
-from app.users.models import Membership, Role, User
+from app.users import services as users
+from app.users.models import Role
 
 S = OrderStatus
 # A courier may be given (or taken off) a delivery until it leaves the shop, and again after a failed trip.
@@ -182,36 +183,22 @@ def _answer(order: Order, trip: Delivery | None) -> DeliveryCard:
 # --- assigning a courier -------------------------------------------------------------------------
 
 
-@cache
-def _statements() -> tuple[Select, Select]:
-    """An active courier's membership; an order's delivery row. Built once, on first use, when every model is
-    mapped (building a statement costs about as much CPU as running it)."""
-    courier = (
-        select(Membership.id)
-        .join(User, User.id == Membership.user_id)
-        .where(
-            Membership.shop_id == bindparam("shop_id"),
-            Membership.user_id == bindparam("user_id"),
-            Membership.role == Role.COURIER.value,
-            Membership.deactivated_at.is_(None),
-            User.is_active.is_(True),
-        )
-    )
-    trip = select(Delivery).where(Delivery.order_id == bindparam("order_id")).execution_options(populate_existing=True)
-    return courier, trip
-
-
 def _require_courier(shop_id: int, user_id: int) -> None:
-    member = db.session.scalar(_statements()[0], {"shop_id": shop_id, "user_id": user_id})
-    if member is None:
+    if not users.is_active_staff(shop_id=shop_id, user_id=user_id, role=Role.COURIER):
         raise RuleViolation(
             "Deliveries go to couriers of this shop.", errors={"courier_id": ["No active courier of this shop."]}
         )
 
 
+@cache
+def _trip_statement() -> Select:
+    # Built once, on first use, when every model is mapped (building a statement costs about as much as running it).
+    return select(Delivery).where(Delivery.order_id == bindparam("order_id")).execution_options(populate_existing=True)
+
+
 def _trip(order: Order) -> Delivery:
     """The order's delivery row, made on first need."""
-    delivery = db.session.scalars(_statements()[1], {"order_id": order.id}).first()
+    delivery = db.session.scalars(_trip_statement(), {"order_id": order.id}).first()
     if delivery is None:
         delivery = Delivery(shop_id=order.shop_id, order_id=order.id, attempts=0, failure_comment="")
         db.session.add(delivery)

@@ -39,7 +39,8 @@ from app.production.schemas import ProductionTaskSchema, TaskOrderSchema
 from app.shops.models import Shop
 from app.shops.services import effective_settings
 from app.storage import signed_url
-from app.users.models import Membership, Role, User
+from app.users import services as users
+from app.users.models import Role, User
 from app.warehouse import stock
 from app.warehouse.models import Item
 
@@ -370,26 +371,9 @@ def _hidden_from(task: ProductionTask, *, role: Role, user_id: int | None) -> bo
     return role == Role.FLORIST and task.florist_id not in (None, user_id)
 
 
-@cache
-def _florist_statement() -> Select:
-    """An active florist's membership; built once, on first use, when every model is mapped."""
-    return (
-        select(Membership.id)
-        .join(User, User.id == Membership.user_id)
-        .where(
-            Membership.shop_id == bindparam("shop_id"),
-            Membership.user_id == bindparam("user_id"),
-            Membership.role == Role.FLORIST.value,
-            Membership.deactivated_at.is_(None),
-            User.is_active.is_(True),
-        )
-    )
-
-
 def _require_florist(shop_id: int, user_id: int) -> None:
     """An active florist of this shop, or 422 naming the field."""
-    member = db.session.scalar(_florist_statement(), {"shop_id": shop_id, "user_id": user_id})
-    if member is None:
+    if not users.is_active_staff(shop_id=shop_id, user_id=user_id, role=Role.FLORIST):
         raise RuleViolation(
             "Tasks go to florists of this shop.", errors={"florist_id": ["No active florist of this shop."]}
         )

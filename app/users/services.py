@@ -10,9 +10,10 @@ works in another shop keeps that shop and their tokens; one shop cannot lock the
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager, joinedload, with_expression
 
@@ -45,6 +46,28 @@ CONFLICT_FIELDS = {
     "uq_users_external_id": ("external_id", "Another account is already linked to this external id."),
     "uq_memberships_user_id_shop_id": ("phone", "This person is already on this shop's staff."),
 }
+
+
+@cache
+def _active_staff_statement() -> Select:
+    # Built once, on first use, when every model is mapped (building a statement costs about as much as running it).
+    return (
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.shop_id == bindparam("shop_id"),
+            Membership.user_id == bindparam("user_id"),
+            Membership.role == bindparam("role"),
+            Membership.is_active,
+            User.is_active.is_(True),
+        )
+    )
+
+
+def is_active_staff(*, shop_id: int, user_id: int, role: Role) -> bool:
+    """Whether the user works in the shop in `role` now: an active account and a membership not deactivated."""
+    params = {"shop_id": shop_id, "user_id": user_id, "role": role.value}
+    return db.session.scalar(_active_staff_statement(), params) is not None
 
 
 def find_by_phone(phone: str) -> User | None:
