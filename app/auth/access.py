@@ -3,6 +3,9 @@
 `shop_access(roles)` authenticates the caller, resolves the request's shop from `X-Shop-Id`
 (optional when the user belongs to exactly one shop) and checks the role there. A shop the
 caller does not belong to is 404, like any other shop's row; a role that may not do this is 403.
+
+`g.user` is the caller as the token check read them (`tokens.Caller`: id, language, memberships), not an
+ORM row; the views that show or change the account itself ask for that (`current_account`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from functools import wraps
 from flask import g, request
 from flask_jwt_extended import current_user, verify_jwt_in_request
 
+from app.auth.tokens import Caller, Member
 from app.common.api import add_doc_parameter
-from app.errors import NotFoundError, PermissionDenied, RuleViolation
-from app.users.models import Membership, Role, User
+from app.errors import NotFoundError, PermissionDenied, RuleViolation, Unauthorized
+from app.extensions import db
+from app.users.models import Role, User
 
 SHOP_HEADER = "X-Shop-Id"
 STAFF_ROLES = tuple(Role)
@@ -25,12 +30,12 @@ MANAGERS = (Role.ADMIN, Role.MANAGER)
 
 @dataclass(frozen=True)
 class ShopContext:
-    user: User
+    user: Caller
     shop_id: int
     role: Role
 
 
-def _resolve_membership(user: User) -> Membership:
+def _resolve_membership(user: Caller) -> Member:
     raw = request.headers.get(SHOP_HEADER)
     if raw is None:
         if len(user.memberships) == 1:
@@ -113,3 +118,12 @@ def shop_access(*roles: Role) -> Callable:
 
 def current_shop() -> ShopContext:
     return g.shop
+
+
+def current_account() -> User:
+    """The caller's own row (with its memberships), for the views that show or change the account: one statement
+    more than the token check, which reads plain values."""
+    user = db.session.get(User, current_user.id)
+    if user is None:  # erased since the check, in the same instant
+        raise Unauthorized("The token's user is unknown or inactive.")
+    return user

@@ -14,7 +14,7 @@ from app.audit import services as audit
 from app.auth import external
 from app.auth.models import LoginSession, RefreshToken
 from app.auth.passwords import hash_password, needs_rehash, verify_password
-from app.auth.tokens import issue_pair, revoke_jti, revoke_sessions, start_session
+from app.auth.tokens import Caller, issue_pair, revoke_jti, revoke_sessions, start_session
 from app.common.phones import InvalidPhone, normalize_phone
 from app.common.types import utcnow
 from app.errors import Unauthorized
@@ -111,7 +111,7 @@ def rotate_refresh_token(*, user: User, claims: dict) -> dict:
     raise Unauthorized(REFRESH_REJECTED)  # a token we never issued (a wiped database): nothing to end
 
 
-def _refresh_token_session(token: str, user: User) -> str | None:
+def _refresh_token_session(token: str, user: Caller) -> str | None:
     """The login of a refresh token the caller sent along at logout, if it is really theirs."""
     try:
         claims = decode_token(token, allow_expired=True)
@@ -122,7 +122,7 @@ def _refresh_token_session(token: str, user: User) -> str | None:
     return str(claims["sid"])
 
 
-def log_out(*, user: User, claims: dict, refresh_token: str | None = None) -> None:
+def log_out(*, user: Caller, claims: dict, refresh_token: str | None = None) -> None:
     """End the caller's login: its refresh tokens in PostgreSQL, the presented access token in Redis."""
     session_ids = {str(claims["sid"])} if claims.get("sid") else set()
     if refresh_token:

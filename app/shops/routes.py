@@ -1,7 +1,7 @@
 from flask import g
 from flask.views import MethodView
 
-from app.auth.access import authenticated
+from app.auth.access import authenticated, current_account
 from app.common.api import Blueprint
 from app.idempotency.decorators import idempotent
 from app.shops import services
@@ -30,7 +30,7 @@ class Shops(MethodView):
     @blp.alt_response(403, response="FORBIDDEN")
     def post(self, data):
         """Open another shop (you must be admin of a shop already); you become its admin."""
-        return services.open_shop(user=g.user, data=data)
+        return services.open_shop(user=current_account(), data=data)
 
 
 @blp.route("/<int(max=2147483647):shop_id>")

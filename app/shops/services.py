@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from app.audit import services as audit
+from app.auth.tokens import Caller
 from app.common.pagination import page_of
 from app.errors import NotFoundError, PermissionDenied
 from app.extensions import db
@@ -92,7 +93,7 @@ def find_shop_by_name(name: str) -> Shop | None:
     return db.session.scalars(select(Shop).where(Shop.name == name)).first()
 
 
-def list_my_shops(*, user: User, page: int, page_size: int) -> tuple[list[MyShop], int]:
+def list_my_shops(*, user: User | Caller, page: int, page_size: int) -> tuple[list[MyShop], int]:
     """The shops the user may act in, with their role in each, by name."""
     stmt = (
         select(Membership)
@@ -105,12 +106,12 @@ def list_my_shops(*, user: User, page: int, page_size: int) -> tuple[list[MyShop
     return [MyShop(shop=m.shop, role=m.role) for m in memberships], total
 
 
-def get_my_shop(*, user: User, shop_id: int) -> MyShop:
+def get_my_shop(*, user: User | Caller, shop_id: int) -> MyShop:
     """The shop if the user works there; any other shop is 404."""
     membership = next((m for m in user.memberships if m.shop_id == shop_id), None)
     if membership is None:
         raise NotFoundError("Shop not found.")
-    return MyShop(shop=membership.shop, role=membership.role)
+    return MyShop(shop=db.session.get_one(Shop, shop_id), role=membership.role)
 
 
 def open_shop(*, user: User, data: dict[str, Any]) -> MyShop:
@@ -122,7 +123,7 @@ def open_shop(*, user: User, data: dict[str, Any]) -> MyShop:
     return get_my_shop(user=user, shop_id=shop.id)
 
 
-def update_shop(*, user: User, shop_id: int, data: dict[str, Any]) -> MyShop:
+def update_shop(*, user: User | Caller, shop_id: int, data: dict[str, Any]) -> MyShop:
     """Change the shop's details and settings (its admins only)."""
     mine = get_my_shop(user=user, shop_id=shop_id)
     if mine.role != Role.ADMIN.value:

@@ -1,7 +1,7 @@
 from flask import g
 from flask.views import MethodView
 
-from app.auth.access import MANAGERS, authenticated, current_shop, shop_access
+from app.auth.access import MANAGERS, authenticated, current_account, current_shop, shop_access
 from app.auth.schemas import TokenPairSchema
 from app.common.api import Blueprint
 from app.idempotency.decorators import idempotent
@@ -108,7 +108,7 @@ class Me(MethodView):
     @blp.response(200, UserWithMembershipsSchema)
     def patch(self, data):
         """Your own name, language and Telegram chat."""
-        return services.update_me(user=g.user, data=data)
+        return services.update_me(user=current_account(), data=data)
 
 
 @blp.route("/me/password")
@@ -118,7 +118,7 @@ class MyPassword(MethodView):
     @blp.response(200, TokenPairSchema)
     def post(self, data):
         """Change your password: every other session ends; the answer is your new token pair."""
-        return services.change_password(user=g.user, **data)
+        return services.change_password(user=current_account(), **data)
 
 
 @blp.route("/me/invitations")
@@ -145,7 +145,7 @@ class AcceptInvitation(MethodView):
     def post(self, invitation_id):
         """Join the shop with the role offered; accepting again answers the same. 409 once declined, revoked or
         expired."""
-        return services.answer_invitation(user=g.user, invitation_id=invitation_id, accept=True)
+        return services.answer_invitation(user=current_account(), invitation_id=invitation_id, accept=True)
 
 
 @blp.route("/me/invitations/<int(max=2147483647):invitation_id>/decline")
@@ -157,7 +157,7 @@ class DeclineInvitation(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, invitation_id):
         """Say no: the shop sees the invitation declined, nothing of your account."""
-        return services.answer_invitation(user=g.user, invitation_id=invitation_id, accept=False)
+        return services.answer_invitation(user=current_account(), invitation_id=invitation_id, accept=False)
 
 
 @invitations_blp.route("")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload, with_expression
 
 from app.audit import services as audit
 from app.auth.passwords import hash_password, verify_password
-from app.auth.tokens import revoke_all_for_user, start_session
+from app.auth.tokens import Caller, revoke_all_for_user, start_session
 from app.common.pagination import page_of
 from app.common.phones import InvalidPhone, normalize_phone
 from app.common.types import utcnow
@@ -274,7 +274,7 @@ def _commit_or_conflict() -> None:
 def invite_staff(
     *,
     shop_id: int,
-    actor: User,
+    actor: Caller,
     actor_role: Role,
     name: str,
     phone: str,
@@ -410,7 +410,7 @@ def list_invitations(
     return page_of(stmt, page=page, page_size=page_size)
 
 
-def revoke_invitation(*, shop_id: int, actor: User, actor_role: Role, invitation_id: int) -> None:
+def revoke_invitation(*, shop_id: int, actor: Caller, actor_role: Role, invitation_id: int) -> None:
     """Take back an invitation still waiting for its answer; revoked already is fine."""
     invitation = db.session.scalars(
         select(StaffInvitation)
@@ -444,7 +444,7 @@ def revoke_invitation(*, shop_id: int, actor: User, actor_role: Role, invitation
 # --- invitations, as the invited person sees them -----------------------------------------------------
 
 
-def my_invitations(*, user: User, page: int, page_size: int) -> tuple[list[StaffInvitation], int]:
+def my_invitations(*, user: Caller, page: int, page_size: int) -> tuple[list[StaffInvitation], int]:
     """The invitations waiting for the caller's answer, newest first, with the shop's name."""
     stmt = (
         select(StaffInvitation)
@@ -528,7 +528,7 @@ def _join(invitation: StaffInvitation, *, user: User, now: datetime) -> None:
     )
 
 
-def update_staff(*, shop_id: int, actor: User, actor_role: Role, user_id: int, data: dict[str, Any]) -> Membership:
+def update_staff(*, shop_id: int, actor: Caller, actor_role: Role, user_id: int, data: dict[str, Any]) -> Membership:
     """Change a person's details, role in this shop, or active state here."""
     _lock_shop(shop_id)
     membership = get_staff(shop_id=shop_id, user_id=user_id)
@@ -572,7 +572,7 @@ def update_staff(*, shop_id: int, actor: User, actor_role: Role, user_id: int, d
     return get_staff(shop_id=shop_id, user_id=user_id)
 
 
-def deactivate_staff(*, shop_id: int, actor: User, actor_role: Role, user_id: int) -> None:
+def deactivate_staff(*, shop_id: int, actor: Caller, actor_role: Role, user_id: int) -> None:
     """Take the person off this shop's staff; already deactivated is fine (nothing changes)."""
     _lock_shop(shop_id)
     membership = get_staff(shop_id=shop_id, user_id=user_id)
