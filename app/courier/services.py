@@ -17,11 +17,11 @@ from decimal import Decimal
 from functools import cache
 from typing import IO, Any
 
-from sqlalchemy import Select, bindparam, exists, func, select
+from sqlalchemy import Select, bindparam, exists, select
 
 from app import storage
 from app.audit import services as audit
-from app.common.pagination import shaped_page
+from app.common.pagination import FilteredList, paged
 from app.common.schemas import Shaped
 from app.common.shapes import Computed, Shape
 from app.common.types import utcnow
@@ -104,6 +104,25 @@ DELIVERY = Shape(
 )
 
 
+# The list's filters on bound parameters: its statements are built once for each combination (`FilteredList`).
+DELIVERY_LIST = FilteredList(
+    DELIVERY,
+    {
+        "courier_id": ORDERS.courier_id == bindparam("courier_id"),
+        "with_courier": ORDERS.courier_id.is_not(None),
+        "day": ORDERS.delivery_date == bindparam("day"),
+        "statuses": ORDERS.status.in_(bindparam("statuses", expanding=True)),
+        "updated_since": ORDERS.updated_at >= bindparam("updated_since"),
+    },
+    lambda where: paged(
+        DELIVERY.select(),
+        Order.__table__,
+        [ORDERS.shop_id == bindparam("shop_id"), ORDERS.fulfillment == Fulfillment.DELIVERY.value, *where],
+        (ORDERS.delivery_date, ORDERS.window_start, ORDERS.id),
+    ),
+)
+
+
 def list_deliveries(
     *,
     shop_id: int,
@@ -118,26 +137,12 @@ def list_deliveries(
 ) -> tuple[list[Shaped], int]:
     """A courier's own deliveries (managers: every delivery with a courier) by day and window, and the count: one
     statement."""
-    where = [ORDERS.shop_id == shop_id, ORDERS.fulfillment == Fulfillment.DELIVERY.value]
     if viewer_role == Role.COURIER:
-        where.append(ORDERS.courier_id == viewer_id)
-    elif courier_id:
-        where.append(ORDERS.courier_id == courier_id)
-    else:
-        where.append(ORDERS.courier_id.is_not(None))
-    if day:
-        where.append(ORDERS.delivery_date == day)
-    if statuses:
-        where.append(ORDERS.status.in_(statuses))
-    if updated_since:
-        where.append(ORDERS.updated_at >= updated_since)
-    return shaped_page(
-        DELIVERY,
-        DELIVERY.select().where(*where).order_by(ORDERS.delivery_date, ORDERS.window_start, ORDERS.id),
-        count=select(func.count()).select_from(Order.__table__).where(*where),
-        page=page,
-        page_size=page_size,
-    )
+        courier_id = viewer_id
+    filters = {"courier_id": courier_id, "day": day, "statuses": statuses, "updated_since": updated_since}
+    given = {name: value for name, value in filters.items() if value}
+    names = [*given] if courier_id else [*given, "with_courier"]
+    return DELIVERY_LIST.page(names, {"shop_id": shop_id, **given}, page=page, page_size=page_size)
 
 
 DELIVERY_CARDS = (

@@ -12,13 +12,12 @@ Writes change ORM objects (locked, then committed) and answer with the card read
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, func, or_, select, union
 
-from app.common.pagination import counted, page_offset, with_count
+from app.common.pagination import FilteredList, shaped_page, with_count
 from app.common.phones import InvalidPhone, normalize_phone
 from app.common.schemas import Shaped, UserRefSchema
 from app.common.shapes import Computed, Many, Shape
@@ -92,7 +91,7 @@ def _orders_matching(shop_id: int, q: str):
 
 
 # The filters of GET /orders on bound parameters: the statements of each combination of filters are built once
-# (`_page_statements`) and run with the request's values; building a statement costs about as much CPU as running it.
+# (`FilteredList`) and run with the request's values; building a statement costs about as much CPU as running it.
 FILTERS = {
     "statuses": ORDERS.status.in_(bindparam("statuses", expanding=True)),
     "date_from": ORDERS.delivery_date >= bindparam("date_from"),
@@ -102,14 +101,18 @@ FILTERS = {
     "courier_id": ORDERS.courier_id == bindparam("courier_id"),
     "customer_id": ORDERS.customer_id == bindparam("customer_id"),
     "updated_since": ORDERS.updated_at >= bindparam("updated_since"),
+    "unassigned": ORDERS.courier_id.is_(None),
+    "assigned": ORDERS.courier_id.is_not(None),
 }
-UNASSIGNED = {True: ORDERS.courier_id.is_(None), False: ORDERS.courier_id.is_not(None)}
 OF_SHOP = ORDERS.shop_id == bindparam("shop_id")
+NEWEST_FIRST = [column.desc() for column in DAY_ORDER]
 
 
 def _statements(where: list[ColumnElement[bool]], order_by: Iterable[ColumnElement[Any]]) -> tuple[Select, Select]:
-    """How many orders match, and a page of them (`limit`, `offset`) with their customers and couriers, each row
-    carrying that count too (its last column): PostgreSQL counts once for the page, in the same round trip."""
+    """How many of the shop's orders match, and a page of them (`limit`, `offset`) with their customers and couriers,
+    each row carrying that count too (its last column): PostgreSQL counts once for the page, in the same round
+    trip."""
+    where = [OF_SHOP, *where]
     count = select(func.count()).select_from(Order.__table__).where(*where)
     order_by = list(order_by)
     # The page is chosen from the orders alone; only its rows are joined to their customers and couriers.
@@ -124,57 +127,43 @@ def _statements(where: list[ColumnElement[bool]], order_by: Iterable[ColumnEleme
     return count, with_count(ORDER_ROW.select(), count).join(ids, ids.c.id == ORDERS.id).order_by(*order_by)
 
 
-def _where(names: Iterable[str], unassigned: bool | None) -> list[ColumnElement[bool]]:
-    where = [OF_SHOP, *(FILTERS[name] for name in names)]
-    if unassigned is not None:
-        where.append(UNASSIGNED[unassigned])
-    return where
+ORDER_LIST = FilteredList(ORDER_ROW, FILTERS, lambda where: _statements(where, DAY_ORDER))
+CUSTOMER_ORDERS = FilteredList(ORDER_ROW, FILTERS, lambda where: _statements(where, NEWEST_FIRST))
 
 
-@functools.cache
-def _page_statements(names: tuple[str, ...], unassigned: bool | None, newest_first: bool) -> tuple[Select, Select]:
-    return _statements(
-        _where(names, unassigned), [column.desc() for column in DAY_ORDER] if newest_first else DAY_ORDER
-    )
-
-
-def _page(
-    statements: tuple[Select, Select], params: dict[str, Any], *, page: int, page_size: int
-) -> tuple[list[Shaped], int]:
-    """The page of orders the statements choose, and how many there are: two statements whatever the page size
-    (the page with the count, its lines), and the count alone for a page past the last."""
-    count, page_select = statements
-    params = {**params, "limit": page_size, "offset": page_offset(page, page_size)}
-    rows, total = counted(page_select, count, params, page=page)
-    return ORDER_ROW.rows(rows), total
+def _filters(unassigned: bool | None, filters: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    given = {name: value for name, value in filters.items() if value}
+    names = [*given] if unassigned is None else [*given, "unassigned" if unassigned else "assigned"]
+    return names, given
 
 
 def list_statements(
     *, shop_id: int, q: str | None = None, unassigned: bool | None = None, **filters: Any
 ) -> tuple[tuple[Select, Select], dict[str, Any]]:
     """GET /orders' count and page statements for these filters, with the filters' values (the page's `limit` and
-    `offset` are bound by `_page`); `q` searches numbers, names and phones."""
-    given = {name: value for name, value in filters.items() if value}
+    `offset` are bound by `shaped_page`); `q` searches numbers, names and phones."""
+    names, given = _filters(unassigned, filters)
     if q:  # a search's conditions depend on its text: built for this request
-        where = [*_where(sorted(given), unassigned), ORDERS.id.in_(_orders_matching(shop_id, q))]
+        where = [*(FILTERS[name] for name in names), ORDERS.id.in_(_orders_matching(shop_id, q))]
         statements = _statements(where, DAY_ORDER)
     else:
-        statements = _page_statements(tuple(sorted(given)), unassigned, False)
+        statements = ORDER_LIST.statements(names)
     return statements, {"shop_id": shop_id, **given}
 
 
 def list_orders(*, page: int, page_size: int, **filters: Any) -> tuple[list[Shaped], int]:
-    """A page of the shop's orders matching every filter given (see `list_statements`), by day and window."""
+    """A page of the shop's orders matching every filter given (see `list_statements`), by day and window: two
+    statements whatever the page size (the page with the count, its lines)."""
     statements, params = list_statements(**filters)
-    return _page(statements, params, page=page, page_size=page_size)
+    return shaped_page(ORDER_ROW, statements, params, page=page, page_size=page_size)
 
 
 def list_customer_orders(*, shop_id: int, customer_id: int, page: int, page_size: int) -> tuple[list[Shaped], int]:
     """A customer's orders, newest delivery first; 404 when the customer is not this shop's."""
     if not db.session.scalar(select(CUSTOMERS.id).where(CUSTOMERS.id == customer_id, CUSTOMERS.shop_id == shop_id)):
         raise NotFoundError("Customer not found.")
-    statements = _page_statements(("customer_id",), None, True)
-    return _page(statements, {"shop_id": shop_id, "customer_id": customer_id}, page=page, page_size=page_size)
+    params = {"shop_id": shop_id, "customer_id": customer_id}
+    return CUSTOMER_ORDERS.page(["customer_id"], params, page=page, page_size=page_size)
 
 
 def order_card(*, shop_id: int, order_id: int) -> Shaped:

@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import IO, Any
 
-from sqlalchemy import Row, Select, bindparam, exists, func, or_, select
+from sqlalchemy import Row, Select, bindparam, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from app import storage
 from app.audit import services as audit
 from app.catalogue.models import RecipeComponent
-from app.common.pagination import shaped_page
+from app.common.pagination import FilteredList, paged
 from app.common.schemas import Shaped, UserRefSchema
 from app.common.shapes import Computed, Shape
 from app.common.types import utcnow
@@ -222,13 +222,6 @@ TASK = Shape(
 )
 
 
-def _visible_to(stmt: Select, *, role: Role, user_id: int | None) -> Select:
-    """A florist sees their own tasks and the unassigned ones; managers and admins see all."""
-    if role == Role.FLORIST:
-        return stmt.where(or_(TASKS.florist_id == user_id, TASKS.florist_id.is_(None)))
-    return stmt
-
-
 TASK_CARDS = (
     TASK.select()
     .where(TASKS.id.in_(bindparam("ids", expanding=True)), TASKS.shop_id == bindparam("shop_id"))
@@ -241,6 +234,30 @@ def task_events_data(shop_id: int, task_ids: list[str]) -> dict[str, dict[str, A
     """The tasks, as GET /production-tasks/{id} answers them, that `task.*` events carry: one statement."""
     tasks = TASK.read(TASK_CARDS, {"ids": [int(i) for i in task_ids], "shop_id": shop_id})
     return {str(task["id"]): task for task in tasks}
+
+
+# The list's filters on bound parameters: its statements are built once for each combination (`FilteredList`).
+TASK_LIST = FilteredList(
+    TASK,
+    {
+        # A florist sees their own tasks and the unassigned ones; managers and admins see all.
+        "visible_to_florist": or_(TASKS.florist_id == bindparam("viewer_id"), TASKS.florist_id.is_(None)),
+        "statuses": TASKS.status.in_(bindparam("statuses", expanding=True)),
+        "due_before": TASKS.due_at < bindparam("due_before"),
+        "due_after": TASKS.due_at >= bindparam("due_after"),
+        "florist_id": TASKS.florist_id == bindparam("florist_id"),
+        "unassigned": TASKS.florist_id.is_(None),
+        "assigned": TASKS.florist_id.is_not(None),
+        "order_id": TASKS.order_id == bindparam("order_id"),
+        "updated_since": TASKS.updated_at >= bindparam("updated_since"),
+    },
+    lambda where: paged(
+        TASK.select(),
+        ProductionTask.__table__,
+        [TASKS.shop_id == bindparam("shop_id"), *where],
+        (TASKS.due_at, TASKS.id),
+    ),
+)
 
 
 def list_tasks(
@@ -259,28 +276,22 @@ def list_tasks(
     page_size: int,
 ) -> tuple[list[Shaped], int]:
     """The workshop's tasks by due time, with their order and florist joined in, and the count: one statement."""
-    stmt = _visible_to(select(TASKS.id).where(TASKS.shop_id == shop_id), role=viewer_role, user_id=viewer_id)
-    if statuses:
-        stmt = stmt.where(TASKS.status.in_(statuses))
-    if due_before:
-        stmt = stmt.where(TASKS.due_at < due_before)
-    if due_after:
-        stmt = stmt.where(TASKS.due_at >= due_after)
-    if florist_id:
-        stmt = stmt.where(TASKS.florist_id == florist_id)
+    filters = {
+        "statuses": statuses,
+        "due_before": due_before,
+        "due_after": due_after,
+        "florist_id": florist_id,
+        "order_id": order_id,
+        "updated_since": updated_since,
+    }
+    params = {name: value for name, value in filters.items() if value}
+    names = [*params]
     if unassigned is not None:
-        stmt = stmt.where(TASKS.florist_id.is_(None) if unassigned else TASKS.florist_id.is_not(None))
-    if order_id:
-        stmt = stmt.where(TASKS.order_id == order_id)
-    if updated_since:
-        stmt = stmt.where(TASKS.updated_at >= updated_since)
-    return shaped_page(
-        TASK,
-        stmt.with_only_columns(*TASK.columns).select_from(TASKS_FROM).order_by(TASKS.due_at, TASKS.id),
-        count=stmt.with_only_columns(func.count()).select_from(ProductionTask.__table__),
-        page=page,
-        page_size=page_size,
-    )
+        names.append("unassigned" if unassigned else "assigned")
+    if viewer_role == Role.FLORIST:
+        names.append("visible_to_florist")
+        params["viewer_id"] = viewer_id
+    return TASK_LIST.page(names, {"shop_id": shop_id, **params}, page=page, page_size=page_size)
 
 
 TASK_CARD = TASK.select().where(TASKS.id == bindparam("task_id"), TASKS.shop_id == bindparam("shop_id"))
