@@ -394,6 +394,7 @@ def deliver(
                     # Once: only the request that moves the order to delivered (under its row lock) gets here.
                     note="collected at the door",
                     commit=False,
+                    locked=order,
                 )
                 trip.payment_id = payment.id
             trip.amount_collected = amount_collected

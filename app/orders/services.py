@@ -785,6 +785,7 @@ def record_payment(
     provider_payment_id: str | None = None,
     note: str = "",
     commit: bool = True,
+    locked: Order | None = None,
 ) -> tuple[Payment, bool]:
     """Money staff took in (or a refund, negative); `(payment, created)`.
 
@@ -792,9 +793,11 @@ def record_payment(
     none (409), whatever the request carries. A `provider_payment_id` typed in is a reference, not a
     provider's confirmation: it keeps one payment per id (seen before, that payment is answered and nothing
     is recorded), and lifts no cap. Only `record_provider_payment` may take more than is due.
+
+    `locked`: the order, when the caller holds its row lock (`lock_order`) in this transaction already.
     """
     with _all_or_nothing():
-        order = lock_order(shop_id=shop_id, order_id=order_id)
+        order = locked if locked is not None else lock_order(shop_id=shop_id, order_id=order_id)
         if provider_payment_id:
             existing = _by_provider_id(shop_id, provider_payment_id)
             if existing is not None:

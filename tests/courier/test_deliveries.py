@@ -282,6 +282,20 @@ def test_a_retried_deliver_answers_the_state_reached_once(front, as_role):
     assert first["client_completed_at"] == "2025-01-02T09:41:00+00:00"
 
 
+def test_cash_at_the_door_is_recorded_under_the_one_lock_of_the_order(front, as_role, count_queries):
+    """The payment is taken under the row lock the deliver step already holds: the order is locked (and read) once."""
+    courier = as_role("courier")
+    order_id = delivery_in(front, "out_for_delivery", courier)
+
+    with count_queries() as statements:
+        card = ok(courier.post(f"{DELIVERIES}/{order_id}/deliver", json={"amount_collected": "3200.00"}))
+
+    locks = [s for s in statements if "FOR UPDATE" in s and "FROM orders" in s]
+    assert len(locks) == 1, locks
+    assert card["status"] == "delivered" and card["amount_collected"] == "3200.00"
+    assert [payment.amount for payment in payments_of(order_id)] == [D("3200.00")]
+
+
 def picked_up(front, courier) -> int:
     """A delivery the courier really picked up (the server keeps the moment); its id."""
     order_id = delivery_in(front, "ready", courier)
