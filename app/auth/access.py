@@ -4,8 +4,8 @@
 (optional when the user belongs to exactly one shop) and checks the role there. A shop the
 caller does not belong to is 404, like any other shop's row; a role that may not do this is 403.
 
-`g.user` is the caller as the token check read them (`tokens.Caller`: id, language, memberships), not an
-ORM row; the views that show or change the account itself ask for that (`current_account`).
+`g.user` is the caller as the token check read them (`tokens.Caller`: plain values, not an ORM row); the views
+that change the account itself ask for its row (`current_account`).
 """
 
 from __future__ import annotations
@@ -121,8 +121,8 @@ def current_shop() -> ShopContext:
 
 
 def current_account() -> User:
-    """The caller's own row (with its memberships), for the views that show or change the account: one statement
-    more than the token check, which reads plain values."""
+    """The caller's own row, for the views that change the account: two statements more than the token check (the
+    user and, as `User.memberships` loads, their memberships)."""
     user = db.session.get(User, current_user.id)
     if user is None:  # erased since the check, in the same instant
         raise Unauthorized("The token's user is unknown or inactive.")

@@ -1,9 +1,9 @@
 from flask import g, request
 from flask.views import MethodView
-from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
 from app.auth import services
-from app.auth.access import authenticated, current_account
+from app.auth.access import authenticated
 from app.auth.ratelimits import exchange_per_ip, login_per_identifier, login_per_ip, refresh_per_ip
 from app.auth.schemas import LoginSchema, LogoutSchema, TokenPairSchema
 from app.common.api import Blueprint
@@ -42,7 +42,7 @@ class Refresh(MethodView):
         Sending a refresh token that was already used ends the whole login: every token of it.
         """
         verify_jwt_in_request(refresh=True)
-        return services.rotate_refresh_token(user=current_account(), claims=get_jwt())
+        return services.rotate_refresh_token(user=current_user, claims=get_jwt())
 
 
 @blp.route("/logout")
@@ -78,4 +78,4 @@ class Me(MethodView):
     @blp.response(200, UserWithMembershipsSchema)
     def get(self):
         """The caller, with their shops and roles."""
-        return current_account()
+        return g.user

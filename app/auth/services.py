@@ -64,7 +64,7 @@ def exchange_identity_token(*, token: str) -> dict:
     return start_session(user, method="external")
 
 
-def rotate_refresh_token(*, user: User, claims: dict) -> dict:
+def rotate_refresh_token(*, user: Caller, claims: dict) -> dict:
     """Use the refresh token once: a new pair in the same login. A second use ends the whole login."""
     session_id, jti = claims.get("sid"), claims.get("jti")
     # The login row locked first (as logout does), so a rotation and a logout or a twin rotation queue up.

@@ -6,8 +6,8 @@ Redis lost everything. Every token the app issues names its login (`sid`), so th
 whole check and Redis is not asked. Only a token without a login (none is issued; one made by hand)
 is checked against Redis, where logout keeps its jti for its remaining lifetime.
 
-The statement reads plain values (a `Caller`), not ORM objects; the views that show or change the account itself
-load its row (`access.current_account`).
+The statement reads plain values (a `Caller`), not ORM objects: all GET /auth/me and a token pair answer about the
+user. The views that change the account itself load its row (`access.current_account`).
 """
 
 from __future__ import annotations
@@ -53,21 +53,27 @@ class Member(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who sent the request, as the per-request check read them: plain values, cheaper than ORM objects (about a
-    tenth of a simple read's CPU). `memberships` are the active ones only, like `User.memberships`."""
+    """Who sent the request, as the per-request check read them: plain values, cheaper than ORM objects, and all
+    that GET /auth/me and a token pair answer about the user (UserWithMembershipsSchema). `memberships` are the
+    active ones only, like `User.memberships`."""
 
     id: int
     language: str
     is_active: bool
     tokens_valid_after: datetime | None
+    phone: str
+    email: str | None
+    name: str
+    telegram_chat_id: str | None
+    has_password: bool
     memberships: tuple[Member, ...]
 
     @classmethod
     def from_rows(cls, rows: Sequence[Row[Any]]) -> Caller:
         """Rows of `_CALLER_COLUMNS` (then anything else), one per active membership (one with NULLs for none)."""
-        user_id, language, is_active, valid_after = rows[0][:4]
-        members = tuple(Member(row[4], row[5]) for row in rows if row[4] is not None)
-        return cls(user_id, language, is_active, valid_after, members)
+        user = rows[0][:_USER_PLACES]
+        members = tuple(Member(*row[_USER_PLACES:_CALLER_PLACES]) for row in rows if row[_USER_PLACES] is not None)
+        return cls(*user, members)
 
 
 def _micros(moment: datetime) -> int:
@@ -138,9 +144,15 @@ _CALLER_COLUMNS = (
     _USERS.language,
     _USERS.is_active,
     _USERS.tokens_valid_after,
+    _USERS.phone,
+    _USERS.email,
+    _USERS.name,
+    _USERS.telegram_chat_id,
+    _USERS.password_hash.is_not(None),  # whether there is one: the hash itself stays in the database
     _MEMBERSHIPS.shop_id,
     _MEMBERSHIPS.role,
 )
+_USER_PLACES, _CALLER_PLACES = len(_CALLER_COLUMNS) - 2, len(_CALLER_COLUMNS)
 _WITH_MEMBERSHIPS = User.__table__.outerjoin(
     Membership.__table__, and_(_MEMBERSHIPS.user_id == _USERS.id, _MEMBERSHIPS.deactivated_at.is_(None))
 )

@@ -796,6 +796,8 @@ def record_payment(
 
     `locked`: the order, when the caller holds its row lock (`lock_order`) in this transaction already.
     """
+    if locked is not None and (locked.id, locked.shop_id) != (order_id, shop_id):
+        raise ValueError("`locked` is another order than the one named")
     with _all_or_nothing():
         order = locked if locked is not None else lock_order(shop_id=shop_id, order_id=order_id)
         if provider_payment_id:

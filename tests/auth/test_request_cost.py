@@ -14,7 +14,12 @@ import pytest
 import redis.connection
 from flask_jwt_extended import create_access_token
 
+from app.common.types import utcnow
+from app.extensions import db
+from app.users.models import User
+from app.users.schemas import UserWithMembershipsSchema
 from tests.auth.conftest import LOGOUT, ME, bearer, log_in
+from tests.factories import MembershipFactory, ShopFactory, UserFactory
 
 # One statement: the user joined with the login and the memberships. Fewer is fine.
 STATEMENTS = 1
@@ -47,6 +52,7 @@ def test_an_authenticated_request_costs_one_statement_and_no_redis_round_trip(
 ):
     token = log_in(http, staff)["access_token"]
     http.get(ME, headers=bearer(token))  # warm: the first request of a process builds the statement
+    db.session.expire_all()  # the test's session holds the user: an ORM load of them would still run its SELECT
 
     with costs(count_queries, redis_round_trips) as (statements, sent):
         answer = http.get(ME, headers=bearer(token))
@@ -73,3 +79,34 @@ def test_only_a_token_without_a_login_asks_redis(app, http, staff, count_queries
 
     assert len(statements) == 1, statements
     assert len(sent) == 1 and b"revoked-jti:" in sent[0], sent
+
+
+def test_me_answers_what_the_schema_makes_of_the_users_row(app, http, staff, shop):
+    """/auth/me and a token pair answer from the token check's plain values: the same as the user's row dumped, its
+    active shops only, and whether there is a password (not the hash)."""
+    MembershipFactory(user=staff, shop=ShopFactory(), role="florist", deactivated_at=utcnow())
+    courier_in = ShopFactory()
+    MembershipFactory(user=staff, shop=courier_in, role="courier")
+    otp_only = UserFactory(password_hash=None, email=None, telegram_chat_id="4242", language="en")
+    MembershipFactory(user=otp_only, shop=shop, role="florist")
+    staff.telegram_chat_id = "123456"
+    db.session.commit()
+    pair = log_in(http, staff)
+    with app.test_request_context():
+        otp_token = create_access_token(identity=otp_only)  # no login: the other statement
+
+    answers = {
+        staff.id: http.get(ME, headers=bearer(pair["access_token"])).json,
+        otp_only.id: http.get(ME, headers=bearer(otp_token)).json,
+    }
+
+    def by_shop(user: dict) -> dict:
+        return {**user, "memberships": sorted(user["memberships"], key=lambda m: m["shop_id"])}
+
+    db.session.expire_all()
+    for user_id, answer in answers.items():
+        assert by_shop(answer) == by_shop(UserWithMembershipsSchema().dump(db.session.get(User, user_id)))
+    assert by_shop(pair["user"]) == by_shop(answers[staff.id])
+    assert {m["shop_id"] for m in answers[staff.id]["memberships"]} == {shop.id, courier_in.id}
+    assert answers[staff.id]["has_password"] is True and answers[staff.id]["telegram_chat_id"] == "123456"
+    assert (answers[otp_only.id]["has_password"], answers[otp_only.id]["email"]) == (False, None)
