@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Flask, has_app_context
 from flask_jwt_extended import create_access_token
+from sqlalchemy import text
 
 from app.users.models import User
 
@@ -52,3 +54,19 @@ class ApiClient:
 
     def delete(self, path: str, **kwargs: Any):
         return self.request("DELETE", path, **kwargs)
+
+
+WAITING_ON_LOCKS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+def wait_until_blocked(engine, count: int) -> None:
+    """Until `count` requests wait on a row lock (10 s at most)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            if connection.execute(WAITING_ON_LOCKS).scalar_one() >= count:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"fewer than {count} requests waited on the lock")

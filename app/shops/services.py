@@ -128,7 +128,10 @@ def update_shop(*, user: User | Caller, shop_id: int, data: dict[str, Any]) -> M
     mine = get_my_shop(user=user, shop_id=shop_id)
     if mine.role != Role.ADMIN.value:
         raise PermissionDenied("Only the shop's admins change its settings.", errors={"role": [mine.role]})
-    shop = db.session.scalars(select(Shop).where(Shop.id == shop_id).with_for_update()).one()
+    # Read again under the lock: `get_my_shop` read it before, and another admin's save may have come between.
+    shop = db.session.scalars(
+        select(Shop).where(Shop.id == shop_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
     data = dict(data)
     new_settings = data.pop("settings", None)
     changes = audit.apply_changes(shop, data)

@@ -15,7 +15,7 @@ from app.catalogue import services as catalogue
 from app.customers.models import Customer
 from app.extensions import db
 from app.orders.models import Order
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, wait_until_blocked
 from tests.orders.orderdata import (
     MORNING,
     count_orders,
@@ -34,10 +34,6 @@ from tests.promos.promodata import make_code
 from tests.warehouse.stockdata import D
 
 # Backends of this database blocked on a lock (a row lock in these tests).
-WAITING_ON_LOCKS = text(
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-)
-
 pytestmark = pytest.mark.committed
 ORDERS = "/api/v1/orders"
 
@@ -159,17 +155,6 @@ def test_one_order_cancelled_five_times_at_once_gives_back_its_window_and_promo_
     assert uses(promo.id) == 1
 
 
-def _wait_until_blocked(engine, count: int) -> None:
-    """Until `count` requests wait on a row lock (10 s at most)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with engine.connect() as connection:
-            if connection.execute(WAITING_ON_LOCKS).scalar_one() >= count:
-                return
-        time.sleep(0.02)
-    raise AssertionError(f"fewer than {count} requests waited on the lock")
-
-
 def test_a_confirm_that_waited_for_the_orders_lock_reserves_the_lines_as_they_are_after_it(app, shop, boss):
     """The lines are read once the order's lock is held, not with the row: a row joined to the locked one would be
     read as it was before the wait (READ COMMITTED), and the confirm would reserve lines that are gone."""
@@ -191,7 +176,7 @@ def test_a_confirm_that_waited_for_the_orders_lock_reserves_the_lines_as_they_ar
 
     def let_go():
         try:
-            _wait_until_blocked(engine, 1)
+            wait_until_blocked(engine, 1)
             holder.commit()
         finally:
             holder.close()
@@ -232,13 +217,13 @@ def test_changing_a_confirmed_orders_lines_while_another_order_is_confirmed_does
         return confirm_client.post(f"{ORDERS}/{confirming}/status", json={"status": "confirmed"})
 
     def change():
-        _wait_until_blocked(engine, 1)
+        wait_until_blocked(engine, 1)
         items = [{"product_id": stem_id, "quantity": 2}]
         return patch_client.patch(f"{ORDERS}/{changed}", json={"items": items}, headers={"If-Match": etag})
 
     def let_go():
         try:
-            _wait_until_blocked(engine, 2)
+            wait_until_blocked(engine, 2)
             time.sleep(0.1)  # the change has taken the ferns by now, if it locks them first
         finally:
             holder.rollback()

@@ -1,16 +1,19 @@
-"""Two admins demoting each other at the same moment cannot leave a shop without an admin."""
+"""Two admins at the same moment: demoting each other cannot leave a shop without an admin, and saving different
+settings keeps both."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.users.models import Membership
 from tests.factories import MembershipFactory, ShopFactory, UserFactory
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, wait_until_blocked
+from tests.orders.orderdata import run_in_parallel
 
 
 def _race(clients: list[ApiClient], targets: list[int], change: dict) -> list[int]:
@@ -52,3 +55,41 @@ def test_two_admins_removing_each_other_at_once_leave_one_admin(app, change):
             .where(Membership.shop_id == shop_id, Membership.role == "admin", Membership.is_active)
         )
         assert admins == 1
+
+
+@pytest.mark.committed
+def test_a_settings_change_that_waited_for_the_shops_lock_keeps_the_change_made_meanwhile(app):
+    """Two admins saving different settings at once: the second merges its keys into the shop as the first left it,
+    not as it was read before the lock."""
+    shop, admin = ShopFactory(), UserFactory()
+    MembershipFactory(user=admin, shop=shop, role="admin")
+    db.session.commit()
+    shop_id, client = shop.id, ApiClient(app, user=admin, shop_id=shop.id)
+    engine = db.engine  # the threads have no app context
+    holder = engine.connect()
+    holder.begin()
+    # The other admin's save holds the shop's lock and changes one setting.
+    holder.execute(text("SELECT id FROM shops WHERE id = :id FOR UPDATE"), {"id": shop_id})
+    holder.execute(
+        text("UPDATE shops SET settings = CAST(:settings AS JSON) WHERE id = :id"),
+        {"settings": json.dumps({"occasion_reminder_days": 5}), "id": shop_id},
+    )
+
+    def save():
+        return client.patch(f"/api/v1/shops/{shop_id}", json={"settings": {"assembly_lead_minutes": 90}})
+
+    def let_go():
+        try:
+            wait_until_blocked(engine, 1)
+            holder.commit()
+        finally:
+            holder.close()
+
+    saved, _ = run_in_parallel([save, let_go])
+
+    assert saved.status_code == 200, saved.json
+    answered = saved.json["settings"]
+    assert (answered["occasion_reminder_days"], answered["assembly_lead_minutes"]) == (5, 90)
+    db.session.remove()
+    stored = db.session.scalar(text("SELECT settings FROM shops WHERE id = :id"), {"id": shop_id})
+    assert (stored["occasion_reminder_days"], stored["assembly_lead_minutes"]) == (5, 90)
