@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.catalogue import services as catalogue
 from app.catalogue.models import Product
@@ -22,6 +22,7 @@ from app.promos.models import PromoCode
 from app.shops.models import Shop
 from app.slots.models import SlotBooking
 from app.warehouse.models import Item
+from tests.helpers import wait_until_blocked
 from tests.slots.slotdata import set_windows
 from tests.warehouse.stockdata import D, make_item, supply
 
@@ -169,6 +170,26 @@ def run_in_parallel(attempts: list[Callable[[], object]]) -> list[object]:
         thread.join(timeout=120)
     assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
     return results
+
+
+def answered_behind_a_lock(statements: list[tuple[str, dict[str, Any]]], request: Callable[[], Any]) -> Any:
+    """`request`'s answer when it had to wait for another transaction: that one runs `statements` (SQL, parameters),
+    taking their row locks and making their changes, and commits once the request waits on a lock."""
+    engine = db.engine  # the threads have no app context
+    holder = engine.connect()
+    holder.begin()
+    for sql, params in statements:
+        holder.execute(text(sql), params)
+
+    def let_go() -> None:
+        try:
+            wait_until_blocked(engine, 1)
+            holder.commit()
+        finally:
+            holder.close()
+
+    answer, _ = run_in_parallel([request, let_go])
+    return answer
 
 
 def taken(shop_id: int, day: date, start: str) -> int:

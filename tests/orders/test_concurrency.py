@@ -18,6 +18,7 @@ from app.orders.models import Order
 from tests.helpers import ApiClient, wait_until_blocked
 from tests.orders.orderdata import (
     MORNING,
+    answered_behind_a_lock,
     count_orders,
     delivery,
     history_of,
@@ -161,27 +162,18 @@ def test_a_confirm_that_waited_for_the_orders_lock_reserves_the_lines_as_they_ar
     front = open_shop(shop)
     order_id = place(front, delivery(front)).id  # a bouquet: 5 roses and a fern
     stem_id, (confirm_client,) = front.stem.id, clients_like(app, boss, 1)
-    engine = db.engine  # the threads have no app context
-    holder = engine.connect()
-    holder.begin()
+
     # Another change of the order holds its lock and makes the bouquet two roses by the stem.
-    holder.execute(text("SELECT id FROM orders WHERE id = :id FOR UPDATE"), {"id": order_id})
-    holder.execute(
-        text("UPDATE order_items SET product_id = :stem, quantity = 2, needs_assembly = false WHERE order_id = :id"),
-        {"stem": stem_id, "id": order_id},
+    confirmed = answered_behind_a_lock(
+        [
+            ("SELECT id FROM orders WHERE id = :id FOR UPDATE", {"id": order_id}),
+            (
+                "UPDATE order_items SET product_id = :stem, quantity = 2, needs_assembly = false WHERE order_id = :id",
+                {"stem": stem_id, "id": order_id},
+            ),
+        ],
+        lambda: confirm_client.post(f"{ORDERS}/{order_id}/status", json={"status": "confirmed"}),
     )
-
-    def confirm():
-        return confirm_client.post(f"{ORDERS}/{order_id}/status", json={"status": "confirmed"})
-
-    def let_go():
-        try:
-            wait_until_blocked(engine, 1)
-            holder.commit()
-        finally:
-            holder.close()
-
-    confirmed, _ = run_in_parallel([confirm, let_go])
 
     assert confirmed.status_code == 200, confirmed.json
     assert stock_of(front.rose) == (D(100), D(2))

@@ -12,8 +12,8 @@ from sqlalchemy import func, select, text
 from app.extensions import db
 from app.users.models import Membership
 from tests.factories import MembershipFactory, ShopFactory, UserFactory
-from tests.helpers import ApiClient, wait_until_blocked
-from tests.orders.orderdata import run_in_parallel
+from tests.helpers import ApiClient
+from tests.orders.orderdata import answered_behind_a_lock
 
 
 def _race(clients: list[ApiClient], targets: list[int], change: dict) -> list[int]:
@@ -65,27 +65,18 @@ def test_a_settings_change_that_waited_for_the_shops_lock_keeps_the_change_made_
     MembershipFactory(user=admin, shop=shop, role="admin")
     db.session.commit()
     shop_id, client = shop.id, ApiClient(app, user=admin, shop_id=shop.id)
-    engine = db.engine  # the threads have no app context
-    holder = engine.connect()
-    holder.begin()
+
     # The other admin's save holds the shop's lock and changes one setting.
-    holder.execute(text("SELECT id FROM shops WHERE id = :id FOR UPDATE"), {"id": shop_id})
-    holder.execute(
-        text("UPDATE shops SET settings = CAST(:settings AS JSON) WHERE id = :id"),
-        {"settings": json.dumps({"occasion_reminder_days": 5}), "id": shop_id},
+    saved = answered_behind_a_lock(
+        [
+            ("SELECT id FROM shops WHERE id = :id FOR UPDATE", {"id": shop_id}),
+            (
+                "UPDATE shops SET settings = CAST(:settings AS JSON) WHERE id = :id",
+                {"settings": json.dumps({"occasion_reminder_days": 5}), "id": shop_id},
+            ),
+        ],
+        lambda: client.patch(f"/api/v1/shops/{shop_id}", json={"settings": {"assembly_lead_minutes": 90}}),
     )
-
-    def save():
-        return client.patch(f"/api/v1/shops/{shop_id}", json={"settings": {"assembly_lead_minutes": 90}})
-
-    def let_go():
-        try:
-            wait_until_blocked(engine, 1)
-            holder.commit()
-        finally:
-            holder.close()
-
-    saved, _ = run_in_parallel([save, let_go])
 
     assert saved.status_code == 200, saved.json
     answered = saved.json["settings"]
