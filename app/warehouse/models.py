@@ -241,7 +241,8 @@ class StockCountLine(db.Model):
 
 
 class Reservation(db.Model):
-    """Stock an order holds: one row per (order, item), active until released or consumed.
+    """Stock an order holds: one row per (order, item), active until released or consumed (the database refuses
+    a second active row for the same order and item).
 
     `short` is what the order needs of the item but lost to a write-off (the stems it held wilted and
     no other stock could stand in): the order cannot be consumed until a supply refills it.
@@ -266,6 +267,14 @@ class Reservation(db.Model):
         CheckConstraint("quantity >= 0 AND short >= 0 AND quantity + short > 0", name="quantity_or_short"),
         CheckConstraint(f"state IN ({_in(ReservationState)})", name="state_known"),
         Index("ix_stock_reservations_order", "order_id", "state"),
+        Index(
+            "uq_stock_reservations_active",
+            "order_id",
+            "item_id",
+            unique=True,
+            postgresql_where=text("state = 'active'"),
+            sqlite_where=text("state = 'active'"),
+        ),
     )
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.common.types import utcnow
 from app.errors import ConflictError, RuleViolation
@@ -122,19 +122,23 @@ class Take:
 # --- locks and reads -------------------------------------------------------------------------
 
 
+# Built once (building a statement costs about as much CPU as running it): the items of a shop, locked in ascending id
+# order as every locker takes them, and read afresh.
+_LOCK_ITEMS = (
+    select(Item)
+    .where(Item.shop_id == bindparam("shop_id"), Item.id.in_(bindparam("item_ids", expanding=True)))
+    .order_by(Item.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_items(*, shop_id: int, item_ids: Iterable[int]) -> dict[int, Item]:
     """Lock the shop's items among `item_ids` in ascending id order; unknown ids are absent from the result."""
     ids = sorted(set(item_ids))
     if not ids:
         return {}
-    stmt = (
-        select(Item)
-        .where(Item.shop_id == shop_id, Item.id.in_(ids))
-        .order_by(Item.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {item.id: item for item in db.session.scalars(stmt)}
+    return {item.id: item for item in db.session.scalars(_LOCK_ITEMS, {"shop_id": shop_id, "item_ids": ids})}
 
 
 def held_item_ids(*, shop_id: int, order_id: int) -> set[int]:
@@ -165,17 +169,20 @@ def fefo_order():
     return (Batch.expires_on.asc().nulls_last(), Batch.received_on.asc(), Batch.id.asc())
 
 
+_BATCHES_IN_FEFO_ORDER = (
+    select(Batch)
+    .where(Batch.item_id.in_(bindparam("item_ids", expanding=True)), Batch.remaining > 0)
+    .order_by(Batch.item_id, *fefo_order())
+    .execution_options(populate_existing=True)
+)
+_BATCHES_LOCKED = _BATCHES_IN_FEFO_ORDER.with_for_update()
+
+
 def batches_in_fefo_order(item_ids: Iterable[int], *, lock: bool) -> defaultdict[int, list[Batch]]:
     """The items' batches that still hold stock, by item, expiring first; one statement (lock the items first)."""
-    stmt = (
-        select(Batch)
-        .where(Batch.item_id.in_(sorted(set(item_ids))), Batch.remaining > 0)
-        .order_by(Batch.item_id, *fefo_order())
-    )
-    if lock:
-        stmt = stmt.with_for_update()
     batches: defaultdict[int, list[Batch]] = defaultdict(list)
-    for batch in db.session.scalars(stmt.execution_options(populate_existing=True)):
+    statement = _BATCHES_LOCKED if lock else _BATCHES_IN_FEFO_ORDER
+    for batch in db.session.scalars(statement, {"item_ids": sorted(set(item_ids))}):
         batches[batch.item_id].append(batch)
     return batches
 
@@ -288,9 +295,11 @@ def receive(
 def reserve(
     *, shop_id: int, order_id: int, lines: Iterable[tuple[int, Decimal]], actor_id: int | None
 ) -> list[Reservation]:
-    """Reserve every line for the order, or nothing: raises StockShortage listing each shortfall.
+    """Reserve every line for an order that holds nothing now, or nothing: raises StockShortage listing each
+    shortfall. Lines naming the same item are added up.
 
-    Lines naming the same item are added up. Reserving again for an order adds to what it holds.
+    Its callers hold the order's lock: a confirm (a new order holds nothing) and a change of a confirmed order's
+    lines (everything released first). The database refuses a second active reservation of an order's item.
     """
     needed: dict[int, Decimal] = {}
     for item_id, qty in lines:
@@ -306,57 +315,43 @@ def reserve(
     ]
     if shortages:
         raise StockShortage(shortages)
-
-    held = {
-        r.item_id: r
-        for r in db.session.scalars(
-            select(Reservation)
-            .where(
-                Reservation.shop_id == shop_id,
-                Reservation.order_id == order_id,
-                Reservation.state == ReservationState.ACTIVE.value,
-            )
-            .execution_options(populate_existing=True)
-        )
-    }
     result = []
     for item_id, qty in sorted(needed.items()):
         item = items[item_id]
         item.reserved += qty
         _movement(item, MovementKind.RESERVATION, qty, actor_id=actor_id, order_id=order_id)
-        reservation = held.get(item_id)
-        if reservation is None:
-            reservation = Reservation(shop_id=shop_id, order_id=order_id, item_id=item_id, quantity=qty)
-            db.session.add(reservation)
-        else:
-            reservation.quantity += qty
+        reservation = Reservation(shop_id=shop_id, order_id=order_id, item_id=item_id, quantity=qty)
+        db.session.add(reservation)
         result.append(reservation)
     db.session.flush()
     return result
 
 
+# The order's active reservations with their items, locked in one statement: per row the item first, then its
+# reservation (every locker takes items before reservations), the items in ascending id order as every locker takes
+# them. A row another transaction changed while this one waited is read again as that one left it, and left out once
+# it is no longer active. No active row of the order can appear meanwhile: they are written under the order's lock,
+# which the callers hold.
+_LOCK_ACTIVE = (
+    select(Item, Reservation)
+    .join(Reservation, Reservation.item_id == Item.id)
+    .where(
+        Reservation.shop_id == bindparam("shop_id"),
+        Reservation.order_id == bindparam("order_id"),
+        Reservation.state == ReservationState.ACTIVE.value,
+    )
+    .order_by(Item.id)
+    .with_for_update(of=[Item, Reservation])
+    .execution_options(populate_existing=True)
+)
+
+
 def _locked_active_reservations(shop_id: int, order_id: int) -> tuple[dict[int, Item], list[Reservation]]:
-    """The order's active reservations, read again after their items are locked."""
-    active = (
-        select(Reservation)
-        .where(
-            Reservation.shop_id == shop_id,
-            Reservation.order_id == order_id,
-            Reservation.state == ReservationState.ACTIVE.value,
-        )
-        .order_by(Reservation.item_id)
-    )
-    # The items found and locked in one statement, in ascending id order as every locker takes them.
-    stmt = (
-        select(Item)
-        .where(Item.shop_id == shop_id, Item.id.in_(active.with_only_columns(Reservation.item_id).order_by(None)))
-        .order_by(Item.id)
-        .with_for_update(of=Item)
-        .execution_options(populate_existing=True)
-    )
-    items = {item.id: item for item in db.session.scalars(stmt)}
-    # Another transaction may have settled them while we waited for the locks.
-    reservations = list(db.session.scalars(active.with_for_update().execution_options(populate_existing=True)))
+    """The order's active reservations and their items, locked and read afresh (`_LOCK_ACTIVE`)."""
+    items, reservations = {}, []
+    for item, reservation in db.session.execute(_LOCK_ACTIVE, {"shop_id": shop_id, "order_id": order_id}):
+        items[item.id] = item
+        reservations.append(reservation)
     return items, reservations
 
 

@@ -14,6 +14,7 @@ from app.warehouse import stock
 from app.warehouse.models import Reservation
 from tests.factories import MembershipFactory, ShopFactory, UserFactory
 from tests.helpers import ApiClient
+from tests.orders.orderdata import answered_behind_a_lock
 from tests.warehouse.stockdata import D, fresh, make_item, movement_sums, supply
 
 pytestmark = pytest.mark.committed
@@ -148,3 +149,33 @@ def test_parallel_write_offs_through_the_api_never_go_below_zero(app):
     item = fresh(rose)
     assert (item.on_hand, item.reserved) == (D(0), D(0))
     assert movement_sums(rose.id) == (D(0), D(0))
+
+
+def test_a_consume_that_waited_behind_a_write_off_sees_the_stems_the_order_lost(app):
+    shop = ShopFactory()
+    rose = make_item(shop, "Red rose")
+    supply(shop, (rose, 10, "40.00"))
+    stock.reserve(shop_id=shop.id, order_id=1, lines=[(rose.id, D(6))], actor_id=None)
+    db.session.commit()
+    shop_id, rose_id = shop.id, rose.id
+    # Another transaction writes 8 of the 10 stems off, as a write-off does: the item's lock first, then the order
+    # gives up the 4 stems no other stock can stand in for.
+    wilted = [
+        ("SELECT id FROM warehouse_items WHERE id = :rose FOR UPDATE", {"rose": rose_id}),
+        ("UPDATE warehouse_items SET on_hand = 2, reserved = 2 WHERE id = :rose", {"rose": rose_id}),
+        ("UPDATE stock_batches SET remaining = 2 WHERE item_id = :rose", {"rose": rose_id}),
+        ("UPDATE stock_reservations SET quantity = 2, short = 4 WHERE order_id = 1", {}),
+    ]
+
+    def consume():
+        with app.app_context():
+            try:
+                return stock.consume(shop_id=shop_id, order_id=1, actor_id=None)
+            finally:
+                db.session.rollback()
+                db.session.remove()
+
+    answer = answered_behind_a_lock(wilted, consume)
+
+    assert isinstance(answer, stock.OrderShort)  # not the 6 stems it held before it waited
+    assert answer.errors["shortages"] == [{"item_id": rose_id, "name": "Red rose", "needed": "4.000", "available": "0.000"}]

@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import RuleViolation
 from app.extensions import db
@@ -114,14 +115,22 @@ def test_non_positive_quantities_are_refused(shop, rose):
         stock.reserve(shop_id=shop.id, order_id=1, lines=[(rose.id, D(0))], actor_id=None)
 
 
-def test_reserving_again_for_an_order_adds_to_what_it_holds(shop, rose):
+def test_an_order_holds_one_active_reservation_per_item_the_database_refuses_a_second(shop, rose):
     supply(shop, (rose, 10, "40.00"))
     stock.reserve(shop_id=shop.id, order_id=8, lines=[(rose.id, D(2))], actor_id=None)
-    stock.reserve(shop_id=shop.id, order_id=8, lines=[(rose.id, D(3))], actor_id=None)
+    db.session.commit()
+    with pytest.raises(IntegrityError):
+        stock.reserve(shop_id=shop.id, order_id=8, lines=[(rose.id, D(3))], actor_id=None)
+    db.session.rollback()
     held = db.session.query(Reservation).filter_by(order_id=8, state="active").one()
-    assert held.quantity == D(5)
-    assert stock.consume(shop_id=shop.id, order_id=8, actor_id=None) == D("200.00")
-    assert movement_sums(rose.id) == (D(5), D(0))
+    assert held.quantity == D(2)
+    assert fresh(rose).reserved == D(2)
+    # Released, the item can be held again (a change of a confirmed order's lines does exactly this).
+    stock.release(shop_id=shop.id, order_id=8, actor_id=None)
+    stock.reserve(shop_id=shop.id, order_id=8, lines=[(rose.id, D(3))], actor_id=None)
+    db.session.commit()
+    assert stock.consume(shop_id=shop.id, order_id=8, actor_id=None) == D("120.00")
+    assert movement_sums(rose.id) == (D(7), D(0))
 
 
 def test_stock_beyond_what_the_books_hold_is_refused_not_a_database_error(shop, rose):
