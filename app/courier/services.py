@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import cache
 from typing import IO, Any
 
-from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy import Select, bindparam, exists, select, text
 
 from app import storage
 from app.audit import services as audit
@@ -211,6 +211,17 @@ def _trip(order: Order) -> Delivery:
     return delivery
 
 
+# The order's delivery row, made if it has none yet: plain SQL that PostgreSQL and SQLite both speak (their dialects'
+# ON CONFLICT constructs have no cache key, so SQLAlchemy would compile them again for every assignment).
+_OPEN_TRIP = text(
+    """
+    INSERT INTO deliveries (shop_id, order_id, attempts, failure_comment, created_at, updated_at)
+    VALUES (:shop_id, :order_id, 0, '', :now, :now)
+    ON CONFLICT (order_id) DO NOTHING
+    """
+).bindparams(bindparam("now", type_=Delivery.__table__.c.updated_at.type))
+
+
 def assign_courier(
     *, shop_id: int, order_id: int, courier_id: int | None, actor_id: int | None, commit: bool = True
 ) -> Order:
@@ -237,12 +248,14 @@ def assign_courier(
                     errors={"courier_id": ["Required while the delivery has failed."]},
                 )
             now = utcnow()
-            for current in db.session.scalars(
-                select(CourierAssignment).where(
-                    CourierAssignment.order_id == order.id, CourierAssignment.ended_at.is_(None)
-                )
-            ):
-                current.ended_at = now
+            before = order.courier_id
+            if before is not None:  # an order without a courier has no open assignment (it ended with the last one)
+                for current in db.session.scalars(
+                    select(CourierAssignment).where(
+                        CourierAssignment.order_id == order.id, CourierAssignment.ended_at.is_(None)
+                    )
+                ):
+                    current.ended_at = now
             if courier_id is not None:
                 db.session.add(
                     CourierAssignment(
@@ -253,8 +266,7 @@ def assign_courier(
                         assigned_at=now,
                     )
                 )
-                _trip(order)
-            before = order.courier_id
+                db.session.execute(_OPEN_TRIP, {"shop_id": shop_id, "order_id": order.id, "now": now})
             order.courier_id = courier_id
             order.version += 1
             order.updated_at = now

@@ -676,18 +676,16 @@ def update_order(
 
 def allowed_for(order: Order) -> list[str]:
     """The statuses POST /orders/{id}/status can move this order to now."""
-    assembled = any(line.needs_assembly for line in order.items)  # it becomes ready when the florists finish
-    pickup = order.fulfillment == Fulfillment.PICKUP.value  # only a pickup is handed over in the shop
-    return [
-        status
-        for status in transitions.allowed_targets(order.status, by_status_endpoint=True)
-        if not (status == OrderStatus.READY.value and assembled)
-        and not (status == OrderStatus.COMPLETED.value and not pickup)
-    ]
+    targets = transitions.allowed_targets(order.status, by_status_endpoint=True)
+    if OrderStatus.READY.value in targets and any(line.needs_assembly for line in order.items):
+        targets.remove(OrderStatus.READY.value)  # it becomes ready when the florists finish
+    if order.fulfillment != Fulfillment.PICKUP.value and OrderStatus.COMPLETED.value in targets:
+        targets.remove(OrderStatus.COMPLETED.value)  # only a pickup is handed over in the shop
+    return targets
 
 
 def _confirm(order: Order, actor_id: int | None, comment: str) -> None:
-    recipes = production.recipe_rows({line.product_id for line in order.items})  # for the stock and the tasks
+    recipes = production.lines_with_recipes(order)  # for the stock and the tasks
     needed = _components_needed(order.items, recipes)
     if needed:
         stock.reserve(shop_id=order.shop_id, order_id=order.id, lines=needed, actor_id=actor_id)
@@ -794,7 +792,8 @@ def record_payment(
     provider's confirmation: it keeps one payment per id (seen before, that payment is answered and nothing
     is recorded), and lifts no cap. Only `record_provider_payment` may take more than is due.
 
-    `locked`: the order, when the caller holds its row lock (`lock_order`) in this transaction already.
+    `locked`: the order, when the caller holds its row lock (`lock_order`) in this transaction already; the changes
+    then go in with the caller's own, at its flush.
     """
     if locked is not None and (locked.id, locked.shop_id) != (order_id, shop_id):
         raise ValueError("`locked` is another order than the one named")
@@ -818,7 +817,8 @@ def record_payment(
         payment, created = _record(
             order, actor_id=actor_id, amount=amount, method=method, provider_payment_id=provider_payment_id, note=note
         )
-        _commit_or_flush(commit)
+        if commit or locked is None:
+            _commit_or_flush(commit)
     return payment, created
 
 

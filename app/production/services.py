@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from sqlalchemy import Row, Select, bindparam, exists, or_, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import storage
 from app.audit import services as audit
@@ -33,7 +34,7 @@ from app.events import outbox
 from app.events.models import Audience
 from app.extensions import db
 from app.orders import transitions
-from app.orders.models import Order, OrderStatus
+from app.orders.models import Order, OrderItem, OrderStatus
 from app.production.models import OPEN_TASK_STATUSES, ProductionTask, TaskStatus, recipe_line
 from app.production.schemas import ProductionTaskSchema, TaskOrderSchema
 from app.shops.models import Shop
@@ -74,6 +75,37 @@ def recipe_rows(product_ids: set[int]) -> list[Row]:
         .where(RecipeComponent.product_id.in_(product_ids))
         .order_by(RecipeComponent.product_id, Item.name, Item.id)
     ).all()
+
+
+# The order's lines with their products' recipes (product_id, per_unit, item_id, name, unit), for a confirm.
+_RECIPE_COLUMNS = (
+    RecipeComponent.product_id,
+    RecipeComponent.quantity.label("per_unit"),
+    Item.id.label("item_id"),
+    Item.name,
+    Item.unit,
+)
+_LINES_WITH_RECIPES = (
+    select(OrderItem, *_RECIPE_COLUMNS)
+    .outerjoin(RecipeComponent, RecipeComponent.product_id == OrderItem.product_id)
+    .outerjoin(Item, Item.id == RecipeComponent.item_id)
+    .where(OrderItem.order_id == bindparam("order_id"))
+    .order_by(OrderItem.id, Item.name, Item.id)
+)
+
+
+def lines_with_recipes(order: Order) -> list[Row]:
+    """Confirming: the order's lines (into `order.items`) and their products' recipes, as `recipe_rows` gives them,
+    in one statement. Read under the order's lock, so the lines are the ones the lock holder left."""
+    lines: dict[int, OrderItem] = {}
+    recipes, seen = [], set()
+    for row in db.session.execute(_LINES_WITH_RECIPES, {"order_id": order.id}):
+        lines.setdefault(row.OrderItem.id, row.OrderItem)
+        if row.item_id is not None and (row.product_id, row.item_id) not in seen:  # each product's recipe once
+            seen.add((row.product_id, row.item_id))
+            recipes.append(row)
+    set_committed_value(order, "items", list(lines.values()))
+    return recipes
 
 
 def _recipes(rows: list[Row], times: dict[int, int]) -> dict[int, list[dict[str, Any]]]:

@@ -6,10 +6,10 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.common.types import utcnow
-from app.courier.models import CourierAssignment
+from app.courier.models import CourierAssignment, Delivery
 from app.extensions import db
 from app.users.models import Membership
 from tests.orders.orderdata import EVENING, delivery, history_of, pickup, place
@@ -73,6 +73,35 @@ def test_a_manager_assigns_and_reassigns_a_courier(front, boss, as_role):
 
     taken_back = ok(boss.post(f"{ORDERS}/{order_id}/courier", json={"courier_id": None}))
     assert taken_back["courier"] is None and ok(second.get(DELIVERIES)) == []
+
+    ok(boss.post(f"{ORDERS}/{order_id}/courier", json={"courier_id": first.user.id}))  # given back to the first
+    rows = db.session.scalars(select(CourierAssignment).where(CourierAssignment.order_id == order_id).order_by("id"))
+    assert [(r.courier_id, r.ended_at is None) for r in rows] == [
+        (first.user.id, False),
+        (second.user.id, False),
+        (first.user.id, True),
+    ]
+    assert [c["order_id"] for c in ok(first.get(DELIVERIES))] == [order_id]
+    assert trips_of(order_id) == 1
+
+
+def test_the_first_courier_is_given_the_order_without_reading_its_assignments_or_trip(
+    front, boss, as_role, count_queries
+):
+    courier = as_role("courier")
+    order_id = confirmed(front, boss)
+
+    with count_queries() as statements:
+        ok(boss.post(f"{ORDERS}/{order_id}/courier", json={"courier_id": courier.user.id}))
+
+    reads = [s for s in statements if "FROM courier_assignments" in s or "FROM deliveries" in s]
+    assert reads == [], reads  # an order without a courier has no open assignment and no trip yet
+    assert trips_of(order_id) == 1
+    assert [c["order_id"] for c in ok(courier.get(DELIVERIES))] == [order_id]
+
+
+def trips_of(order_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.order_id == order_id))
 
 
 def test_only_an_active_courier_of_the_shop_is_assigned(front, boss, as_role, other_shop):
@@ -283,7 +312,8 @@ def test_a_retried_deliver_answers_the_state_reached_once(front, as_role):
 
 
 def test_cash_at_the_door_is_recorded_under_the_one_lock_of_the_order(front, as_role, count_queries):
-    """The payment is taken under the row lock the deliver step already holds: the order is locked (and read) once."""
+    """The payment is taken under the row lock the deliver step already holds: the order is locked (and read) once,
+    and written once, its paid amount with its status."""
     courier = as_role("courier")
     order_id = delivery_in(front, "out_for_delivery", courier)
 
@@ -292,8 +322,12 @@ def test_cash_at_the_door_is_recorded_under_the_one_lock_of_the_order(front, as_
 
     locks = [s for s in statements if "FOR UPDATE" in s and "FROM orders" in s]
     assert len(locks) == 1, locks
+    writes = [s for s in statements if s.lstrip().startswith(("UPDATE orders", "INSERT INTO audit_log"))]
+    assert len(writes) == 2, writes
     assert card["status"] == "delivered" and card["amount_collected"] == "3200.00"
     assert [payment.amount for payment in payments_of(order_id)] == [D("3200.00")]
+    row = order_row(order_id)
+    assert (row.status, row.paid_amount, row.payment_status) == ("delivered", D("3200.00"), "paid")
 
 
 def picked_up(front, courier) -> int:

@@ -123,8 +123,11 @@ def test_confirm_reads_the_recipes_once_for_the_stock_and_the_tasks(front, boss,
 
     assert response.status_code == 200
     assert stock_of(front.rose) == (D(100), D(13))
-    recipe_reads = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM recipe_components" in s]
+    # The lines and their recipes in one statement: no other read of either.
+    recipe_reads = [s for s in statements if s.lstrip().startswith("SELECT") and "recipe_components" in s]
     assert len(recipe_reads) == 1, "\n".join(recipe_reads)
+    line_reads = [s for s in statements if s.lstrip().startswith("SELECT order_items.")]
+    assert line_reads == recipe_reads
     # A new order has no task yet: none is read (and locked) before the bouquet's task is made.
     task_locks = [s for s in statements if "FROM production_tasks" in s and "FOR UPDATE" in s]
     assert not task_locks, "\n".join(task_locks)
