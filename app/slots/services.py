@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, literal, select, text, update
+from sqlalchemy import and_, bindparam, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.audit import services as audit
@@ -169,12 +169,35 @@ def override_of(shop_id: int, day: date) -> DeliveryWindowOverride | None:
     )
 
 
+# The date's override and its weekday's enabled windows in one statement, built once: a row per window, each with the
+# override (or none); a single row of the override alone, or of nothing, when the weekday has no window.
+_DAY = (
+    select(DeliveryWindowOverride, DeliveryWindow)
+    .select_from(select(literal(1).label("one")).subquery("day"))
+    .outerjoin(
+        DeliveryWindowOverride,
+        and_(DeliveryWindowOverride.shop_id == bindparam("shop_id"), DeliveryWindowOverride.date == bindparam("day")),
+    )
+    .outerjoin(
+        DeliveryWindow,
+        and_(
+            DeliveryWindow.shop_id == bindparam("shop_id"),
+            DeliveryWindow.weekday == bindparam("weekday"),
+            DeliveryWindow.enabled,
+        ),
+    )
+    .order_by(DeliveryWindow.start)
+)
+
+
 def _day_slots(shop: Shop, day: date) -> tuple[list[DaySlot], DeliveryWindowOverride | None]:
-    """The date's windows and override: read once for a batch of intakes (app/common/memo.py)."""
+    """The date's windows and override, in one statement; read once for a batch of intakes (app/common/memo.py),
+    where the override then serves whoever else asks for it (`override_of`: the florist minutes)."""
 
     def load() -> tuple[list[DaySlot], DeliveryWindowOverride | None]:
-        override = override_of(shop.id, day)
-        return merge(_weekly(shop.id, day.weekday()), override), override
+        rows = db.session.execute(_DAY, {"shop_id": shop.id, "day": day, "weekday": day.weekday()}).all()
+        override = memo.once(("override", shop.id, day), lambda: rows[0][0])
+        return merge([weekly for _, weekly in rows if weekly is not None], override), override
 
     return memo.once(("day_slots", shop.id, day), load)
 
