@@ -22,14 +22,14 @@ pytestmark = pytest.mark.committed  # real transactions: their COMMITs are what 
 
 # The statements of each step as it runs today (the request's authentication included); fewer is fine.
 STATEMENTS = {
-    "create": 22,
-    "confirm": 24,
-    "assign": 16,
-    "claim": 9,
-    "start": 16,
-    "complete": 26,
-    "pickup": 14,
-    "deliver": 18,
+    "create": 20,
+    "confirm": 17,
+    "assign": 13,
+    "claim": 8,
+    "start": 14,
+    "complete": 20,
+    "pickup": 13,
+    "deliver": 14,
 }
 
 
