@@ -90,8 +90,22 @@ class Usage:
         return spent
 
 
+PROBE_LOOPS = 1_000_000
+
+
+def speed_probe() -> float:
+    """Milliseconds this machine takes for a fixed loop of Python just before a run. On a shared machine it moves by a
+    quarter within minutes, and every figure of the run with it: the probe says how fast the machine was then."""
+    began = time.perf_counter()
+    total = 0
+    for i in range(PROBE_LOOPS):
+        total += i * i % 7
+    return round((time.perf_counter() - began) * 1000, 1)
+
+
 def measured(command: list[str], usage: Usage, *, env: dict | None = None, log: Path | None = None) -> dict:
     """Run a load generator to its end; its output, and the CPU seconds of it and of everything else meanwhile."""
+    probe_ms = speed_probe()
     load_before = os.getloadavg()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     before, began = usage.snapshot(), time.time()
@@ -112,6 +126,7 @@ def measured(command: list[str], usage: Usage, *, env: dict | None = None, log: 
         "wall": round(wall, 2),
         "cores": psutil.cpu_count(),
         "loadavg_before": [round(x, 2) for x in load_before],
+        "probe_ms": probe_ms,
         "cpu": {name: round(seconds, 2) for name, seconds in cpu.items()},
     }
 

@@ -125,12 +125,13 @@ def _load(run: dict) -> str:
     return " / ".join(f"{x:.1f}" for x in run["loadavg_before"])
 
 
-CPU_HEAD = "generator CPU | server CPU | RQ workers CPU | PostgreSQL CPU | other CPU | load before"
+CPU_HEAD = "generator CPU | server CPU | RQ workers CPU | PostgreSQL CPU | other CPU | load before | probe ms"
 CPU_COLUMNS = ("generator", "app", "rq workers", "postgres", "other")
 
 
 def _cpu_cells(run: dict) -> str:
-    return f"{_cpu(run, *CPU_COLUMNS)} | {_load(run)}"
+    probe = run.get("probe_ms")  # runs before 2026-12-07 had no probe
+    return f"{_cpu(run, *CPU_COLUMNS)} | {_load(run)} | {'–' if probe is None else f'{probe:.0f}'}"
 
 
 def write(results: dict, doc: Path = DOC) -> None:
@@ -183,7 +184,10 @@ def write(results: dict, doc: Path = DOC) -> None:
         "client or locust: the kernel's count for the child process), the **app** (gunicorn master and workers; "
         "the baseline's own gunicorn in its rows), **PostgreSQL** (the backends of the scratch database), and "
         "**other**: the rest of what the machine spent meanwhile (the RQ workers and Redis, PostgreSQL's background "
-        "processes, anything else running). The load average (1 / 5 / 15 min) is read before each run.",
+        "processes, anything else running). The load average (1 / 5 / 15 min) is read before each run, and so is "
+        "the machine's speed (**probe ms**: the milliseconds of a fixed loop of Python, bench/measure.py "
+        "`speed_probe`; lower is faster). On this shared machine it moves by a quarter minutes apart, and every "
+        "figure of a run moves with it.",
     ]
 
     base = results.get("baselines", [])
@@ -203,14 +207,14 @@ def write(results: dict, doc: Path = DOC) -> None:
             "and above / socket errors (connect, read, write, timeout).",
             "",
             f"| request | req/s | p50 ms | p95 ms | p99 ms | errors | ratio to baseline | target | {CPU_HEAD} |",
-            "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
+            "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---:|",
         ]
 
         def row(label: str, run: dict, ratio: str, target: str) -> str:
-            cpu = _cpu(run, "generator", run["server"], "rq workers", "postgres", "other")
+            cpu = _cpu_cells({**run, "cpu": {**run["cpu"], "app": run["cpu"].get(run["server"], 0)}})
             return (
                 f"| {label} | {run['rps']:.0f} | {run['p50']:.1f} | {run['p95']:.1f} | {run['p99']:.1f} | "
-                f"{run['http_errors']} / {run['socket_errors']} | {ratio} | {target} | {cpu} | {_load(run)} |"
+                f"{run['http_errors']} / {run['socket_errors']} | {ratio} | {target} | {cpu} |"
             )
 
         lines.append(row("bench/baseline.py GET /orders (before)", base[0], "1.00", ""))
@@ -262,7 +266,7 @@ def write(results: dict, doc: Path = DOC) -> None:
         lines += [
             "",
             f"| run | wall s | {CPU_HEAD} |",
-            "|---|---:|---:|---:|---:|---:|---:|---|",
+            "|---|---:|---:|---:|---:|---:|---:|---|---:|",
             f"| writes alone | {alone['wall']:.0f} | {_cpu_cells(alone)} |",
             "",
             f"The client's own CPU, measured inside it: {alone['client_cpu']:.1f} s over {alone['wall']:.0f} s of "
@@ -295,7 +299,7 @@ def write(results: dict, doc: Path = DOC) -> None:
         lines += [
             "",
             f"| run | {CPU_HEAD} |",
-            "|---|---:|---:|---:|---:|---:|---|",
+            "|---|---:|---:|---:|---:|---:|---|---:|",
             f"| steps ({steps['tool']}) | {_cpu_cells(steps)} |",
         ]
 
@@ -317,7 +321,7 @@ def write(results: dict, doc: Path = DOC) -> None:
             "",
             "| phase | offered req/s | achieved req/s | p50 ms | p95 ms | p99 ms | 5xx | other failures | "
             f"{CPU_HEAD} |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
         ]
         for phase in results["phases"]:
             if phase["scenario"] != "mix":
