@@ -103,12 +103,18 @@ def test_orders_naming_items_in_any_order_do_not_deadlock(app):
     assert movement_sums(rose.id) == (D(10), D(10)) == movement_sums(fern.id)
 
 
-def test_parallel_consumption_and_release_settle_each_order_once(app):
+def six_of_ten_roses_held_by_order_one():
+    """A shop with 10 roses (one batch at 40.00), 6 of them held by order 1, committed; (shop, rose)."""
     shop = ShopFactory()
     rose = make_item(shop, "Red rose")
     supply(shop, (rose, 10, "40.00"))
     stock.reserve(shop_id=shop.id, order_id=1, lines=[(rose.id, D(6))], actor_id=None)
     db.session.commit()
+    return shop, rose
+
+
+def test_parallel_consumption_and_release_settle_each_order_once(app):
+    shop, rose = six_of_ten_roses_held_by_order_one()
     shop_id = shop.id
 
     def consume():
@@ -152,11 +158,7 @@ def test_parallel_write_offs_through_the_api_never_go_below_zero(app):
 
 
 def test_a_consume_that_waited_behind_a_write_off_sees_the_stems_the_order_lost(app):
-    shop = ShopFactory()
-    rose = make_item(shop, "Red rose")
-    supply(shop, (rose, 10, "40.00"))
-    stock.reserve(shop_id=shop.id, order_id=1, lines=[(rose.id, D(6))], actor_id=None)
-    db.session.commit()
+    shop, rose = six_of_ten_roses_held_by_order_one()
     shop_id, rose_id = shop.id, rose.id
     # Another transaction writes 8 of the 10 stems off, as a write-off does: the item's lock first, then the order
     # gives up the 4 stems no other stock can stand in for.
@@ -178,4 +180,6 @@ def test_a_consume_that_waited_behind_a_write_off_sees_the_stems_the_order_lost(
     answer = answered_behind_a_lock(wilted, consume)
 
     assert isinstance(answer, stock.OrderShort)  # not the 6 stems it held before it waited
-    assert answer.errors["shortages"] == [{"item_id": rose_id, "name": "Red rose", "needed": "4.000", "available": "0.000"}]
+    assert answer.errors["shortages"] == [
+        {"item_id": rose_id, "name": "Red rose", "needed": "4.000", "available": "0.000"}
+    ]
