@@ -270,3 +270,54 @@ def test_dev_server_shows_an_order_card_with_its_lines_and_payments(dev_server):
     assert all(datetime.fromisoformat(p["created_at"]).tzinfo is not None for p in card["payments"])
     listed = call("GET", "/orders?page_size=10")
     assert [len(row["items"]) for row in listed if row["id"] == order["id"]] == [2]
+
+
+def test_dev_server_walks_a_delivery_order_from_intake_to_the_door(dev_server):
+    """SQLite speaks the statements a write step sends on PostgreSQL too: the date's windows and override in one
+    read, the lines with their recipes, the stock locks, the trip made on first need, cash taken at the door."""
+    tokens = {}
+    for role, phone, _name, _email in DEMO_STAFF[1:]:
+        _status, _headers, body = dev_server.request(
+            "POST", "/api/v1/auth/login", {"login": phone, "password": DEMO_PASSWORD}
+        )
+        tokens[role.value] = json.loads(body)["access_token"]
+
+    def call(role: str, method: str, path: str, payload: dict | None = None, expected: int = 200):
+        status, _headers, body = dev_server.request(method, f"/api/v1{path}", payload, token=tokens[role])
+        assert status == expected, (path, body)
+        return json.loads(body)
+
+    bouquet = next(p for p in call("manager", "GET", "/products?page_size=100") if p["needs_assembly"])
+    day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    window = next(w for w in call("manager", "GET", f"/delivery-slots?date={day}") if w["open"] and w["left"] > 0)
+    order = call(
+        "manager",
+        "POST",
+        "/orders",
+        {
+            "customer": {"name": "Olga Petrova", "phone": "+79165556677"},
+            "recipient_name": "Olga Petrova",
+            "fulfillment": "delivery",
+            "address": "Moscow, Arbat 1",
+            "delivery_date": day,
+            "window_start": window["start"],
+            "items": [{"product_id": bouquet["id"], "quantity": 1}],
+        },
+        201,
+    )
+    order_id = order["id"]
+    assert call("manager", "POST", f"/orders/{order_id}/status", {"status": "confirmed"})["status"] == "confirmed"
+    courier_id = call("courier", "GET", "/auth/me")["id"]
+    assert (
+        call("manager", "POST", f"/orders/{order_id}/courier", {"courier_id": courier_id})["courier_id"] == courier_id
+    )
+    [task] = call("florist", "GET", f"/production-tasks?order_id={order_id}")
+    for step in ("claim", "start", "complete"):
+        call("florist", "POST", f"/production-tasks/{task['id']}/{step}")
+    assert call("courier", "POST", f"/courier/deliveries/{order_id}/pickup")["status"] == "out_for_delivery"
+    delivered = call(
+        "courier", "POST", f"/courier/deliveries/{order_id}/deliver", {"amount_collected": order["amount_due"]}
+    )
+    assert delivered["status"] == "delivered"
+    card = call("manager", "GET", f"/orders/{order_id}")
+    assert (card["status"], card["payment_status"], card["paid_amount"]) == ("delivered", "paid", order["amount_due"])
