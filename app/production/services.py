@@ -58,26 +58,8 @@ def due_at(order: Order) -> datetime:
     return order.scheduled_at - timedelta(minutes=lead)
 
 
-def recipe_rows(product_ids: set[int]) -> list[Row]:
-    """The recipes of these products, one row per component with its item's name and unit, in one statement:
-    (product_id, per_unit, item_id, name, unit). Confirming reads them once for the stock and the tasks."""
-    if not product_ids:
-        return []
-    return db.session.execute(
-        select(
-            RecipeComponent.product_id,
-            RecipeComponent.quantity.label("per_unit"),
-            Item.id.label("item_id"),
-            Item.name,
-            Item.unit,
-        )
-        .join(Item, Item.id == RecipeComponent.item_id)
-        .where(RecipeComponent.product_id.in_(product_ids))
-        .order_by(RecipeComponent.product_id, Item.name, Item.id)
-    ).all()
-
-
-# The order's lines with their products' recipes (product_id, per_unit, item_id, name, unit), for a confirm.
+# A recipe's components, as `recipe_rows` and `lines_with_recipes` give them: (product_id, per_unit, item_id, name,
+# unit).
 _RECIPE_COLUMNS = (
     RecipeComponent.product_id,
     RecipeComponent.quantity.label("per_unit"),
@@ -85,6 +67,22 @@ _RECIPE_COLUMNS = (
     Item.name,
     Item.unit,
 )
+
+
+def recipe_rows(product_ids: set[int]) -> list[Row]:
+    """The recipes of these products, one row per component with its item's name and unit, in one statement
+    (`_RECIPE_COLUMNS`)."""
+    if not product_ids:
+        return []
+    return db.session.execute(
+        select(*_RECIPE_COLUMNS)
+        .join(Item, Item.id == RecipeComponent.item_id)
+        .where(RecipeComponent.product_id.in_(product_ids))
+        .order_by(RecipeComponent.product_id, Item.name, Item.id)
+    ).all()
+
+
+# The order's lines with their products' recipes, for a confirm.
 _LINES_WITH_RECIPES = (
     select(OrderItem, *_RECIPE_COLUMNS)
     .outerjoin(RecipeComponent, RecipeComponent.product_id == OrderItem.product_id)
