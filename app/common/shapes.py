@@ -11,7 +11,9 @@ tables, unless the shape names another source:
 - a nested `Shape`: an object whose columns come along in the same row (a joined customer), null when its first
   column is (an outer join that found nothing);
 - `Many(shape, foreign_key)`: a list read by one more statement for the whole page (an order's lines); a shape
-  with several lists reads them all in that one statement (`Lists`: an order card's lines and payments).
+  with several lists reads them all in that one statement (`Lists`: an order card's lines and payments). Rows read
+  by a statement built once for a few of them (an order card, the cards a commit's events carry) come with their
+  lists in the same statement (`Together`).
 
 From the two come both the SELECT's columns (`shape.columns`, `shape.select()`) and the JSON (`shape.rows`): the
 row's values converted the way the schema's fields dump them (money as decimal strings with the field's places,
@@ -44,6 +46,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
+    func,
     literal_column,
     null,
     select,
@@ -84,6 +87,18 @@ class Many:
             return self.foreign_key == any_(bindparam("ids", type_=ARRAY(self.foreign_key.type)))
         return self.foreign_key.in_(bindparam("ids", expanding=True))
 
+    def pointing_at(self, ids: Select, postgresql: bool) -> ColumnElement[bool]:
+        """The rows pointing at the ids `ids` selects. PostgreSQL takes them as one array, which it looks up in the
+        foreign key's index whatever number it guesses; SQLite (dev mode) as IN."""
+        if postgresql:
+            return self.foreign_key == any_(func.array(ids.scalar_subquery()))
+        return self.foreign_key.in_(ids.scalar_subquery())
+
+
+def _side_by_side(lists: list[Many], of: Many) -> list[ColumnElement[Any]]:
+    """Every list's columns side by side: `of`'s own, typed NULLs in the others' places."""
+    return [column if other is of else cast(null(), column.type) for other in lists for column in other.shape.columns]
+
 
 class Lists:
     """A shape's lists for a page, in one statement: its one list's rows, or a UNION ALL of one SELECT per list,
@@ -112,19 +127,12 @@ class Lists:
             (one,) = lists
             return select(one.foreign_key, *one.shape.columns).where(one.matching(postgresql)).order_by(one.sort_key)
 
-        def columns(of: Many) -> list[ColumnElement[Any]]:
-            return [
-                column if other is of else cast(null(), column.type)
-                for other in lists
-                for column in other.shape.columns
-            ]
-
         branches = [
             select(
                 literal_column(str(n), Integer).label("list"),
                 each.foreign_key.label("parent"),
                 each.sort_key.label("sort"),
-                *(column.label(f"c{place}") for place, column in enumerate(columns(each))),
+                *(column.label(f"c{place}") for place, column in enumerate(_side_by_side(lists, each))),
             ).where(each.matching(postgresql))
             for n, each in enumerate(lists)
         ]
@@ -140,6 +148,73 @@ class Lists:
             key, shape, start, end = places[0] if self._single else places[row[0]]
             found[key][row[parent]].append(shape._from_row(row[start:end]))
         return found
+
+
+class Together:
+    """The rows of `statement` (built on `shape.select()`, once) with their lists, in one statement: a UNION ALL of
+    the rows (the statement as a CTE) and of each list's rows pointing at them, every part's columns in places of
+    their own (typed NULLs in the others'). For statements that find a few rows by their ids (an order card, the cards
+    a commit's events carry): the rows come in the order of their ids, each with its lists in the lists' order. One
+    round trip instead of two, on every write that answers with an order card or tells its events about one."""
+
+    def __init__(self, shape: Shape, statement: Select) -> None:
+        if shape.lists is None:
+            raise TypeError(f"{shape.schema.__name__} has no lists: read it with Shape.read")
+        self.shape, lists = shape, list(shape.many.values())
+        self._keys = list(shape.many)
+        width = len(shape.columns)
+        # A row: its part (-1: the shape's row, n: the n-th list's), the id it is or points at, its order in its part,
+        # then the shape's columns, then every list's columns side by side.
+        starts, first = [], 3 + width
+        for each in lists:
+            starts.append(first)
+            first += len(each.shape.columns)
+        self._places = [
+            (key, each.shape, start, start + len(each.shape.columns))
+            for key, each, start in zip(self._keys, lists, starts, strict=True)
+        ]
+        self._width = width
+        self.statements = {postgresql: self._statement(statement, lists, postgresql) for postgresql in (True, False)}
+
+    def _statement(self, statement: Select, lists: list[Many], postgresql: bool) -> CompoundSelect:
+        found = statement.cte("found")
+        own = list(found.c)
+        if len(own) != self._width:
+            raise TypeError(f"{self.shape.schema.__name__}: the statement selects other columns than the shape's")
+        id_ = own[self.shape._parent]
+        no_lists = [cast(null(), column.type) for each in lists for column in each.shape.columns]
+        part = literal_column("-1", Integer).label("list")
+        rows = select(part, id_.label("parent"), id_.label("sort"), *own, *no_lists)
+        ids = select(id_)
+        branches = [
+            select(
+                literal_column(str(n), Integer),
+                each.foreign_key,
+                each.sort_key,
+                *(cast(null(), column.type) for column in self.shape.columns),
+                *_side_by_side(lists, each),
+            ).where(each.pointing_at(ids, postgresql))
+            for n, each in enumerate(lists)
+        ]
+        return union_all(rows, *branches).order_by("list", "sort")
+
+    def read(self, params: dict[str, Any]) -> list[Shaped]:
+        """The rows the statement finds with these parameters, as the API sends them, with their lists."""
+        session = db.session()
+        statement = self.statements[session.get_bind().dialect.name == "postgresql"]
+        shape, width, places = self.shape, self._width, self._places
+        found: list[tuple[Any, Shaped]] = []
+        lists: dict[str, defaultdict[Any, list[Shaped]]] = {key: defaultdict(list) for key in self._keys}
+        for row in session.execute(statement, params).all():
+            if row[0] < 0:
+                found.append((row[1], shape._from_row(row[3 : 3 + width])))
+                continue
+            key, inner, start, end = places[row[0]]
+            lists[key][row[1]].append(inner._from_row(row[start:end]))
+        for id_, out in found:
+            for key in self._keys:
+                out[key] = lists[key][id_]
+        return [out for _, out in found]
 
 
 def _getter(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:

@@ -4,8 +4,9 @@ The day's list is the busiest read of the admin app on a peak day. Loading 50 or
 couriers as ORM objects (identity map, instance state, attribute instrumentation) cost about a third of the
 request (docs/performance.md). The order's shape (`ORDER_ROW`, `ORDER_CARD`: the response schemas plus where each
 field comes from, app/common/shapes.py) makes both the statements and the JSON: the customer and the courier come
-in the page's own join (a page is two statements: the page with its count, and its lines), and the rows come out as the
-schemas dump an `Order` (tests/orders/test_reading.py compares them).
+in the page's own join (a page is two statements: the page with its count, and its lines; a card is one, its lines and
+payments with it: `Together`), and the rows come out as the schemas dump an `Order` (tests/orders/test_reading.py
+compares them).
 
 Writes change ORM objects (locked, then committed) and answer with the card read afresh (`answered`).
 """
@@ -20,7 +21,7 @@ from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, func, or_, 
 from app.common.pagination import FilteredList, shaped_page, with_count
 from app.common.phones import InvalidPhone, normalize_phone
 from app.common.schemas import Shaped, UserRefSchema
-from app.common.shapes import Computed, Many, Shape
+from app.common.shapes import Computed, Many, Shape, Together
 from app.customers.models import Customer
 from app.errors import NotFoundError
 from app.events import outbox
@@ -57,7 +58,10 @@ ORDER_CARD = Shape(
 )
 DAY_ORDER = (ORDERS.delivery_date, ORDERS.window_start, ORDERS.id)
 # Built once, run with parameters: building a statement costs about as much CPU as running it.
-ONE_ORDER = ORDER_CARD.select().where(ORDERS.id == bindparam("order_id"), ORDERS.shop_id == bindparam("shop_id"))
+ONE_ORDER = Together(
+    ORDER_CARD,
+    ORDER_CARD.select().where(ORDERS.id == bindparam("order_id"), ORDERS.shop_id == bindparam("shop_id")),
+)
 
 
 def _orders_matching(shop_id: int, q: str):
@@ -168,24 +172,23 @@ def list_customer_orders(*, shop_id: int, customer_id: int, page: int, page_size
 
 def order_card(*, shop_id: int, order_id: int) -> Shaped:
     """One order of the shop with its lines, customer, courier and payments; 404 for any other shop's."""
-    cards = ORDER_CARD.read(ONE_ORDER, {"order_id": order_id, "shop_id": shop_id})
+    cards = ONE_ORDER.read({"order_id": order_id, "shop_id": shop_id})
     if not cards:
         raise NotFoundError("Order not found.")
     return cards[0]
 
 
-ORDERS_OF_SHOP = (
-    ORDER_CARD.select()
-    .where(ORDERS.id.in_(bindparam("ids", expanding=True)), ORDERS.shop_id == bindparam("shop_id"))
-    .order_by(ORDERS.id)
+ORDERS_OF_SHOP = Together(
+    ORDER_CARD,
+    ORDER_CARD.select().where(ORDERS.id.in_(bindparam("ids", expanding=True)), ORDERS.shop_id == bindparam("shop_id")),
 )
 
 
 @outbox.renderer("order")
 def order_events_data(shop_id: int, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The order cards, as GET /orders/{id} answers them, that events about these orders carry: two statements
+    """The order cards, as GET /orders/{id} answers them, that events about these orders carry: one statement
     (none when the view has just read the card: outbox.answered)."""
-    cards = ORDER_CARD.read(ORDERS_OF_SHOP, {"ids": [int(i) for i in order_ids], "shop_id": shop_id})
+    cards = ORDERS_OF_SHOP.read({"ids": [int(i) for i in order_ids], "shop_id": shop_id})
     return {str(card["id"]): card for card in cards}
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.catalogue.models import Category, Product, RecipeComponent
 from app.common.schemas import Shaped
-from app.common.shapes import Many, Shape
+from app.common.shapes import Many, Shape, Together
 from app.common.types import utcnow
 from app.customers.models import Customer
 from app.errors import ConflictError, NotFoundError, RuleViolation, human_message
@@ -396,17 +396,18 @@ STOREFRONT_ORDER = Shape(
     Order.__table__.join(StorefrontOrder.__table__, STOREFRONT_ORDERS.order_id == ORDERS.id),
     items=Many(Shape(StorefrontOrderLineSchema, OrderItem.__table__), OrderItem.__table__.c.order_id),
 )
-ONE_STOREFRONT_ORDER = STOREFRONT_ORDER.select().where(
-    ORDERS.id == bindparam("order_id"),
-    ORDERS.shop_id == bindparam("shop_id"),
-    STOREFRONT_ORDERS.external_id == bindparam("external_id"),
+ONE_STOREFRONT_ORDER = Together(
+    STOREFRONT_ORDER,
+    STOREFRONT_ORDER.select().where(
+        ORDERS.id == bindparam("order_id"),
+        ORDERS.shop_id == bindparam("shop_id"),
+        STOREFRONT_ORDERS.external_id == bindparam("external_id"),
+    ),
 )
 
 
 def answer(*, shop_id: int, order_id: int, external_id: str) -> Shaped:
-    found = STOREFRONT_ORDER.read(
-        ONE_STOREFRONT_ORDER, {"order_id": order_id, "shop_id": shop_id, "external_id": external_id}
-    )
+    found = ONE_STOREFRONT_ORDER.read({"order_id": order_id, "shop_id": shop_id, "external_id": external_id})
     if not found:
         raise NotFoundError("Order not found.")
     return found[0]

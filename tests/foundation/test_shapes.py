@@ -18,8 +18,9 @@ from marshmallow import fields
 from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Numeric, String, Table, bindparam, cast, select
 
 from app.common.schemas import Money, Quantity, Schema
-from app.common.shapes import Computed, Shape
+from app.common.shapes import Computed, Shape, Together
 from app.extensions import db
+from app.orders import reading
 
 AMOUNTS = ["0", "0.5", "-0.5", "-250.50", "2900", "999999999.99", "-999999999.99", "0.01", "123.4", "1E+3"]
 
@@ -136,3 +137,17 @@ def test_a_field_a_shape_cannot_send_as_documented_is_refused_when_declared():
         Shape(Misnamed, LINES)
     with pytest.raises(TypeError, match="no fields"):
         Shape(Misnamed, LINES, nowhere=LINES.c.id, typo=LINES.c.id)
+
+
+def test_reading_rows_with_their_lists_in_one_statement_needs_lists_and_the_shapes_own_columns():
+    class Line(Schema):
+        id = fields.Integer()
+        day = fields.Date()
+
+    plain = Shape(Line, LINES)
+    with pytest.raises(TypeError, match="no lists"):
+        Together(plain, plain.select())
+
+    card = reading.ORDER_CARD
+    with pytest.raises(TypeError, match="other columns"):
+        Together(card, card.select().add_columns(bindparam("extra", 1)))
