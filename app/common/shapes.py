@@ -151,70 +151,87 @@ class Lists:
 
 
 class Together:
-    """The rows of `statement` (built on `shape.select()`, once) with their lists, in one statement: a UNION ALL of
-    the rows (the statement as a CTE) and of each list's rows pointing at them, every part's columns in places of
-    their own (typed NULLs in the others'). For statements that find a few rows by their ids (an order card, the cards
-    a commit's events carry): the rows come in the order of their ids, each with its lists in the lists' order. One
-    round trip instead of two, on every write that answers with an order card or tells its events about one."""
+    """Rows of several statements, each built on a shape's `select()` (once), with the shapes' lists, in one statement:
+    a UNION ALL of each statement's rows (the statement as a CTE) and of each list's rows pointing at them, every
+    part's columns in places of their own (typed NULLs in the others'). For statements that find a few rows by their
+    ids (an order card, the cards a commit's events carry, an order's card beside its delivery card): each part's rows
+    come in the order of their ids, each with its lists in the lists' order. The statements share the parameters.
+    One round trip instead of one per statement and one more per shape with lists."""
 
-    def __init__(self, shape: Shape, statement: Select) -> None:
-        if shape.lists is None:
-            raise TypeError(f"{shape.schema.__name__} has no lists: read it with Shape.read")
-        self.shape, lists = shape, list(shape.many.values())
-        self._keys = list(shape.many)
-        width = len(shape.columns)
-        # A row: its part (-1: the shape's row, n: the n-th list's), the id it is or points at, its order in its part,
-        # then the shape's columns, then every list's columns side by side.
-        starts, first = [], 3 + width
-        for each in lists:
-            starts.append(first)
-            first += len(each.shape.columns)
-        self._places = [
-            (key, each.shape, start, start + len(each.shape.columns))
-            for key, each, start in zip(self._keys, lists, starts, strict=True)
-        ]
-        self._width = width
-        self.statements = {postgresql: self._statement(statement, lists, postgresql) for postgresql in (True, False)}
+    def __init__(self, *parts: tuple[Shape, Select]) -> None:
+        self._parts: list[tuple[Shape, int, int]] = []  # each part's shape and where its columns are
+        self._lists: list[tuple[int, str, Shape, int, int]] = []  # each list's part, key, shape and columns
+        place = 3  # a row: its branch, the id it is or points at, its order in its branch, then every part's columns
+        for shape, _ in parts:
+            self._parts.append((shape, place, place + len(shape.columns)))
+            place += len(shape.columns)
+            for key, each in shape.many.items():
+                self._lists.append((len(self._parts) - 1, key, each.shape, place, place + len(each.shape.columns)))
+                place += len(each.shape.columns)
+        if len(parts) == 1 and not self._lists:
+            raise TypeError(f"{parts[0][0].schema.__name__} has no lists: read it with Shape.read")
+        self.statements = {postgresql: self._statement(parts, postgresql) for postgresql in (True, False)}
 
-    def _statement(self, statement: Select, lists: list[Many], postgresql: bool) -> CompoundSelect:
-        found = statement.cte("found")
-        own = list(found.c)
-        if len(own) != self._width:
-            raise TypeError(f"{self.shape.schema.__name__}: the statement selects other columns than the shape's")
-        id_ = own[self.shape._parent]
-        no_lists = [cast(null(), column.type) for each in lists for column in each.shape.columns]
-        part = literal_column("-1", Integer).label("list")
-        rows = select(part, id_.label("parent"), id_.label("sort"), *own, *no_lists)
-        ids = select(id_)
-        branches = [
-            select(
-                literal_column(str(n), Integer),
-                each.foreign_key,
-                each.sort_key,
-                *(cast(null(), column.type) for column in self.shape.columns),
-                *_side_by_side(lists, each),
-            ).where(each.pointing_at(ids, postgresql))
-            for n, each in enumerate(lists)
-        ]
-        return union_all(rows, *branches).order_by("list", "sort")
+    def _statement(self, parts: tuple[tuple[Shape, Select], ...], postgresql: bool) -> CompoundSelect:
+        # every column of every part and list, in its place; a branch fills its own places and leaves NULLs elsewhere
+        places = [column for shape, _ in parts for column in self._all_columns(shape)]
+        branches: list[Select] = []
 
-    def read(self, params: dict[str, Any]) -> list[Shaped]:
-        """The rows the statement finds with these parameters, as the API sends them, with their lists."""
+        def branch(ids: ColumnElement[Any], sort: ColumnElement[Any], own: list[Any], start: int) -> list[Any]:
+            nulls = [cast(null(), column.type) for column in places]
+            code = literal_column(str(len(branches)), Integer)
+            return [code, ids, sort, *nulls[: start - 3], *own, *nulls[start - 3 + len(own) :]]
+
+        for number, ((shape, start, end), (_, statement)) in enumerate(zip(self._parts, parts, strict=True)):
+            found = statement.cte(f"found{number}")
+            own = list(found.c)
+            if len(own) != end - start:
+                raise TypeError(f"{shape.schema.__name__}: the statement selects other columns than the shape's")
+            id_ = own[shape._parent]
+            first = branch(id_, id_, own, start)
+            if not branches:
+                first[:3] = [first[0].label("branch"), id_.label("parent"), id_.label("sort")]
+            branches.append(select(*first))
+            for part, key, inner, list_start, _ in self._lists:
+                if part != number:
+                    continue
+                each = shape.many[key]
+                columns = branch(each.foreign_key, each.sort_key, list(inner.columns), list_start)
+                branches.append(select(*columns).where(each.pointing_at(select(id_), postgresql)))
+        return union_all(*branches).order_by("branch", "sort")
+
+    @staticmethod
+    def _all_columns(shape: Shape) -> list[ColumnElement[Any]]:
+        return [*shape.columns, *(column for each in shape.many.values() for column in each.shape.columns)]
+
+    def parts(self, params: dict[str, Any]) -> list[list[Shaped]]:
+        """Each statement's rows with these parameters, as the API sends them, with their lists."""
         session = db.session()
         statement = self.statements[session.get_bind().dialect.name == "postgresql"]
-        shape, width, places = self.shape, self._width, self._places
-        found: list[tuple[Any, Shaped]] = []
-        lists: dict[str, defaultdict[Any, list[Shaped]]] = {key: defaultdict(list) for key in self._keys}
+        # the branches in order: each part's rows, then its lists
+        readers: list[tuple[int, str | None, Shape, int, int]] = []
+        for number, (shape, start, end) in enumerate(self._parts):
+            readers.append((number, None, shape, start, end))
+            readers.extend(each for each in self._lists if each[0] == number)
+        found: list[list[tuple[Any, Shaped]]] = [[] for _ in self._parts]
+        lists: dict[tuple[int, str], defaultdict[Any, list[Shaped]]] = {
+            (part, key): defaultdict(list) for part, key, *_ in self._lists
+        }
         for row in session.execute(statement, params).all():
-            if row[0] < 0:
-                found.append((row[1], shape._from_row(row[3 : 3 + width])))
-                continue
-            key, inner, start, end = places[row[0]]
-            lists[key][row[1]].append(inner._from_row(row[start:end]))
-        for id_, out in found:
-            for key in self._keys:
-                out[key] = lists[key][id_]
-        return [out for _, out in found]
+            part, key, shape, start, end = readers[row[0]]
+            if key is None:
+                found[part].append((row[1], shape._from_row(row[start:end])))
+            else:
+                lists[(part, key)][row[1]].append(shape._from_row(row[start:end]))
+        for part, key, *_ in self._lists:
+            for id_, out in found[part]:
+                out[key] = lists[(part, key)][id_]
+        return [[out for _, out in rows] for rows in found]
+
+    def read(self, params: dict[str, Any]) -> list[Shaped]:
+        """The rows of the one statement with these parameters, with their lists."""
+        (rows,) = self.parts(params)
+        return rows
 
 
 def _getter(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:

@@ -23,15 +23,15 @@ from app import storage
 from app.audit import services as audit
 from app.common.pagination import FilteredList, paged
 from app.common.schemas import Shaped
-from app.common.shapes import Computed, Shape
+from app.common.shapes import Computed, Shape, Together
 from app.common.types import utcnow
 from app.courier.models import CourierAssignment, Delivery, FailureReason
 from app.courier.schemas import DeliverySchema
 from app.errors import ConflictError, NotFoundError, RuleViolation
 from app.events import outbox
 from app.extensions import db
+from app.orders import reading, transitions
 from app.orders import services as orders
-from app.orders import transitions
 from app.orders.models import Fulfillment, Order, OrderStatus, PaymentMethod, amount_due
 from app.users import services as users
 from app.users.models import Role
@@ -158,6 +158,20 @@ def delivery_events_data(shop_id: int, order_ids: list[str]) -> dict[str, dict[s
     statement."""
     cards = DELIVERY.read(DELIVERY_CARDS, {"ids": [int(i) for i in order_ids], "shop_id": shop_id})
     return {str(card["order_id"]): card for card in cards}
+
+
+ORDER_AND_DELIVERY_CARDS = Together((reading.ORDER_CARD, reading.CARDS_BY_IDS), (DELIVERY, DELIVERY_CARDS))
+
+
+@outbox.renderer_together("order", "delivery")
+def order_and_delivery_events_data(shop_id: int, order_ids: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The order cards and the delivery cards of the same orders, for a commit whose events tell managers about an
+    order and its courier about its delivery (a courier's step, a florist's last): one statement, not two."""
+    cards, deliveries = ORDER_AND_DELIVERY_CARDS.parts({"ids": [int(i) for i in order_ids], "shop_id": shop_id})
+    return {
+        "order": {str(card["id"]): card for card in cards},
+        "delivery": {str(card["order_id"]): card for card in deliveries},
+    }
 
 
 def get_delivery(*, shop_id: int, order_id: int, viewer_id: int, viewer_role: Role) -> DeliveryCard:

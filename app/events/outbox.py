@@ -35,6 +35,10 @@ _HELD_KEY = "events"
 # subject type -> renderer(shop_id, subject ids) -> {subject id: API representation}
 Renderer = Callable[[int, list[str]], dict[str, dict[str, Any]]]
 RENDERERS: dict[str, Renderer] = {}
+# subject types -> renderer(shop_id, subject ids) -> {subject type: {subject id: API representation}}: one statement
+# for several kinds of subject with the same ids, used when a commit wants them all for the same subjects
+Renderers = Callable[[int, list[str]], dict[str, dict[str, dict[str, Any]]]]
+TOGETHER: dict[tuple[str, ...], Renderers] = {}
 # Called after a commit that wrote events, with the shops they belong to (the stream's and the consumers' wake-up).
 COMMITTED_HOOKS: list[Callable[[set[int]], None]] = []
 
@@ -60,6 +64,17 @@ def renderer(subject_type: str) -> Callable[[Renderer], Renderer]:
 
     def register(func: Renderer) -> Renderer:
         RENDERERS[subject_type] = func
+        return func
+
+    return register
+
+
+def renderer_together(*subject_types: str) -> Callable[[Renderers], Renderers]:
+    """Register the function that renders subjects of these types with the same ids in one go (an order's card and
+    its delivery card, which every courier step and a florist's last step tell about)."""
+
+    def register(func: Renderers) -> Renderers:
+        TOGETHER[subject_types] = func
         return func
 
     return register
@@ -140,13 +155,21 @@ def _key(item: PendingEvent) -> tuple[int, str, str]:
 
 def _render(session: orm.Session, pending: list[PendingEvent]) -> None:
     rendered: dict[tuple[int, str, str], dict[str, Any]] = session.info.pop(_ANSWERED, {})
-    wanted: defaultdict[tuple[int, str], set[str]] = defaultdict(set)
+    wanted: defaultdict[int, defaultdict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for item in pending:
         if item.data is None and _key(item) not in rendered:
-            wanted[(item.shop_id, item.subject_type)].add(item.subject_id)
-    for (shop_id, subject_type), ids in wanted.items():
-        for subject_id, data in RENDERERS[subject_type](shop_id, sorted(ids)).items():
-            rendered[(shop_id, subject_type, subject_id)] = data
+            wanted[item.shop_id][item.subject_type].add(item.subject_id)
+    for shop_id, of_shop in wanted.items():
+        for types, together in TOGETHER.items():
+            ids = of_shop.get(types[0])
+            if ids and all(of_shop.get(other) == ids for other in types[1:]):
+                for subject_type, found in together(shop_id, sorted(ids)).items():
+                    rendered.update(((shop_id, subject_type, subject_id), data) for subject_id, data in found.items())
+                for subject_type in types:
+                    del of_shop[subject_type]
+        for subject_type, ids in of_shop.items():
+            for subject_id, data in RENDERERS[subject_type](shop_id, sorted(ids)).items():
+                rendered[(shop_id, subject_type, subject_id)] = data
     for item in pending:
         if item.data is None:  # a subject gone by the commit (deleted) is named by its id alone
             item.data = rendered.get(_key(item)) or {"id": item.subject_id}

@@ -59,8 +59,7 @@ ORDER_CARD = Shape(
 DAY_ORDER = (ORDERS.delivery_date, ORDERS.window_start, ORDERS.id)
 # Built once, run with parameters: building a statement costs about as much CPU as running it.
 ONE_ORDER = Together(
-    ORDER_CARD,
-    ORDER_CARD.select().where(ORDERS.id == bindparam("order_id"), ORDERS.shop_id == bindparam("shop_id")),
+    (ORDER_CARD, ORDER_CARD.select().where(ORDERS.id == bindparam("order_id"), ORDERS.shop_id == bindparam("shop_id")))
 )
 
 
@@ -178,10 +177,11 @@ def order_card(*, shop_id: int, order_id: int) -> Shaped:
     return cards[0]
 
 
-ORDERS_OF_SHOP = Together(
-    ORDER_CARD,
-    ORDER_CARD.select().where(ORDERS.id.in_(bindparam("ids", expanding=True)), ORDERS.shop_id == bindparam("shop_id")),
+# The shop's orders by their ids (the `ids` parameter), for the cards events carry.
+CARDS_BY_IDS = ORDER_CARD.select().where(
+    ORDERS.id.in_(bindparam("ids", expanding=True)), ORDERS.shop_id == bindparam("shop_id")
 )
+ORDERS_OF_SHOP = Together((ORDER_CARD, CARDS_BY_IDS))
 
 
 @outbox.renderer("order")

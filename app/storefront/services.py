@@ -397,12 +397,14 @@ STOREFRONT_ORDER = Shape(
     items=Many(Shape(StorefrontOrderLineSchema, OrderItem.__table__), OrderItem.__table__.c.order_id),
 )
 ONE_STOREFRONT_ORDER = Together(
-    STOREFRONT_ORDER,
-    STOREFRONT_ORDER.select().where(
-        ORDERS.id == bindparam("order_id"),
-        ORDERS.shop_id == bindparam("shop_id"),
-        STOREFRONT_ORDERS.external_id == bindparam("external_id"),
-    ),
+    (
+        STOREFRONT_ORDER,
+        STOREFRONT_ORDER.select().where(
+            ORDERS.id == bindparam("order_id"),
+            ORDERS.shop_id == bindparam("shop_id"),
+            STOREFRONT_ORDERS.external_id == bindparam("external_id"),
+        ),
+    )
 )
 
 

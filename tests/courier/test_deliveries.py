@@ -330,6 +330,27 @@ def test_cash_at_the_door_is_recorded_under_the_one_lock_of_the_order(front, as_
     assert (row.status, row.paid_amount, row.payment_status) == ("delivered", D("3200.00"), "paid")
 
 
+@pytest.mark.parametrize(
+    ("status", "step", "kind"), [("ready", "pickup", "picked_up"), ("out_for_delivery", "deliver", "delivered")]
+)
+def test_a_courier_step_reads_the_order_card_and_the_delivery_card_for_its_events_in_one_statement(
+    front, boss, as_role, count_queries, status, step, kind
+):
+    """Managers hear of the order, the courier of the delivery: both cards of the same commit, read together."""
+    courier = as_role("courier")
+    order_id = delivery_in(front, status, courier)
+
+    with count_queries() as statements:
+        answer = ok(courier.post(f"{DELIVERIES}/{order_id}/{step}", headers={"Idempotency-Key": f"{step}-{order_id}"}))
+
+    reads = [s for s in statements if s.lstrip().startswith("SELECT") and ("order_items" in s or "deliveries" in s)]
+    assert len(reads) == 1, reads  # the order with its lines and payments, and its trip: one statement
+    managers = boss.get("/api/v1/events", query_string={"types": "order.status_changed"}).get_json()["events"]
+    couriers = courier.get("/api/v1/events", query_string={"types": f"delivery.{kind}"}).get_json()["events"]
+    assert managers[-1]["data"] == boss.get(f"{ORDERS}/{order_id}").get_json()
+    assert couriers[-1]["data"] == courier.get(f"{DELIVERIES}/{order_id}").get_json() == answer
+
+
 def picked_up(front, courier) -> int:
     """A delivery the courier really picked up (the server keeps the moment); its id."""
     order_id = delivery_in(front, "ready", courier)

@@ -114,3 +114,30 @@ def test_a_task_step_reads_its_card_once_for_the_answer_and_the_event(
     kind = {"claim": "task.claimed", "start": "task.started", "complete": "task.completed"}[step]
     event = manager.get("/api/v1/events", query_string={"types": kind}).get_json()["events"][-1]
     assert event["data"] == answer == florist.get(f"{TASKS}/{task}").get_json()
+
+
+def test_kinds_rendered_together_are_read_together_only_for_the_same_subjects(app, monkeypatch):
+    calls: list[tuple] = []
+
+    def alone(kind):
+        return lambda shop_id, ids: calls.append((kind, ids)) or {i: {"kind": kind, "id": i} for i in ids}
+
+    def together(shop_id, ids):
+        calls.append(("both", ids))
+        return {kind: {i: {"kind": kind, "id": i, "together": True} for i in ids} for kind in ("order", "delivery")}
+
+    monkeypatch.setitem(outbox.RENDERERS, "order", alone("order"))
+    monkeypatch.setitem(outbox.RENDERERS, "delivery", alone("delivery"))
+    monkeypatch.setattr(outbox, "TOGETHER", {("order", "delivery"): together})
+
+    def render(*subjects: tuple[str, str]) -> list[dict]:
+        pending = [outbox.PendingEvent("x", 1, kind, id_, "staff", None, None, None, None) for kind, id_ in subjects]
+        outbox._render(db.session(), pending)
+        return [item.data for item in pending]
+
+    same = render(("order", "7"), ("delivery", "7"))
+    assert calls == [("both", ["7"])] and all(data["together"] for data in same)
+
+    calls.clear()
+    render(("order", "7"), ("order", "8"), ("delivery", "7"))  # the courier hears of one of the two orders
+    assert sorted(calls) == [("delivery", ["7"]), ("order", ["7", "8"])]

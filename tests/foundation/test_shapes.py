@@ -146,8 +146,8 @@ def test_reading_rows_with_their_lists_in_one_statement_needs_lists_and_the_shap
 
     plain = Shape(Line, LINES)
     with pytest.raises(TypeError, match="no lists"):
-        Together(plain, plain.select())
+        Together((plain, plain.select()))
 
     card = reading.ORDER_CARD
     with pytest.raises(TypeError, match="other columns"):
-        Together(card, card.select().add_columns(bindparam("extra", 1)))
+        Together((card, card.select().add_columns(bindparam("extra", 1))))

@@ -26,10 +26,10 @@ STATEMENTS = {
     "confirm": 16,
     "assign": 12,
     "claim": 8,
-    "start": 13,
-    "complete": 19,
-    "pickup": 12,
-    "deliver": 13,
+    "start": 12,
+    "complete": 18,
+    "pickup": 11,
+    "deliver": 12,
 }
 
 
