@@ -155,8 +155,9 @@ class Together:
     a UNION ALL of each statement's rows (the statement as a CTE) and of each list's rows pointing at them, every
     part's columns in places of their own (typed NULLs in the others'). For statements that find a few rows by their
     ids (an order card, the cards a commit's events carry, an order's card beside its delivery card): each part's rows
-    come in the order of their ids, each with its lists in the lists' order. The statements share the parameters.
-    One round trip instead of one per statement and one more per shape with lists."""
+    come in the order of their ids (the key its lists point at, or its first column), each with its lists in the
+    lists' order. The statements share the parameters. One round trip instead of one per statement and one more per
+    shape with lists."""
 
     def __init__(self, *parts: tuple[Shape, Select]) -> None:
         self._parts: list[tuple[Shape, int, int]] = []  # each part's shape and where its columns are
@@ -170,6 +171,11 @@ class Together:
                 place += len(each.shape.columns)
         if len(parts) == 1 and not self._lists:
             raise TypeError(f"{parts[0][0].schema.__name__} has no lists: read it with Shape.read")
+        # the branches in their order: each part's rows (no key), then its lists'
+        self._branches: list[tuple[int, str | None, Shape, int, int]] = []
+        for number, (shape, start, end) in enumerate(self._parts):
+            self._branches.append((number, None, shape, start, end))
+            self._branches.extend(each for each in self._lists if each[0] == number)
         self.statements = {postgresql: self._statement(parts, postgresql) for postgresql in (True, False)}
 
     def _statement(self, parts: tuple[tuple[Shape, Select], ...], postgresql: bool) -> CompoundSelect:
@@ -208,17 +214,13 @@ class Together:
         """Each statement's rows with these parameters, as the API sends them, with their lists."""
         session = db.session()
         statement = self.statements[session.get_bind().dialect.name == "postgresql"]
-        # the branches in order: each part's rows, then its lists
-        readers: list[tuple[int, str | None, Shape, int, int]] = []
-        for number, (shape, start, end) in enumerate(self._parts):
-            readers.append((number, None, shape, start, end))
-            readers.extend(each for each in self._lists if each[0] == number)
+        branches = self._branches
         found: list[list[tuple[Any, Shaped]]] = [[] for _ in self._parts]
         lists: dict[tuple[int, str], defaultdict[Any, list[Shaped]]] = {
             (part, key): defaultdict(list) for part, key, *_ in self._lists
         }
         for row in session.execute(statement, params).all():
-            part, key, shape, start, end = readers[row[0]]
+            part, key, shape, start, end = branches[row[0]]
             if key is None:
                 found[part].append((row[1], shape._from_row(row[start:end])))
             else:
