@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, exists, select, text, update
+from sqlalchemy import Row, Select, and_, bindparam, exists, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -157,6 +157,27 @@ def _shop(shop_id: int) -> Shop:
     return shop
 
 
+# The shop with the customers an intake names by id, in one statement: the ones of this shop come along (an outer join
+# finds none of another shop's; `_resolve_customer` refuses those as before).
+_SHOP_AND_CUSTOMERS = (
+    select(Shop, Customer)
+    .outerjoin(Customer, and_(Customer.shop_id == Shop.id, Customer.id.in_(bindparam("customer_ids", expanding=True))))
+    .where(Shop.id == bindparam("shop_id"))
+)
+
+
+def _shop_and_customers(shop_id: int, batch: list[dict[str, Any]]) -> tuple[Shop, list[Customer]]:
+    """The shop, and the batch's customers named by id, which `_resolve_customer` then finds in the session. The caller
+    keeps the list while it works: the session's identity map holds its rows weakly."""
+    wanted = sorted({data["customer_id"] for data in batch if data.get("customer_id") is not None})
+    if not wanted:
+        return _shop(shop_id), []
+    rows = db.session.execute(_SHOP_AND_CUSTOMERS, {"shop_id": shop_id, "customer_ids": wanted}).all()
+    if not rows:
+        raise NotFoundError("Shop not found.")
+    return rows[0][0], [customer for _, customer in rows if customer is not None]
+
+
 def _phone(shop: Shop, raw: str, *path: str) -> str:
     """E.164 with the shop's country as the default region, or 422 naming the field."""
     try:
@@ -175,7 +196,7 @@ def _masked(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
 def _resolve_customer(shop: Shop, data: dict[str, Any], actor_id: int | None) -> Customer:
     """The customer named by id, or found by phone in this shop, or created from name and phone."""
     if data.get("customer_id") is not None:
-        customer = db.session.get(Customer, data["customer_id"])  # a batch of intakes loaded its customers at once
+        customer = db.session.get(Customer, data["customer_id"])  # the intake read its customers with the shop
         if customer is None or customer.shop_id != shop.id or customer.anonymized_at is not None:
             raise RuleViolation("No such customer.", errors={"customer_id": ["No such customer in this shop."]})
         return customer
@@ -384,8 +405,9 @@ def create_orders(
     if not batch:
         return []
     with _all_or_nothing(), memo.batch():
-        shop = _shop(shop_id)
+        shop, named = _shop_and_customers(shop_id, batch)
         drafts = [_draft(shop, actor_id, data, now, lenient=lenient) for data in batch]
+        del named  # found by `_draft`, in the session
         _take_windows(shop_id, drafts)
         for (order, _window), data in zip(drafts, batch, strict=True):
             _redeem(order, data, now)

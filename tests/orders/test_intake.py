@@ -220,12 +220,16 @@ def test_the_recipient_defaults_to_the_customer_and_phones_are_stored_in_e164(fr
     assert (defaulted["recipient_name"], defaulted["recipient_phone"]) == ("Olga Petrova", "+79161112233")
 
 
-def test_an_existing_customer_by_id(front, boss):
+def test_an_existing_customer_by_id_comes_with_the_shop_in_one_statement(front, boss, count_queries):
     customer_id = boss.post(ORDERS, json=pickup(front)).json["customer_id"]
     body = pickup(front, customer_id=customer_id)
     del body["customer"]
 
-    assert boss.post(ORDERS, json=body).json["customer_id"] == customer_id
+    with count_queries() as statements:
+        assert boss.post(ORDERS, json=body).json["customer_id"] == customer_id
+
+    reads = [s for s in statements if re.search(r"FROM (shops|customers)\b", s)]
+    assert len(reads) == 1 and "JOIN customers" in reads[0], reads
 
 
 def test_another_shops_or_an_anonymized_customer_is_refused(front, boss, other_shop):
