@@ -463,10 +463,8 @@ def _make_batch(series_ids: list[int], now: datetime) -> int:
             )
         ).all()
     )
-    # The batch's customers in one statement (intake finds them in the session then), and the intake's reads that
-    # hold for the transaction (the dates' windows, florist-minute limits, products) read once: app/common/memo.py.
-    customer_ids = {r.template.get("customer_id") for r in rows} - {None}
-    customers_held = db.session.scalars(select(Customer).where(Customer.id.in_(customer_ids))).all()  # noqa: F841 (kept alive: the session's map holds rows weakly)
+    # Each shop's intake reads its customers with the shop (`create_orders`), and the intake's reads that hold for the
+    # transaction (the dates' windows, florist-minute limits, products) once: app/common/memo.py.
     with memo.batch():
         made, moved = _make_dates(rows, shops, recorded, now)
     # The series move on only now: changed earlier, each would be flushed (one UPDATE) by the next order's
