@@ -72,6 +72,7 @@ def server_env(args) -> dict[str, str]:
         "TELEGRAM_API_URL": f"http://127.0.0.1:{SMS_PORT}",
         "LOG_LEVEL": "WARNING",
         "WEB_CONCURRENCY": str(args.workers),
+        "GUNICORN_THREADS": str(args.threads),
         # Recycling off, so a leak would show as growth of a worker's RSS (the shipped default is 1000 requests).
         "GUNICORN_MAX_REQUESTS": "0",
         "RATELIMIT_LOGIN_PER_IP": "100000 per minute",
@@ -472,6 +473,7 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="generate the data again even if it is there")
     parser.add_argument("--redis-db", type=int, default=7)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (WEB_CONCURRENCY)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (GUNICORN_THREADS)")
     parser.add_argument(
         "--dispatcher",
         action=argparse.BooleanOptionalAction,
@@ -493,7 +495,9 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--report-to", type=Path, default=None, help="the report's file (docs/performance.md)")
     args = parser.parse_args()
-    if args.workers < 1 or args.redis_db == 15:
+    if args.workers < 1 or args.threads < 1:
+        raise SystemExit("--workers and --threads take 1 or more")
+    if args.redis_db == 15:
         raise SystemExit("Redis database 15 belongs to the tests; pick another --redis-db")
     if not args.report_only:
         run(args)

@@ -157,8 +157,8 @@ def write(results: dict, doc: Path = DOC) -> None:
         f"- Date: {results['finished'][:16].replace('T', ' ')} UTC",
         f"- Machine: {machine['cpu']}, {machine['nproc']} cores (nproc), {machine['memory_gb']} GB memory; "
         f"PostgreSQL {machine['postgres']}, Redis, Python {machine['python']}, all on loopback",
-        f"- Servers: gunicorn -c gunicorn.conf.py wsgi:app, APP_ENV=production, {args['workers']} gthread workers × 4 "
-        "threads, worker recycling off (GUNICORN_MAX_REQUESTS=0) so a leak would show; "
+        f"- Servers: gunicorn -c gunicorn.conf.py wsgi:app, APP_ENV=production, {args['workers']} gthread workers × "
+        f"{args.get('threads', 4)} threads, worker recycling off (GUNICORN_MAX_REQUESTS=0) so a leak would show; "
         + f"{len(results.get('rq_workers', []))} RQ workers"
         + (" as compose runs them" if args.get("dispatcher", False) else "")
         + ": "
