@@ -134,6 +134,16 @@ def _cpu_cells(run: dict) -> str:
     return f"{_cpu(run, *CPU_COLUMNS)} | {_load(run)} | {'–' if probe is None else f'{probe:.0f}'}"
 
 
+def _requests_alone(alone: dict) -> int:
+    return sum(s["count"] for s in alone["steps"].values())
+
+
+def _per_request(phase: dict, part: str, total: dict) -> str:
+    """A part's CPU milliseconds per request of the app in a phase. The generator's is the machine's speed as this
+    work sees it: the same requests cost it more on a slower machine, whatever the app does."""
+    return f"{phase['cpu'].get(part, 0) * 1000 / total['requests']:.2f}"
+
+
 def write(results: dict, doc: Path = DOC) -> None:
     args, machine, data = results["args"], results["machine"], results["data"]
     lines = [
@@ -187,7 +197,10 @@ def write(results: dict, doc: Path = DOC) -> None:
         "processes, anything else running). The load average (1 / 5 / 15 min) is read before each run, and so is "
         "the machine's speed (**probe ms**: the milliseconds of a fixed loop of Python, bench/measure.py "
         "`speed_probe`; lower is faster). On this shared machine it moves by a quarter minutes apart, and every "
-        "figure of a run moves with it.",
+        "figure of a run moves with it. The probe does not see every slowdown: on 2026-12-07 it read the same before "
+        "two runs an hour apart while the same requests cost the app, PostgreSQL and the load generators 1.2–1.5× "
+        "the CPU in the second. The generators' own CPU per request (the writes' client, locust in the mix) "
+        "tells it, because their work is the same in every run.",
     ]
 
     base = results.get("baselines", [])
@@ -270,7 +283,8 @@ def write(results: dict, doc: Path = DOC) -> None:
             f"| writes alone | {alone['wall']:.0f} | {_cpu_cells(alone)} |",
             "",
             f"The client's own CPU, measured inside it: {alone['client_cpu']:.1f} s over {alone['wall']:.0f} s of "
-            "timed requests.",
+            f"timed requests, {alone['client_cpu'] * 1000 / max(1, _requests_alone(alone)):.2f} ms a request: the "
+            "same requests every run, so it tells the machine's speed for this work between runs.",
         ]
 
     steps = _phase(results, "steps")
@@ -320,8 +334,8 @@ def write(results: dict, doc: Path = DOC) -> None:
             "at a part of the rate find where it saturates (the plot).",
             "",
             "| phase | offered req/s | achieved req/s | p50 ms | p95 ms | p99 ms | 5xx | other failures | "
-            f"{CPU_HEAD} |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+            f"{CPU_HEAD} | app CPU ms a request | generator CPU ms a request |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
         ]
         for phase in results["phases"]:
             if phase["scenario"] != "mix":
@@ -332,7 +346,7 @@ def write(results: dict, doc: Path = DOC) -> None:
             lines.append(
                 f"| {phase['name']} ({phase['seconds']} s) | {phase['rate']:.0f} | {t['rps']:.0f} | {_ms(t['p50'])} | "
                 f"{_ms(t['p95'])} | {_ms(t['p99'])} | {t['server_errors']} | {t['failures'] - t['server_errors']} | "
-                f"{_cpu_cells(phase)} |"
+                f"{_cpu_cells(phase)} | {_per_request(phase, 'app', t)} | {_per_request(phase, 'generator', t)} |"
             )
         # Locust starts the people over the phase's first seconds, each at a random first moment (Poisson): a phase
         # below the ceiling gets 93-95 % of its offered rate, so 90 % marks the one that could not keep up.
