@@ -158,7 +158,7 @@ def _shop(shop_id: int) -> Shop:
 
 
 # The shop with the customers an intake names by id, in one statement: the ones of this shop come along (an outer join
-# finds none of another shop's; `_resolve_customer` refuses those as before).
+# finds none of another shop's, which `_resolve_customer` then refuses).
 _SHOP_AND_CUSTOMERS = (
     select(Shop, Customer)
     .outerjoin(Customer, and_(Customer.shop_id == Shop.id, Customer.id.in_(bindparam("customer_ids", expanding=True))))
@@ -166,16 +166,15 @@ _SHOP_AND_CUSTOMERS = (
 )
 
 
-def _shop_and_customers(shop_id: int, batch: list[dict[str, Any]]) -> tuple[Shop, list[Customer]]:
-    """The shop, and the batch's customers named by id, which `_resolve_customer` then finds in the session. The caller
-    keeps the list while it works: the session's identity map holds its rows weakly."""
+def _shop_and_customers(shop_id: int, batch: list[dict[str, Any]]) -> tuple[Shop, dict[int, Customer]]:
+    """The shop, and those of the batch's customers named by id that are this shop's, by id."""
     wanted = sorted({data["customer_id"] for data in batch if data.get("customer_id") is not None})
     if not wanted:
-        return _shop(shop_id), []
+        return _shop(shop_id), {}
     rows = db.session.execute(_SHOP_AND_CUSTOMERS, {"shop_id": shop_id, "customer_ids": wanted}).all()
     if not rows:
         raise NotFoundError("Shop not found.")
-    return rows[0][0], [customer for _, customer in rows if customer is not None]
+    return rows[0][0], {customer.id: customer for _, customer in rows if customer is not None}
 
 
 def _phone(shop: Shop, raw: str, *path: str) -> str:
@@ -193,10 +192,11 @@ def _masked(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
     return {field: (["***", "***"] if field in PERSONAL_FIELDS else values) for field, values in changes.items()}
 
 
-def _resolve_customer(shop: Shop, data: dict[str, Any], actor_id: int | None) -> Customer:
-    """The customer named by id, or found by phone in this shop, or created from name and phone."""
+def _resolve_customer(shop: Shop, named: dict[int, Customer], data: dict[str, Any], actor_id: int | None) -> Customer:
+    """The customer named by id (among `named`, this shop's, read with the shop), or found by phone in this shop, or
+    created from name and phone."""
     if data.get("customer_id") is not None:
-        customer = db.session.get(Customer, data["customer_id"])  # the intake read its customers with the shop
+        customer = named.get(data["customer_id"])
         if customer is None or customer.shop_id != shop.id or customer.anonymized_at is not None:
             raise RuleViolation("No such customer.", errors={"customer_id": ["No such customer in this shop."]})
         return customer
@@ -406,8 +406,7 @@ def create_orders(
         return []
     with _all_or_nothing(), memo.batch():
         shop, named = _shop_and_customers(shop_id, batch)
-        drafts = [_draft(shop, actor_id, data, now, lenient=lenient) for data in batch]
-        del named  # found by `_draft`, in the session
+        drafts = [_draft(shop, named, actor_id, data, now, lenient=lenient) for data in batch]
         _take_windows(shop_id, drafts)
         for (order, _window), data in zip(drafts, batch, strict=True):
             _redeem(order, data, now)
@@ -440,12 +439,12 @@ def create_orders(
 
 
 def _draft(
-    shop: Shop, actor_id: int | None, data: dict[str, Any], now: datetime, *, lenient: bool
+    shop: Shop, named: dict[int, Customer], actor_id: int | None, data: dict[str, Any], now: datetime, *, lenient: bool
 ) -> tuple[Order, slots.SlotInfo | None]:
     """One order of `create_orders`, not yet added and with no number: priced, and the window it is to take a
     place of (None: nothing to take, or already taken over capacity by a `lenient` date)."""
     shop_id = shop.id
-    customer = _resolve_customer(shop, data, actor_id)
+    customer = _resolve_customer(shop, named, data, actor_id)
     recipient_phone = (
         _phone(shop, data["recipient_phone"], "recipient_phone") if data.get("recipient_phone") else customer.phone
     )
