@@ -181,6 +181,10 @@ class BaseConfig:
         if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
             # A host that never answers is a 503 within seconds, not a request hung past gunicorn's timeout.
             options["connect_args"] = {"connect_timeout": DATABASE_CONNECT_TIMEOUT}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql+psycopg:"):
+            # A statement is prepared the second time a connection runs it, not the sixth: psycopg forgets them all
+            # at any ROLLBACK, and one run less often than that was parsed and planned every time (docs/decisions.md).
+            options["connect_args"]["prepare_threshold"] = 1
         return options
 
     # Fixed settings shared by every mode.

@@ -118,7 +118,10 @@ def _issue_code(phone: str) -> None:
         return  # a code went out less than a minute ago
     user = _staff_member(phone)
     if user is None:
-        return  # the unknown phone's code sits in Redis like any other and reaches nobody
+        # The unknown phone's code sits in Redis like any other and reaches nobody. The lookup's transaction ends
+        # with a COMMIT, not the request's ROLLBACK, which would drop the connection's prepared statements.
+        db.session.commit()
+        return
     user_id = user.id
     try:
         _send_code(user, code)

@@ -168,6 +168,12 @@ _WITH_LOGIN = (
 _SESSIONLESS = select(*_CALLER_COLUMNS).select_from(_WITH_MEMBERSHIPS).where(_USERS.id == bindparam("user_id"))
 
 
+def load_caller(user_id: int) -> Caller | None:
+    """The user as the session sees them now (flushed changes included), as plain values; None if there is none."""
+    rows = db.session.execute(_SESSIONLESS, {"user_id": user_id}).all()
+    return Caller.from_rows(rows) if rows else None
+
+
 def _load_subject(jwt_data: dict) -> tuple[Caller | None, str | None]:
     try:
         user_id = int(jwt_data["sub"])
@@ -185,10 +191,9 @@ def _load_subject(jwt_data: dict) -> tuple[Caller | None, str | None]:
         # Logout ends the login in PostgreSQL (committed before its jti reaches Redis): no need to ask Redis.
         revoked = False
     else:
-        rows = db.session.execute(_SESSIONLESS, {"user_id": user_id}).all()
-        if not rows:
+        user = load_caller(user_id)
+        if user is None:
             return None, "unknown user"
-        user = Caller.from_rows(rows)
         revoked = _jti_revoked(jwt_data.get("jti"))
     if issued_before_cutoff(jwt_data, user):
         return user, "issued before the user's tokens were ended"
@@ -246,10 +251,15 @@ def init_jwt(jwt: JWTManager, app: Flask) -> None:
 
 
 def start_session(user: User, *, method: str) -> dict:
-    """A new login for `user` (method: password, otp, external): its first token pair, committed."""
+    """A new login for `user` (method: password, otp, external): its first token pair, committed.
+
+    The pair's user is read before the commit, with what this login changed (a first login's membership): read
+    after it, the expired row would open a transaction that only the request's end closes, with a ROLLBACK.
+    """
     login = LoginSession(id=str(uuid.uuid4()), user_id=user.id, method=method)
     db.session.add(login)
-    pair = issue_pair(user, login)
+    db.session.flush()
+    pair = issue_pair(load_caller(user.id), login)
     db.session.commit()
     return pair
 

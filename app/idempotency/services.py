@@ -104,7 +104,11 @@ def claim(*, scope: str, key: str, fingerprint: str, ttl: timedelta) -> StoredRe
     values = {"scope": scope, "key": key, "fingerprint": fingerprint, "now": now, "expires_at": now + ttl}
     if db.session.execute(_CLAIM, {**values, "abandoned_before": now - ABANDONED_AFTER}).first() is not None:
         return None
-    return _verdict(scope, key, fingerprint)
+    stored = _verdict(scope, key, fingerprint)
+    # Nothing was written: a COMMIT ends the transaction, where the request's end would send a ROLLBACK, which
+    # makes psycopg forget the connection's prepared statements (docs/decisions.md).
+    db.session.commit()
+    return stored
 
 
 def store_response(
