@@ -232,6 +232,7 @@ def locust(
         "BENCH_PER_USER_RATE": str(per_user),
         "BENCH_FIXTURE": str(RESULTS / "fixture.json"),
         "BENCH_STATUS_FILE": f"{prefix}_statuses.json",
+        "BENCH_LATENCY_FILE": f"{prefix}_latency.json",
         "BENCH_SMS_STUB": f"http://127.0.0.1:{SMS_PORT}",
     }
     command = [
@@ -258,8 +259,11 @@ def locust(
     statuses = (
         json.loads(Path(f"{prefix}_statuses.json").read_text()) if Path(f"{prefix}_statuses.json").exists() else {}
     )
+    latency = Path(f"{prefix}_latency.json")
+    app_latency = json.loads(latency.read_text()) if latency.exists() else None
     return {"name": name, "scenario": scenario, "tool": f"locust, {users} FastHttpUsers", "users": users,
-            "seconds": seconds, "rate": rate, "stats": stats, "statuses": statuses, **run}  # fmt: skip
+            "seconds": seconds, "rate": rate, "stats": stats, "statuses": statuses, "app_latency": app_latency,
+            **run}  # fmt: skip
 
 
 def endpoint_requests(fixture_data: dict) -> dict[str, tuple[str, list[str]]]:
@@ -487,7 +491,11 @@ def main() -> None:
     parser.add_argument("--write-rounds", type=int, default=200, help="orders walked through one request at a time")
     parser.add_argument("--steps-seconds", type=int, default=60)
     parser.add_argument(
-        "--load-steps", type=int, nargs="*", default=[10, 20, 35, 50, 65, 80], help="%% of --rate, before the mix"
+        "--load-steps",
+        type=int,
+        nargs="*",
+        default=[10, 20, 35, 50, 55, 60, 65, 80],
+        help="%% of --rate, before the mix (55 and 60: the target of 150 a second lies between them)",
     )
     parser.add_argument("--load-step-seconds", type=int, default=40)
     parser.add_argument("--rate", type=float, default=300)

@@ -56,20 +56,19 @@ def _server_errors(phase: dict, name: str | None = None) -> int:
 
 
 def _app_total(phase: dict) -> dict:
-    """The app's requests of a phase (not the stub's): rps, and latency percentiles weighted by request count."""
+    """The app's requests of a phase (not the stub's): rps and latency percentiles. The percentiles are of the app's
+    requests alone where the run wrote them (bench/locustfile.py); an older run's are locust's total, stub included."""
     rows = [s | {"name": n} for n, s in phase["stats"].items() if n not in NOT_THE_APP]
     requests = sum(r["requests"] for r in rows) or 1
-    weighted = {k: sum(r[k] * r["requests"] for r in rows) / requests for k in ("p50", "p95", "p99")}
     aggregated = phase["stats"].get("Aggregated", {})
     stub = phase["stats"].get("(stub) read code", {"rps": 0})
+    latency = phase.get("app_latency") or aggregated
     return {
         "rps": aggregated.get("rps", 0) - stub["rps"],
         "requests": requests,
         "failures": sum(r["failures"] for r in rows),
         "server_errors": _server_errors(phase),
-        "p50": aggregated.get("p50", weighted["p50"]),
-        "p95": aggregated.get("p95", weighted["p95"]),
-        "p99": aggregated.get("p99", weighted["p99"]),
+        **{q: latency.get(q, 0) for q in ("p50", "p95", "p99")},
     }
 
 
