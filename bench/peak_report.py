@@ -330,7 +330,8 @@ def write(results: dict, doc: Path = DOC) -> None:
             "claim, start and complete bouquets; couriers poll with `updated_since`, pick up and deliver; staff log in "
             "by SMS code (the code read back from the stub). Each person acts at random moments of their own "
             "(Poisson arrivals at their role's share of the rate), as independent phones do. Before it, shorter steps "
-            "at a part of the rate find where it saturates (the plot).",
+            "at a part of the rate find where it saturates (the plot). Achieved rates and percentiles are the app's "
+            "requests alone, not the reads of the SMS stub.",
             "",
             "| phase | offered req/s | achieved req/s | p50 ms | p95 ms | p99 ms | 5xx | other failures | "
             f"{CPU_HEAD} | app CPU ms a request | generator CPU ms a request |",
