@@ -4,7 +4,7 @@ with a COMMIT, since psycopg forgets every prepared statement of a connection at
 from __future__ import annotations
 
 import pytest
-from flask import request, request_tearing_down
+from flask import has_request_context, request, request_tearing_down
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event, text
 
@@ -26,7 +26,7 @@ def rollbacks(app):
 
     def rolled_back(connection) -> None:
         if connection.connection.dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
-            sent.append(f"{request.method} {request.path}")
+            sent.append(f"{request.method} {request.path}" if has_request_context() else "outside a request")
 
     def left_open(sender, **extra) -> None:
         if db.session().in_transaction():
